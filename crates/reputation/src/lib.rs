@@ -1,0 +1,2 @@
+//! Vouch reputation core.
+#![deny(missing_docs)]
