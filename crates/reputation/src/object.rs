@@ -1,0 +1,651 @@
+//! The signed object model: the envelope `{v, kind, author, at, body, sig}`, one typed body
+//! per kind, the DAG-CBOR encoding and the CIDv1 identifier.
+
+mod wire;
+
+use crate::validate::ValidationError;
+use cid::Cid;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fmt;
+use vouch_identity::{PublicKey, SecretKey, Signature};
+
+pub(crate) use wire::{decode_envelope, encode_envelope, prefixed_message_from_encoded};
+
+/// The envelope version this implementation reads and writes.
+pub const OBJECT_VERSION: u64 = 1;
+/// Multicodec code of DAG-CBOR, the codec of every object's CID.
+pub const DAG_CBOR_CODEC: u64 = 0x71;
+/// Multihash code of sha2-256, the hash of every object's CID.
+pub const SHA2_256_CODE: u64 = 0x12;
+
+/// The content identifier of an object: the sha2-256 digest of its encoding. Written as a
+/// CIDv1 (dag-cbor, sha2-256), e.g. `bafyrei…`.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ObjectId(pub [u8; 32]);
+
+impl ObjectId {
+    /// The id of an encoded object.
+    pub fn of_bytes(encoded: &[u8]) -> Self {
+        ObjectId(Sha256::digest(encoded).into())
+    }
+
+    /// The CIDv1 (dag-cbor, sha2-256) form.
+    pub fn to_cid(&self) -> Cid {
+        // `wrap` only fails when the digest is longer than 64 bytes; ours has 32.
+        let mh = multihash::Multihash::<64>::wrap(SHA2_256_CODE, &self.0)
+            .unwrap_or_else(|_| multihash::Multihash::<64>::default());
+        Cid::new_v1(DAG_CBOR_CODEC, mh)
+    }
+
+    /// Reads an object id from a CID; only CIDv1 dag-cbor sha2-256 names a Vouch object.
+    pub fn from_cid(cid: &Cid) -> Option<Self> {
+        if cid.version() != cid::Version::V1
+            || cid.codec() != DAG_CBOR_CODEC
+            || cid.hash().code() != SHA2_256_CODE
+        {
+            return None;
+        }
+        cid.hash().digest().try_into().ok().map(ObjectId)
+    }
+}
+
+impl fmt::Display for ObjectId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.to_cid())
+    }
+}
+
+impl fmt::Debug for ObjectId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ObjectId({})", self.to_cid())
+    }
+}
+
+impl std::str::FromStr for ObjectId {
+    type Err = ValidationError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let cid = Cid::try_from(s)
+            .map_err(|e| ValidationError::InvalidBody(format!("not a CID: {e}")))?;
+        ObjectId::from_cid(&cid).ok_or_else(|| {
+            ValidationError::InvalidBody("not a CIDv1 dag-cbor sha2-256 object id".into())
+        })
+    }
+}
+
+/// The kind of an object, written as a short string in the envelope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum Kind {
+    /// A post: text or IPFS links, optionally in a group and in a thread.
+    Post,
+    /// A +1 / -1 vote on a post or an author for one epoch.
+    Vote,
+    /// A trust attestation -100..100 from author to subject.
+    Attest,
+    /// A list header (block, allow, ban or label list).
+    List,
+    /// One entry added to a list.
+    ListAdd,
+    /// Retraction of named list entries.
+    ListRemove,
+    /// A group header with rules and moderators.
+    Group,
+    /// A label on a post or author, or its negation.
+    Label,
+    /// A report of a post or author to a group's moderators.
+    Report,
+    /// An appeal against a ban, list entry or label, or a moderator's answer to one.
+    Appeal,
+    /// A key rotation, signed by the old and the new key.
+    Rotate,
+    /// A key compromise notice: the author's objects from a time on are void.
+    Revoke,
+    /// A public link between a posting key and an identity DID, signed by both.
+    Link,
+}
+
+impl Kind {
+    /// Every kind, in spec order.
+    pub const ALL: [Kind; 13] = [
+        Kind::Post,
+        Kind::Vote,
+        Kind::Attest,
+        Kind::List,
+        Kind::ListAdd,
+        Kind::ListRemove,
+        Kind::Group,
+        Kind::Label,
+        Kind::Report,
+        Kind::Appeal,
+        Kind::Rotate,
+        Kind::Revoke,
+        Kind::Link,
+    ];
+
+    /// The name written on the wire.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Kind::Post => "post",
+            Kind::Vote => "vote",
+            Kind::Attest => "attest",
+            Kind::List => "list",
+            Kind::ListAdd => "list-add",
+            Kind::ListRemove => "list-remove",
+            Kind::Group => "group",
+            Kind::Label => "label",
+            Kind::Report => "report",
+            Kind::Appeal => "appeal",
+            Kind::Rotate => "rotate",
+            Kind::Revoke => "revoke",
+            Kind::Link => "link",
+        }
+    }
+
+    /// Reads a wire name.
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a vote, label, report or list entry is about: an author's key or an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Subject {
+    /// An author (posting key).
+    #[serde(rename = "key")]
+    Key(PublicKey),
+    /// An object, usually a post.
+    #[serde(rename = "obj")]
+    Object(ObjectId),
+}
+
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Subject::Key(k) => write!(f, "{k}"),
+            Subject::Object(o) => write!(f, "{o}"),
+        }
+    }
+}
+
+/// A group is named by its owner and a name; its header is replaced by higher `seq`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupRef {
+    /// The group owner's key.
+    pub owner: PublicKey,
+    /// The group's name, unique per owner.
+    pub name: String,
+}
+
+/// A list is named by its owner and a name; its header is replaced by higher `seq`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListRef {
+    /// The list owner's (curator's) key.
+    pub owner: PublicKey,
+    /// The list's name, unique per owner.
+    pub name: String,
+}
+
+/// `post` body.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PostBody {
+    /// The group the post is in, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<GroupRef>,
+    /// The text (may be empty when `links` is not).
+    pub text: String,
+    /// IPFS links (any CID).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub links: Vec<Cid>,
+    /// The post this one replies to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply: Option<ObjectId>,
+    /// The root of the thread; required with `reply`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root: Option<ObjectId>,
+}
+
+/// `vote` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VoteBody {
+    /// What is voted on.
+    pub target: Subject,
+    /// +1 or -1.
+    pub value: i64,
+    /// The UTC day (`at / 86_400_000`); must match the envelope's `at`.
+    pub epoch: u64,
+    /// The group the vote counts in, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<GroupRef>,
+}
+
+/// `attest` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttestBody {
+    /// Whom the author vouches for (or distrusts).
+    pub subject: PublicKey,
+    /// Trust level, -100 (complete distrust) to 100 (complete trust).
+    pub level: i64,
+    /// The group the attestation is scoped to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<GroupRef>,
+    /// A free-text claim ("knows in person", "good trader").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<String>,
+    /// Milliseconds since the epoch after which the attestation no longer counts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<u64>,
+}
+
+/// What a list is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ListPurpose {
+    /// Subscribers hide the entries.
+    Block,
+    /// Subscribers show the entries.
+    Allow,
+    /// A group's ban list: entries are banned in the group.
+    Ban,
+    /// Entries carry a label (the entry's `category`).
+    Label,
+}
+
+impl ListPurpose {
+    /// Wire name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ListPurpose::Block => "block",
+            ListPurpose::Allow => "allow",
+            ListPurpose::Ban => "ban",
+            ListPurpose::Label => "label",
+        }
+    }
+}
+
+/// `list` body: the header of a list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListBody {
+    /// The list's name, unique per author.
+    pub name: String,
+    /// What the list is for.
+    pub purpose: ListPurpose,
+    /// A description for subscribers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// The group whose ban list this is (required for, and only allowed with, `ban`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<GroupRef>,
+    /// Sequence number: the highest per (author, name) wins.
+    pub seq: u64,
+}
+
+/// `list-add` body: one entry of a list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListAddBody {
+    /// The list the entry belongs to.
+    pub list: ListRef,
+    /// Who or what is listed.
+    pub subject: Subject,
+    /// Why, for the people it affects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// A category (spam, harassment, …; the label value on label lists).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// Milliseconds since the epoch after which the entry no longer applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<u64>,
+}
+
+/// `list-remove` body: retracts earlier `list-add` objects by id (observed-remove).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListRemoveBody {
+    /// The list.
+    pub list: ListRef,
+    /// The ids of the `list-add` objects retracted.
+    pub adds: Vec<ObjectId>,
+}
+
+/// Machine-readable group rules. Integers only: no floats in protocol objects.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupPolicy {
+    /// Minimum trust (percent, 0..=100) a viewer must have in an author for posts to show.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_trust: Option<u64>,
+    /// Votes one voter may cast in the group per epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vote_budget: Option<u64>,
+    /// A DID whose credential posters must hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credential_issuer: Option<String>,
+    /// Count only personhood-backed votes (one per person per epoch).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub personhood_votes: bool,
+}
+
+/// `group` body: a group header.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupBody {
+    /// The group's name, unique per owner (the author).
+    pub name: String,
+    /// Rules as text, for people.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rules: Option<String>,
+    /// Rules for machines.
+    pub policy: GroupPolicy,
+    /// Keys allowed to ban and unban in the group, besides the owner.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moderators: Vec<PublicKey>,
+    /// Sequence number: the highest per (owner, name) wins.
+    pub seq: u64,
+}
+
+/// `label` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LabelBody {
+    /// What is labelled.
+    pub subject: Subject,
+    /// The label value: lowercase ASCII letters, digits and `-`.
+    pub value: String,
+    /// True when this negates (withdraws) the label.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub neg: bool,
+    /// Why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Milliseconds since the epoch after which the label no longer applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires: Option<u64>,
+}
+
+/// `report` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportBody {
+    /// What is reported.
+    pub subject: Subject,
+    /// The group whose moderators receive the report.
+    pub group: GroupRef,
+    /// The category (spam, harassment, …).
+    pub category: String,
+    /// Free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
+/// A moderator's answer to an appeal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AppealOutcome {
+    /// The contested decision stands.
+    Upheld,
+    /// The appeal is granted: the contested decision no longer applies.
+    Granted,
+}
+
+impl AppealOutcome {
+    /// Wire name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AppealOutcome::Upheld => "upheld",
+            AppealOutcome::Granted => "granted",
+        }
+    }
+}
+
+/// `appeal` body. Without `outcome` it is an appeal against `target` (a ban, list entry or
+/// label); with `outcome` it is a moderator's answer and `target` is the appeal answered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppealBody {
+    /// The contested object, or the appeal being answered.
+    pub target: ObjectId,
+    /// Free text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Present on answers only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<AppealOutcome>,
+}
+
+/// `rotate` body: the author (old key) hands over to `new`, which countersigns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotateBody {
+    /// The new key.
+    pub new: PublicKey,
+    /// The new key's signature over `old ‖ new ‖ at` (domain `vouch/v1/rotate`).
+    pub new_sig: Signature,
+}
+
+/// `revoke` body: the author's key is compromised since `since`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RevokeBody {
+    /// Milliseconds since the epoch from which the author's objects are void.
+    pub since: u64,
+    /// Why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// `link` body: a public link between the author (a posting key) and an identity DID.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LinkBody {
+    /// The identity DID (`did:key` ed25519).
+    pub identity: String,
+    /// The identity key's signature over `posting ‖ identity ‖ at` (domain `vouch/v1/link`).
+    pub proof: Signature,
+}
+
+/// The body of an object; the variant is the object's kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum Body {
+    Post(PostBody),
+    Vote(VoteBody),
+    Attest(AttestBody),
+    List(ListBody),
+    ListAdd(ListAddBody),
+    ListRemove(ListRemoveBody),
+    Group(GroupBody),
+    Label(LabelBody),
+    Report(ReportBody),
+    Appeal(AppealBody),
+    Rotate(RotateBody),
+    Revoke(RevokeBody),
+    Link(LinkBody),
+}
+
+impl Body {
+    /// The kind this body belongs to.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Body::Post(_) => Kind::Post,
+            Body::Vote(_) => Kind::Vote,
+            Body::Attest(_) => Kind::Attest,
+            Body::List(_) => Kind::List,
+            Body::ListAdd(_) => Kind::ListAdd,
+            Body::ListRemove(_) => Kind::ListRemove,
+            Body::Group(_) => Kind::Group,
+            Body::Label(_) => Kind::Label,
+            Body::Report(_) => Kind::Report,
+            Body::Appeal(_) => Kind::Appeal,
+            Body::Rotate(_) => Kind::Rotate,
+            Body::Revoke(_) => Kind::Revoke,
+            Body::Link(_) => Kind::Link,
+        }
+    }
+}
+
+/// An unsigned object: who says what, when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Object {
+    /// The author's posting key.
+    pub author: PublicKey,
+    /// Milliseconds since the Unix epoch, as claimed by the author.
+    pub at: u64,
+    /// What the object says.
+    pub body: Body,
+}
+
+impl Object {
+    /// The kind of the object.
+    pub fn kind(&self) -> Kind {
+        self.body.kind()
+    }
+
+    /// Checks the body's field bounds and signs. `key` must be the author's.
+    pub fn sign(self, key: &SecretKey) -> Result<SignedObject, ValidationError> {
+        crate::validate::check_fields(&self)?;
+        self.sign_unchecked(key)
+    }
+
+    /// Signs without checking field bounds. For building hostile test inputs only: the
+    /// result may well be rejected by [`crate::validate`].
+    pub fn sign_unchecked(self, key: &SecretKey) -> Result<SignedObject, ValidationError> {
+        if key.public_key() != self.author {
+            return Err(ValidationError::InvalidSignature);
+        }
+        let unsigned = encode_envelope(&self, None)?;
+        let sig = key.sign(vouch_identity::Domain::Object, &unsigned);
+        let bytes = encode_envelope(&self, Some(&sig))?;
+        Ok(SignedObject {
+            id: ObjectId::of_bytes(&bytes),
+            object: self,
+            sig,
+            bytes,
+        })
+    }
+}
+
+/// An object with its signature, its canonical bytes and its id. Values of this type come
+/// from [`Object::sign`] or from [`crate::validate`], which checks everything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedObject {
+    pub(crate) object: Object,
+    pub(crate) sig: Signature,
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) id: ObjectId,
+}
+
+impl SignedObject {
+    /// The object.
+    pub fn object(&self) -> &Object {
+        &self.object
+    }
+    /// The author's signature.
+    pub fn signature(&self) -> &Signature {
+        &self.sig
+    }
+    /// The canonical DAG-CBOR bytes (an IPFS block).
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+    /// The content id.
+    pub fn id(&self) -> ObjectId {
+        self.id
+    }
+    /// The kind.
+    pub fn kind(&self) -> Kind {
+        self.object.kind()
+    }
+    /// The author.
+    pub fn author(&self) -> &PublicKey {
+        &self.object.author
+    }
+    /// The claimed creation time (ms since the epoch).
+    pub fn at(&self) -> u64 {
+        self.object.at
+    }
+    /// The body.
+    pub fn body(&self) -> &Body {
+        &self.object.body
+    }
+    /// Takes the object apart.
+    pub fn into_parts(self) -> (Object, Signature, Vec<u8>, ObjectId) {
+        (self.object, self.sig, self.bytes, self.id)
+    }
+}
+
+impl RotateBody {
+    /// The bytes the new key signs: `old ‖ new ‖ at (u64 big-endian)`.
+    pub fn consent_message(old: &PublicKey, new: &PublicKey, at: u64) -> Vec<u8> {
+        let mut m = Vec::with_capacity(72);
+        m.extend_from_slice(old.as_bytes());
+        m.extend_from_slice(new.as_bytes());
+        m.extend_from_slice(&at.to_be_bytes());
+        m
+    }
+
+    /// A rotation body from `old` to `new_key`, countersigned by `new_key`.
+    pub fn new(old: &PublicKey, new_key: &SecretKey, at: u64) -> Self {
+        let new = new_key.public_key();
+        let msg = Self::consent_message(old, &new, at);
+        RotateBody {
+            new,
+            new_sig: new_key.sign(vouch_identity::Domain::Rotate, &msg),
+        }
+    }
+}
+
+impl LinkBody {
+    /// The bytes the identity key signs: `posting ‖ utf8(identity) ‖ at (u64 big-endian)`.
+    pub fn consent_message(posting: &PublicKey, identity: &str, at: u64) -> Vec<u8> {
+        let mut m = Vec::with_capacity(40 + identity.len());
+        m.extend_from_slice(posting.as_bytes());
+        m.extend_from_slice(identity.as_bytes());
+        m.extend_from_slice(&at.to_be_bytes());
+        m
+    }
+
+    /// A link body from `posting` to the identity key's `did:key`, signed by the identity key.
+    pub fn new(posting: &PublicKey, identity_key: &SecretKey, at: u64) -> Self {
+        let identity = identity_key.public_key().to_did_key();
+        let msg = Self::consent_message(posting, &identity, at);
+        LinkBody {
+            proof: identity_key.sign(vouch_identity::Domain::Link, &msg),
+            identity,
+        }
+    }
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl Serialize for ObjectId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_cid().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for ObjectId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let cid = Cid::deserialize(d)?;
+        ObjectId::from_cid(&cid).ok_or_else(|| {
+            <D::Error as serde::de::Error>::custom(
+                "object reference must be a CIDv1 dag-cbor sha2-256",
+            )
+        })
+    }
+}

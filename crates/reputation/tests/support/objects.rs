@@ -1,0 +1,130 @@
+//! Deterministic sample objects of every kind, shared by the integration tests, the vector
+//! generator and the benchmarks.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use vouch_identity::SecretKey;
+use vouch_reputation::*;
+
+/// A fixed "now": 2026-01-01T00:00:00Z in ms.
+pub const NOW: u64 = 1_767_225_600_000;
+
+pub fn key(n: u8) -> SecretKey {
+    SecretKey::from_seed(&[n; 32])
+}
+
+pub fn group(owner: &SecretKey) -> GroupRef {
+    GroupRef {
+        owner: owner.public_key(),
+        name: "rust-lang".into(),
+    }
+}
+
+pub fn some_id(n: u8) -> ObjectId {
+    ObjectId([n; 32])
+}
+
+/// One body of every kind (as authored by `key(1)` at `at`), in spec order.
+pub fn bodies(at: u64) -> Vec<Body> {
+    let a = key(1).public_key();
+    let b = key(2).public_key();
+    let owner = key(3);
+    vec![
+        Body::Post(PostBody {
+            group: Some(group(&owner)),
+            text: "Hello, Vouch! ✓".into(),
+            links: vec![some_id(9).to_cid()],
+            reply: Some(some_id(7)),
+            root: Some(some_id(6)),
+        }),
+        Body::Vote(VoteBody {
+            target: Subject::Object(some_id(7)),
+            value: -1,
+            epoch: epoch_of(at),
+            group: Some(group(&owner)),
+        }),
+        Body::Attest(AttestBody {
+            subject: b,
+            level: 80,
+            context: None,
+            claim: Some("traded with them 12 times".into()),
+            expires: Some(at + 365 * MS_PER_EPOCH),
+        }),
+        Body::List(ListBody {
+            name: "spam-rings".into(),
+            purpose: ListPurpose::Block,
+            description: Some("Accounts that post coordinated spam".into()),
+            group: None,
+            seq: 3,
+        }),
+        Body::ListAdd(ListAddBody {
+            list: ListRef {
+                owner: a,
+                name: "spam-rings".into(),
+            },
+            subject: Subject::Key(b),
+            reason: Some("posted 400 identical links in an hour".into()),
+            category: Some("spam".into()),
+            expires: None,
+        }),
+        Body::ListRemove(ListRemoveBody {
+            list: ListRef {
+                owner: a,
+                name: "spam-rings".into(),
+            },
+            adds: vec![some_id(4), some_id(5)],
+        }),
+        Body::Group(GroupBody {
+            name: "rust-lang".into(),
+            rules: Some("Be kind. No spam.".into()),
+            policy: GroupPolicy {
+                min_trust: Some(20),
+                vote_budget: Some(50),
+                credential_issuer: None,
+                personhood_votes: true,
+            },
+            moderators: vec![b],
+            seq: 1,
+        }),
+        Body::Label(LabelBody {
+            subject: Subject::Object(some_id(8)),
+            value: "nsfw".into(),
+            neg: false,
+            reason: None,
+            expires: None,
+        }),
+        Body::Report(ReportBody {
+            subject: Subject::Key(b),
+            group: group(&owner),
+            category: "harassment".into(),
+            text: Some("see thread".into()),
+        }),
+        Body::Appeal(AppealBody {
+            target: some_id(3),
+            text: Some("I was hacked that day".into()),
+            outcome: None,
+        }),
+        Body::Rotate(RotateBody::new(&a, &key(11), at)),
+        Body::Revoke(RevokeBody {
+            since: at - 1000,
+            reason: Some("laptop stolen".into()),
+        }),
+        Body::Link(LinkBody::new(&a, &key(12), at)),
+    ]
+}
+
+/// One signed object of every kind by `key(1)`.
+pub fn signed_samples(at: u64) -> Vec<SignedObject> {
+    let k = key(1);
+    bodies(at)
+        .into_iter()
+        .map(|body| {
+            Object {
+                author: k.public_key(),
+                at,
+                body,
+            }
+            .sign(&k)
+            .unwrap()
+        })
+        .collect()
+}
