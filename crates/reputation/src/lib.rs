@@ -5,6 +5,7 @@
 //! an argument, results come back as values.
 #![deny(missing_docs)]
 
+mod decide;
 mod object;
 mod validate;
 
@@ -16,4 +17,12 @@ pub use object::{
 };
 pub use validate::{
     epoch_of, validate, validate_batch, Limits, ValidationError, ERROR_CODES, MS_PER_EPOCH,
+};
+pub use decide::{
+    decide, decide_batch, diff, explain, Applied, AppealQueueItem, AppealState,
+    CredentialLookup, CredentialSet, CuratorSubscription, Decision, DirectTrust, EntryStatus,
+    Equivocation, Exemption, Item, ListChange, ListEntry, ListHeader, ListRetraction,
+    ListState, ListSubscription, ModerationState, NoCredentials, Override, Policy, PostItem,
+    Quorum, Reason, ReasonCode, ReportQueueItem, SubjectChange, TrustLookup, TrustScore,
+    TrustStep, Verdict, View, ViewDiff, VotePolicy,
 };
