@@ -102,7 +102,11 @@ fn setup() -> Setup {
                     subject: Subject::Key(subject),
                     reason: None,
                     category: Some("spam".into()),
-                    expires: if j % 10 == 0 { Some(NOW + 1000 * MIN) } else { None },
+                    expires: if j % 10 == 0 {
+                        Some(NOW + 1000 * MIN)
+                    } else {
+                        None
+                    },
                 }),
             );
         }
@@ -242,7 +246,10 @@ fn naive_decide(s: &Setup, item: &Item) -> Verdict {
         });
         n += u32::from(hit);
     }
-    let trusted = s.trust.trust(&author).is_some_and(|t| t.direct && t.score > 0.0);
+    let trusted = s
+        .trust
+        .trust(&author)
+        .is_some_and(|t| t.direct && t.score > 0.0);
     match (n, trusted) {
         (0, _) => Verdict::Show,
         (_, true) => Verdict::Warn,

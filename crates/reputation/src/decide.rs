@@ -15,14 +15,12 @@ mod votes;
 
 pub use diff::{diff, ListChange, SubjectChange, ViewDiff};
 pub use evidence::{
-    CredentialLookup, CredentialSet, DirectTrust, NoCredentials, TrustLookup, TrustScore,
-    TrustStep,
+    CredentialLookup, CredentialSet, DirectTrust, NoCredentials, TrustLookup, TrustScore, TrustStep,
 };
 pub use groups::{AppealQueueItem, AppealState, ReportQueueItem};
 pub use lists::{EntryStatus, Equivocation, ListEntry, ListHeader, ListRetraction, ListState};
 pub use policy::{
-    CuratorSubscription, Exemption, ListSubscription, Override, Policy, Quorum, Verdict,
-    VotePolicy,
+    CuratorSubscription, Exemption, ListSubscription, Override, Policy, Quorum, Verdict, VotePolicy,
 };
 pub use reason::{Reason, ReasonCode};
 pub use view::{decide, decide_batch, explain, Decision, Item, PostItem, View};
@@ -164,7 +162,10 @@ impl ModerationState {
                 .is_none(),
             Body::Appeal(a) => match a.outcome {
                 None => {
-                    self.appeals_by_target.entry(a.target).or_default().insert(id);
+                    self.appeals_by_target
+                        .entry(a.target)
+                        .or_default()
+                        .insert(id);
                     self.appeals
                         .insert(
                             id,
@@ -178,7 +179,10 @@ impl ModerationState {
                         .is_none()
                 }
                 Some(outcome) => {
-                    self.answers_by_appeal.entry(a.target).or_default().insert(id);
+                    self.answers_by_appeal
+                        .entry(a.target)
+                        .or_default()
+                        .insert(id);
                     self.answers
                         .insert(
                             id,
@@ -329,11 +333,7 @@ impl ModerationState {
     }
 
     /// The viewer's attestations in force at `now`: (subject, level, attestation id).
-    pub fn attestations_by(
-        &self,
-        author: &PublicKey,
-        now: u64,
-    ) -> Vec<(PublicKey, i64, ObjectId)> {
+    pub fn attestations_by(&self, author: &PublicKey, now: u64) -> Vec<(PublicKey, i64, ObjectId)> {
         let mut out = Vec::new();
         for (subject, versions) in self.attestations.get(author).into_iter().flatten() {
             let latest = versions

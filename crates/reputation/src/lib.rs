@@ -9,6 +9,14 @@ mod decide;
 mod object;
 mod validate;
 
+pub use decide::{
+    decide, decide_batch, diff, explain, AppealQueueItem, AppealState, Applied, CredentialLookup,
+    CredentialSet, CuratorSubscription, Decision, DirectTrust, EntryStatus, Equivocation,
+    Exemption, Item, ListChange, ListEntry, ListHeader, ListRetraction, ListState,
+    ListSubscription, ModerationState, NoCredentials, Override, Policy, PostItem, Quorum, Reason,
+    ReasonCode, ReportQueueItem, SubjectChange, TrustLookup, TrustScore, TrustStep, Verdict, View,
+    ViewDiff, VotePolicy,
+};
 pub use object::{
     AppealBody, AppealOutcome, AttestBody, Body, GroupBody, GroupPolicy, GroupRef, Kind, LabelBody,
     LinkBody, ListAddBody, ListBody, ListPurpose, ListRef, ListRemoveBody, Object, ObjectId,
@@ -17,12 +25,4 @@ pub use object::{
 };
 pub use validate::{
     epoch_of, validate, validate_batch, Limits, ValidationError, ERROR_CODES, MS_PER_EPOCH,
-};
-pub use decide::{
-    decide, decide_batch, diff, explain, Applied, AppealQueueItem, AppealState,
-    CredentialLookup, CredentialSet, CuratorSubscription, Decision, DirectTrust, EntryStatus,
-    Equivocation, Exemption, Item, ListChange, ListEntry, ListHeader, ListRetraction,
-    ListState, ListSubscription, ModerationState, NoCredentials, Override, Policy, PostItem,
-    Quorum, Reason, ReasonCode, ReportQueueItem, SubjectChange, TrustLookup, TrustScore,
-    TrustStep, Verdict, View, ViewDiff, VotePolicy,
 };

@@ -101,7 +101,13 @@ fn build_world() -> World {
         )
     };
     let a0 = add(&curator, &list, &people[0], NOW - 400 * MIN, None);
-    let a1 = add(&curator, &list, &people[1], NOW - 400 * MIN, Some(NOW - 300 * MIN));
+    let a1 = add(
+        &curator,
+        &list,
+        &people[1],
+        NOW - 400 * MIN,
+        Some(NOW - 300 * MIN),
+    );
     let a2 = add(&curator, &list, &people[2], NOW - 400 * MIN, None);
     let r0 = rem(&curator, &list, vec![a0.id()], NOW - 350 * MIN);
     let readd = add(&curator, &list, &people[0], NOW - 340 * MIN, None);
@@ -232,7 +238,9 @@ fn build_world() -> World {
     ));
     let mut policy = Policy::new(viewer.public_key()).subscribe(list.clone(), 1.0);
     policy.labelers.push(labeler.public_key());
-    policy.label_verdicts.insert("spam".into(), Verdict::Collapse);
+    policy
+        .label_verdicts
+        .insert("spam".into(), Verdict::Collapse);
     policy.votes.collapse_at = 0.5;
     let mut items = Vec::new();
     for p in &people {
@@ -329,7 +337,11 @@ fn the_full_world_has_the_expected_state() {
     assert_eq!(q[0].state, AppealState::Granted);
     let trust = DirectTrust::from_state(&s, &w.policy.viewer, NOW);
     let view = View::build(&s, &w.policy, &trust, &NoCredentials, NOW);
-    let verdicts: Vec<Verdict> = w.items.iter().map(|i| decide(&view, i, NOW).verdict).collect();
+    let verdicts: Vec<Verdict> = w
+        .items
+        .iter()
+        .map(|i| decide(&view, i, NOW).verdict)
+        .collect();
     assert!(verdicts.contains(&Verdict::Hide));
     assert!(verdicts.contains(&Verdict::Collapse));
     assert!(verdicts.contains(&Verdict::Warn));

@@ -157,7 +157,12 @@ fn block_list_hides_with_reason_curator_and_sentence() {
     let c = cast();
     let l = list_ref(&c.curator, "spam");
     let h = header(&c.curator, "spam", ListPurpose::Block, 1);
-    let a = add(&c.curator, &l, Subject::Key(c.spammer.public_key()), NOW - 50 * MIN);
+    let a = add(
+        &c.curator,
+        &l,
+        Subject::Key(c.spammer.public_key()),
+        NOW - 50 * MIN,
+    );
     let s = state_of(&[&h, &a]);
     let policy = Policy::new(c.viewer.public_key()).subscribe(l.clone(), 1.0);
     let d = decide_for(&s, &policy, &post(&c.spammer, NOW - MIN, None));
@@ -173,7 +178,10 @@ fn block_list_hides_with_reason_curator_and_sentence() {
     assert_eq!(r.objects, vec![a.id(), h.id()]);
     assert_eq!(r.note.as_deref(), Some("spam links"));
     let sentence = r.sentence();
-    assert!(sentence.contains("'spam'") && sentence.contains("spam links"), "{sentence}");
+    assert!(
+        sentence.contains("'spam'") && sentence.contains("spam links"),
+        "{sentence}"
+    );
     assert!(!sentence.contains('\n'));
     // The author too, and someone not listed is shown with no reasons.
     let d = decide_for(&s, &policy, &Item::author(c.spammer.public_key()));
@@ -225,7 +233,12 @@ fn retraction_unhides_and_explain_says_so() {
     let c = cast();
     let l = list_ref(&c.curator, "spam");
     let h = header(&c.curator, "spam", ListPurpose::Block, 1);
-    let a = add(&c.curator, &l, Subject::Key(c.spammer.public_key()), NOW - 50 * MIN);
+    let a = add(
+        &c.curator,
+        &l,
+        Subject::Key(c.spammer.public_key()),
+        NOW - 50 * MIN,
+    );
     let r = remove(&c.curator, &l, vec![a.id()], NOW - 40 * MIN);
     let s = state_of(&[&h, &a, &r]);
     let policy = Policy::new(c.viewer.public_key()).subscribe(l.clone(), 1.0);
@@ -235,7 +248,12 @@ fn retraction_unhides_and_explain_says_so() {
     assert_eq!(e.verdict, Verdict::Show);
     assert!(e.has(ReasonCode::EntryRetracted), "{:?}", codes(&e));
     // Re-adding after a retraction (a new add) lists them again: observed-remove.
-    let again = add(&c.curator, &l, Subject::Key(c.spammer.public_key()), NOW - 30 * MIN);
+    let again = add(
+        &c.curator,
+        &l,
+        Subject::Key(c.spammer.public_key()),
+        NOW - 30 * MIN,
+    );
     let s = state_of(&[&h, &a, &r, &again]);
     assert_eq!(decide_for(&s, &policy, &item).verdict, Verdict::Hide);
     // A retraction by someone other than the curator does nothing.
@@ -268,9 +286,15 @@ fn hostile_entry_with_expiry_in_the_past_has_no_effect() {
     let e = explain_for(&s, &policy, &item);
     assert!(e.has(ReasonCode::EntryExpired), "{:?}", codes(&e));
     let list = s.list(&l).unwrap();
-    let (id, entry) = list.adds_for(&Subject::Key(c.spammer.public_key())).next().unwrap();
+    let (id, entry) = list
+        .adds_for(&Subject::Key(c.spammer.public_key()))
+        .next()
+        .unwrap();
     assert_eq!(id, a.id());
-    assert_eq!(list.status(&id, entry, &|_: &PublicKey, _: u64| true, NOW), EntryStatus::Expired);
+    assert_eq!(
+        list.status(&id, entry, &|_: &PublicKey, _: u64| true, NOW),
+        EntryStatus::Expired
+    );
     // The same view, asked before the expiry, still hides.
     let trust = DirectTrust::new(c.viewer.public_key());
     let view = View::build(&s, &policy, &trust, &NoCredentials, NOW);
@@ -282,13 +306,24 @@ fn hostile_retraction_of_an_entry_that_does_not_exist() {
     let c = cast();
     let l = list_ref(&c.curator, "spam");
     let h = header(&c.curator, "spam", ListPurpose::Block, 1);
-    let a = add(&c.curator, &l, Subject::Key(c.spammer.public_key()), NOW - 50 * MIN);
+    let a = add(
+        &c.curator,
+        &l,
+        Subject::Key(c.spammer.public_key()),
+        NOW - 50 * MIN,
+    );
     let ghost = ObjectId([0xab; 32]);
     let r = remove(&c.curator, &l, vec![ghost], NOW - 40 * MIN);
     let s = state_of(&[&h, &a, &r]);
     // No effect on real entries; the orphan is visible.
-    assert_eq!(s.live_entries(&l, NOW).into_iter().collect::<Vec<_>>(), vec![a.id()]);
-    assert_eq!(s.list(&l).unwrap().orphan_retractions(), vec![(r.id(), ghost)]);
+    assert_eq!(
+        s.live_entries(&l, NOW).into_iter().collect::<Vec<_>>(),
+        vec![a.id()]
+    );
+    assert_eq!(
+        s.list(&l).unwrap().orphan_retractions(),
+        vec![(r.id(), ghost)]
+    );
     let policy = Policy::new(c.viewer.public_key()).subscribe(l.clone(), 1.0);
     assert_eq!(
         decide_for(&s, &policy, &Item::author(c.spammer.public_key())).verdict,
@@ -309,9 +344,19 @@ fn three_lists(c: &Cast) -> (Vec<ListRef>, Vec<SignedObject>) {
         let l = list_ref(k, "blocks");
         objs.push(header(k, "blocks", ListPurpose::Block, 1));
         // Every list lists the spammer; only list 0 lists `other`.
-        objs.push(add(k, &l, Subject::Key(c.spammer.public_key()), NOW - 10 * MIN));
+        objs.push(add(
+            k,
+            &l,
+            Subject::Key(c.spammer.public_key()),
+            NOW - 10 * MIN,
+        ));
         if i == 0 {
-            objs.push(add(k, &l, Subject::Key(c.other.public_key()), NOW - 10 * MIN));
+            objs.push(add(
+                k,
+                &l,
+                Subject::Key(c.other.public_key()),
+                NOW - 10 * MIN,
+            ));
         }
         refs.push(l);
     }
@@ -333,9 +378,19 @@ fn quorum_hides_only_when_k_of_n_lists_agree() {
     };
     let d = decide_for(&s, &policy, &Item::author(c.spammer.public_key()));
     assert_eq!(d.verdict, Verdict::Hide);
-    assert_eq!(d.reasons.iter().filter(|r| r.code == ReasonCode::ListBlock).count(), 3);
+    assert_eq!(
+        d.reasons
+            .iter()
+            .filter(|r| r.code == ReasonCode::ListBlock)
+            .count(),
+        3
+    );
     let d = decide_for(&s, &policy, &Item::author(c.other.public_key()));
-    assert_eq!(d.verdict, Verdict::Warn, "one list of the two needed only warns");
+    assert_eq!(
+        d.verdict,
+        Verdict::Warn,
+        "one list of the two needed only warns"
+    );
     let q = d
         .reasons
         .iter()
@@ -370,7 +425,12 @@ fn allow_list_outweighs_block_lists() {
     let allow_owner = key(34);
     let al = list_ref(&allow_owner, "good");
     objs.push(header(&allow_owner, "good", ListPurpose::Allow, 1));
-    objs.push(add(&allow_owner, &al, Subject::Key(c.other.public_key()), NOW - MIN));
+    objs.push(add(
+        &allow_owner,
+        &al,
+        Subject::Key(c.other.public_key()),
+        NOW - MIN,
+    ));
     let s = state_of(&objs.iter().collect::<Vec<_>>());
     let policy = Policy::new(c.viewer.public_key())
         .subscribe(refs[0].clone(), 1.0)
@@ -424,7 +484,12 @@ fn people_the_viewer_trusts_directly_are_not_hidden_by_lists_unless_the_viewer_s
     let c = cast();
     let l = list_ref(&c.curator, "spam");
     let h = header(&c.curator, "spam", ListPurpose::Block, 1);
-    let a = add(&c.curator, &l, Subject::Key(c.friend.public_key()), NOW - MIN);
+    let a = add(
+        &c.curator,
+        &l,
+        Subject::Key(c.friend.public_key()),
+        NOW - MIN,
+    );
     let t = attest(&c.viewer, &c.friend, 80, NOW - 60 * MIN);
     let s = state_of(&[&h, &a, &t]);
     let mut policy = Policy::new(c.viewer.public_key()).subscribe(l, 1.0);
@@ -528,7 +593,12 @@ fn list_equivocation_is_detected_and_shown() {
             seq: 2,
         }),
     );
-    let a = add(&c.curator, &l, Subject::Key(c.spammer.public_key()), NOW - MIN);
+    let a = add(
+        &c.curator,
+        &l,
+        Subject::Key(c.spammer.public_key()),
+        NOW - MIN,
+    );
     let s = state_of(&[&h1, &h2, &a]);
     let eq = s.list_equivocations(&l);
     assert_eq!(eq.len(), 1);
@@ -556,7 +626,12 @@ fn list_equivocation_is_detected_and_shown() {
 fn higher_seq_header_replaces_purpose() {
     let c = cast();
     let l = list_ref(&c.curator, "l");
-    let a = add(&c.curator, &l, Subject::Key(c.spammer.public_key()), NOW - MIN);
+    let a = add(
+        &c.curator,
+        &l,
+        Subject::Key(c.spammer.public_key()),
+        NOW - MIN,
+    );
     let block = header(&c.curator, "l", ListPurpose::Block, 1);
     let allow = header(&c.curator, "l", ListPurpose::Allow, 2);
     let policy = Policy::new(c.viewer.public_key()).subscribe(l, 1.0);
@@ -596,7 +671,12 @@ fn group_cast() -> GroupCast {
     }
 }
 
-fn group_header(gc: &GroupCast, seq: u64, moderators: Vec<PublicKey>, policy: GroupPolicy) -> SignedObject {
+fn group_header(
+    gc: &GroupCast,
+    seq: u64,
+    moderators: Vec<PublicKey>,
+    policy: GroupPolicy,
+) -> SignedObject {
     sign(
         &gc.owner,
         NOW - 200 * MIN + seq * MIN,
@@ -624,7 +704,13 @@ fn ban_header(gc: &GroupCast) -> SignedObject {
     )
 }
 
-fn ban(gc: &GroupCast, by: &SecretKey, who: &SecretKey, at: u64, expires: Option<u64>) -> SignedObject {
+fn ban(
+    gc: &GroupCast,
+    by: &SecretKey,
+    who: &SecretKey,
+    at: u64,
+    expires: Option<u64>,
+) -> SignedObject {
     add_full(
         by,
         &gc.ban_list,
@@ -680,7 +766,12 @@ fn moderators_ban_and_unban_inside_the_group_only() {
     let ob = ban(&gc, &gc.owner, &gc.rogue, NOW - 10 * MIN, None);
     let s4 = state_of(&[&gh, &bh, &ob]);
     assert_eq!(
-        decide_for(&s4, &policy, &post(&gc.rogue, NOW - MIN, Some(gc.g.clone()))).verdict,
+        decide_for(
+            &s4,
+            &policy,
+            &post(&gc.rogue, NOW - MIN, Some(gc.g.clone()))
+        )
+        .verdict,
         Verdict::Hide
     );
 }
@@ -752,7 +843,12 @@ fn hostile_removed_moderator_bans_stop_counting() {
     assert_eq!(decide_for(&kept, &policy, &item).verdict, Verdict::Hide);
 }
 
-fn appeal(by: &SecretKey, target: ObjectId, outcome: Option<AppealOutcome>, at: u64) -> SignedObject {
+fn appeal(
+    by: &SecretKey,
+    target: ObjectId,
+    outcome: Option<AppealOutcome>,
+    at: u64,
+) -> SignedObject {
     sign(
         by,
         at,
@@ -783,20 +879,35 @@ fn appeals_link_to_the_ban_and_a_moderators_answer_closes_them() {
     assert_eq!(decide_for(&s, &policy, &item).verdict, Verdict::Hide);
 
     // An answer by a non-moderator changes nothing.
-    let rogue_ans = appeal(&gc.rogue, ap.id(), Some(AppealOutcome::Granted), NOW - 8 * MIN);
+    let rogue_ans = appeal(
+        &gc.rogue,
+        ap.id(),
+        Some(AppealOutcome::Granted),
+        NOW - 8 * MIN,
+    );
     let s = state_of(&[&gh, &bh, &b, &ap, &rogue_ans]);
     assert_eq!(s.appeals_queue(&gc.g)[0].state, AppealState::Open);
     assert_eq!(decide_for(&s, &policy, &item).verdict, Verdict::Hide);
 
     // Upheld: closed, ban stands.
-    let up = appeal(&gc.modr, ap.id(), Some(AppealOutcome::Upheld), NOW - 7 * MIN);
+    let up = appeal(
+        &gc.modr,
+        ap.id(),
+        Some(AppealOutcome::Upheld),
+        NOW - 7 * MIN,
+    );
     let s = state_of(&[&gh, &bh, &b, &ap, &up]);
     assert_eq!(s.appeals_queue(&gc.g)[0].state, AppealState::Upheld);
     assert_eq!(s.appeals_queue(&gc.g)[0].answer, Some(up.id()));
     assert_eq!(decide_for(&s, &policy, &item).verdict, Verdict::Hide);
 
     // Granted later by the owner: the ban no longer applies.
-    let gr = appeal(&gc.owner, ap.id(), Some(AppealOutcome::Granted), NOW - 6 * MIN);
+    let gr = appeal(
+        &gc.owner,
+        ap.id(),
+        Some(AppealOutcome::Granted),
+        NOW - 6 * MIN,
+    );
     let s = state_of(&[&gr, &gh, &bh, &b, &ap, &up]);
     assert_eq!(s.appeals_queue(&gc.g)[0].state, AppealState::Granted);
     let e = explain_for(&s, &policy, &item);
@@ -834,10 +945,18 @@ fn group_rules_min_trust_and_credential_are_enforced() {
     let d = view.decide(&post(&trusted, NOW - MIN, Some(gc.g.clone())), NOW);
     assert_eq!(d.verdict, Verdict::Show, "{:?}", codes(&d));
     let d = view.decide(&post(&gc.member, NOW - MIN, Some(gc.g.clone())), NOW);
-    assert_eq!(d.verdict, Verdict::Collapse, "newcomers are collapsed, not hidden");
+    assert_eq!(
+        d.verdict,
+        Verdict::Collapse,
+        "newcomers are collapsed, not hidden"
+    );
     assert!(d.has(ReasonCode::GroupMinTrust));
     assert!(d.has(ReasonCode::GroupCredentialMissing));
-    let r = d.reasons.iter().find(|r| r.code == ReasonCode::GroupMinTrust).unwrap();
+    let r = d
+        .reasons
+        .iter()
+        .find(|r| r.code == ReasonCode::GroupMinTrust)
+        .unwrap();
     assert_eq!(r.count, 30);
     assert_eq!(r.objects, vec![gh.id()]);
     // Moderators are exempt; outside the group the rules do not apply.
@@ -850,7 +969,9 @@ fn group_rules_min_trust_and_credential_are_enforced() {
     p2.group_rules = false;
     let view2 = View::build(&s, &p2, &trust, &creds, NOW);
     assert_eq!(
-        view2.decide(&post(&gc.member, NOW - MIN, Some(gc.g.clone())), NOW).verdict,
+        view2
+            .decide(&post(&gc.member, NOW - MIN, Some(gc.g.clone())), NOW)
+            .verdict,
         Verdict::Show
     );
 }
@@ -899,7 +1020,11 @@ fn group_equivocation_is_shown() {
     let gh2 = group_header(&gc, 3, vec![], GroupPolicy::default());
     let s = state_of(&[&gh1, &gh2]);
     assert_eq!(s.group_equivocations(&gc.g).len(), 1);
-    let e = explain_for(&s, &Policy::new(key(20).public_key()), &post(&gc.member, NOW - MIN, Some(gc.g.clone())));
+    let e = explain_for(
+        &s,
+        &Policy::new(key(20).public_key()),
+        &post(&gc.member, NOW - MIN, Some(gc.g.clone())),
+    );
     assert!(e.has(ReasonCode::GroupEquivocation));
 }
 
@@ -923,24 +1048,58 @@ fn hostile_revoked_keys_later_objects_are_void() {
     // The curator's key is revoked: its adds after `since` are void, earlier ones stand.
     let l = list_ref(&c.curator, "spam");
     let h = header(&c.curator, "spam", ListPurpose::Block, 1);
-    let early = add(&c.curator, &l, Subject::Key(c.spammer.public_key()), since - MIN);
-    let late = add(&c.curator, &l, Subject::Key(c.friend.public_key()), since + 5 * MIN);
+    let early = add(
+        &c.curator,
+        &l,
+        Subject::Key(c.spammer.public_key()),
+        since - MIN,
+    );
+    let late = add(
+        &c.curator,
+        &l,
+        Subject::Key(c.friend.public_key()),
+        since + 5 * MIN,
+    );
     // The moderator's key is revoked: its later bans are void.
     let gh = group_header(&gc, 1, vec![gc.modr.public_key()], GroupPolicy::default());
     let bh = ban_header(&gc);
     let late_ban = ban(&gc, &gc.modr, &gc.member, since + 5 * MIN, None);
-    let objs = [&h, &early, &late, &gh, &bh, &late_ban, &revoke(&c.curator), &revoke(&gc.modr), &revoke(&c.other)];
+    let objs = [
+        &h,
+        &early,
+        &late,
+        &gh,
+        &bh,
+        &late_ban,
+        &revoke(&c.curator),
+        &revoke(&gc.modr),
+        &revoke(&c.other),
+    ];
     let s = state_of(&objs);
     let policy = Policy::new(c.viewer.public_key()).subscribe(l.clone(), 1.0);
-    assert_eq!(decide_for(&s, &policy, &Item::author(c.spammer.public_key())).verdict, Verdict::Hide);
-    assert_eq!(decide_for(&s, &policy, &Item::author(c.friend.public_key())).verdict, Verdict::Show);
+    assert_eq!(
+        decide_for(&s, &policy, &Item::author(c.spammer.public_key())).verdict,
+        Verdict::Hide
+    );
+    assert_eq!(
+        decide_for(&s, &policy, &Item::author(c.friend.public_key())).verdict,
+        Verdict::Show
+    );
     assert_eq!(s.live_entries(&l, NOW).len(), 1);
     assert_eq!(
-        decide_for(&s, &policy, &post(&gc.member, NOW - MIN, Some(gc.g.clone()))).verdict,
+        decide_for(
+            &s,
+            &policy,
+            &post(&gc.member, NOW - MIN, Some(gc.g.clone()))
+        )
+        .verdict,
         Verdict::Show
     );
     // Posts by a revoked author: before `since` shown, after hidden.
-    assert_eq!(decide_for(&s, &policy, &post(&c.other, since - MIN, None)).verdict, Verdict::Show);
+    assert_eq!(
+        decide_for(&s, &policy, &post(&c.other, since - MIN, None)).verdict,
+        Verdict::Show
+    );
     let d = decide_for(&s, &policy, &post(&c.other, since + MIN, None));
     assert_eq!(d.verdict, Verdict::Hide);
     assert_eq!(codes(&d), vec!["author-revoked"]);
@@ -950,7 +1109,10 @@ fn hostile_revoked_keys_later_objects_are_void() {
         subject: Subject::Key(c.other.public_key()),
         verdict: Verdict::Show,
     });
-    assert_eq!(decide_for(&s, &p2, &post(&c.other, since + MIN, None)).verdict, Verdict::Hide);
+    assert_eq!(
+        decide_for(&s, &p2, &post(&c.other, since + MIN, None)).verdict,
+        Verdict::Hide
+    );
 }
 
 // ---- labels ----------------------------------------------------------------------------------
@@ -975,10 +1137,34 @@ fn labels_from_subscribed_labelers_map_to_verdicts() {
     let labeler = key(80);
     let p = post(&c.other, NOW - MIN, None);
     let Item::Post(pi) = &p else { panic!() };
-    let l1 = label(&labeler, Subject::Object(pi.id), "nsfw", false, NOW - 10 * MIN);
-    let l2 = label(&labeler, Subject::Key(c.spammer.public_key()), "spam", false, NOW - 10 * MIN);
-    let l3 = label(&labeler, Subject::Key(c.friend.public_key()), "satire", false, NOW - 10 * MIN);
-    let stranger = label(&key(81), Subject::Key(c.friend.public_key()), "spam", false, NOW - 10 * MIN);
+    let l1 = label(
+        &labeler,
+        Subject::Object(pi.id),
+        "nsfw",
+        false,
+        NOW - 10 * MIN,
+    );
+    let l2 = label(
+        &labeler,
+        Subject::Key(c.spammer.public_key()),
+        "spam",
+        false,
+        NOW - 10 * MIN,
+    );
+    let l3 = label(
+        &labeler,
+        Subject::Key(c.friend.public_key()),
+        "satire",
+        false,
+        NOW - 10 * MIN,
+    );
+    let stranger = label(
+        &key(81),
+        Subject::Key(c.friend.public_key()),
+        "spam",
+        false,
+        NOW - 10 * MIN,
+    );
     let s = state_of(&[&l1, &l2, &l3, &stranger]);
     let mut policy = Policy::new(c.viewer.public_key());
     policy.labelers.push(labeler.public_key());
@@ -994,16 +1180,34 @@ fn labels_from_subscribed_labelers_map_to_verdicts() {
     assert_eq!(r.actor, Some(labeler.public_key()));
     assert_eq!(r.objects, vec![l1.id()]);
     assert!(r.sentence().contains("'nsfw'"));
-    assert_eq!(decide_for(&s, &policy, &Item::author(c.spammer.public_key())).verdict, Verdict::Hide);
+    assert_eq!(
+        decide_for(&s, &policy, &Item::author(c.spammer.public_key())).verdict,
+        Verdict::Hide
+    );
     // Unmapped: no effect by default, a warning if the viewer says so. The unsubscribed
     // labeler's "spam" never counts.
-    assert_eq!(decide_for(&s, &policy, &Item::author(c.friend.public_key())).verdict, Verdict::Show);
+    assert_eq!(
+        decide_for(&s, &policy, &Item::author(c.friend.public_key())).verdict,
+        Verdict::Show
+    );
     policy.unmapped_label = Verdict::Warn;
-    assert_eq!(decide_for(&s, &policy, &Item::author(c.friend.public_key())).verdict, Verdict::Warn);
+    assert_eq!(
+        decide_for(&s, &policy, &Item::author(c.friend.public_key())).verdict,
+        Verdict::Warn
+    );
     // A later negation withdraws the label.
-    let neg = label(&labeler, Subject::Key(c.spammer.public_key()), "spam", true, NOW - 5 * MIN);
+    let neg = label(
+        &labeler,
+        Subject::Key(c.spammer.public_key()),
+        "spam",
+        true,
+        NOW - 5 * MIN,
+    );
     let s2 = state_of(&[&l1, &l2, &l3, &neg]);
-    assert_eq!(decide_for(&s2, &policy, &Item::author(c.spammer.public_key())).verdict, Verdict::Show);
+    assert_eq!(
+        decide_for(&s2, &policy, &Item::author(c.spammer.public_key())).verdict,
+        Verdict::Show
+    );
 }
 
 #[test]
@@ -1011,10 +1215,20 @@ fn label_lists_label_their_entries() {
     let c = cast();
     let l = list_ref(&c.curator, "labels");
     let h = header(&c.curator, "labels", ListPurpose::Label, 1);
-    let a = add_full(&c.curator, &l, Subject::Key(c.spammer.public_key()), NOW - MIN, None, Some("bot".into()), None);
+    let a = add_full(
+        &c.curator,
+        &l,
+        Subject::Key(c.spammer.public_key()),
+        NOW - MIN,
+        None,
+        Some("bot".into()),
+        None,
+    );
     let s = state_of(&[&h, &a]);
     let mut policy = Policy::new(c.viewer.public_key()).subscribe(l, 1.0);
-    policy.label_verdicts.insert("bot".into(), Verdict::Collapse);
+    policy
+        .label_verdicts
+        .insert("bot".into(), Verdict::Collapse);
     let d = decide_for(&s, &policy, &Item::author(c.spammer.public_key()));
     assert_eq!(d.verdict, Verdict::Collapse);
     assert_eq!(d.reasons[0].value.as_deref(), Some("bot"));
@@ -1033,13 +1247,28 @@ fn diff_says_what_a_list_change_did_for_this_viewer() {
     for f in &friends {
         objs.push(attest(&c.viewer, f, 60, NOW - 90 * MIN));
     }
-    let old = add(&c.curator, &l, Subject::Key(c.spammer.public_key()), NOW - 80 * MIN);
+    let old = add(
+        &c.curator,
+        &l,
+        Subject::Key(c.spammer.public_key()),
+        NOW - 80 * MIN,
+    );
     objs.push(old.clone());
     let before = state_of(&objs.iter().collect::<Vec<_>>());
     for f in &friends {
-        objs.push(add(&c.curator, &l, Subject::Key(f.public_key()), NOW - 10 * MIN));
+        objs.push(add(
+            &c.curator,
+            &l,
+            Subject::Key(f.public_key()),
+            NOW - 10 * MIN,
+        ));
     }
-    objs.push(add(&c.curator, &l, Subject::Key(c.other.public_key()), NOW - 10 * MIN));
+    objs.push(add(
+        &c.curator,
+        &l,
+        Subject::Key(c.other.public_key()),
+        NOW - 10 * MIN,
+    ));
     objs.push(remove(&c.curator, &l, vec![old.id()], NOW - 10 * MIN));
     let after = state_of(&objs.iter().collect::<Vec<_>>());
     let mut policy = Policy::new(c.viewer.public_key()).subscribe(l.clone(), 1.0);
@@ -1056,7 +1285,10 @@ fn diff_says_what_a_list_change_did_for_this_viewer() {
     assert_eq!(lc.now_hides_trusted, 3);
     assert_eq!(lc.no_longer_hides, vec![c.spammer.public_key()]);
     let sentence = &d.sentences()[0];
-    assert!(sentence.contains("now hides 3 author(s) you trust"), "{sentence}");
+    assert!(
+        sentence.contains("now hides 3 author(s) you trust"),
+        "{sentence}"
+    );
     assert!(sentence.contains("no longer hides 1"), "{sentence}");
     // With the default protection the trusted ones are only warned about.
     let mut p2 = policy.clone();
@@ -1066,7 +1298,10 @@ fn diff_says_what_a_list_change_did_for_this_viewer() {
     let d = diff(&vb, &va, NOW);
     assert_eq!(d.lists[0].now_hides_trusted, 0);
     assert_eq!(
-        d.changes.iter().filter(|ch| ch.trusted && ch.after == Verdict::Warn).count(),
+        d.changes
+            .iter()
+            .filter(|ch| ch.trusted && ch.after == Verdict::Warn)
+            .count(),
         3
     );
     // Dropping the subscription: the list no longer hides anyone.
@@ -1104,11 +1339,18 @@ fn batch_agrees_with_single_decisions() {
 
 #[test]
 fn every_reason_code_is_unique_and_specified() {
-    let spec = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../specs/decisions.md")).unwrap();
+    let spec = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../specs/decisions.md"
+    ))
+    .unwrap();
     let mut seen = std::collections::BTreeSet::new();
     for code in ReasonCode::ALL {
         assert!(seen.insert(code.as_str()), "duplicate {code}");
-        assert!(spec.contains(&format!("`{}`", code.as_str())), "{code} missing from specs/decisions.md");
+        assert!(
+            spec.contains(&format!("`{}`", code.as_str())),
+            "{code} missing from specs/decisions.md"
+        );
         // Every code renders to one plain sentence.
         let s = Reason::new(code, Verdict::Warn).sentence();
         assert!(s.ends_with('.') && !s.contains('\n'), "{code}: {s}");

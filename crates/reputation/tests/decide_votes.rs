@@ -20,7 +20,13 @@ fn sign(k: &SecretKey, at: u64, body: Body) -> SignedObject {
     .unwrap()
 }
 
-fn vote(by: &SecretKey, target: Subject, value: i64, at: u64, group: Option<GroupRef>) -> SignedObject {
+fn vote(
+    by: &SecretKey,
+    target: Subject,
+    value: i64,
+    at: u64,
+    group: Option<GroupRef>,
+) -> SignedObject {
     sign(
         by,
         at,
@@ -79,13 +85,23 @@ fn ten_thousand_fresh_keys_change_nothing_three_trusted_voters_do() {
         let mut seed = [7u8; 32];
         seed[..4].copy_from_slice(&i.to_le_bytes());
         let sybil = SecretKey::from_seed(&seed);
-        let v = vote(&sybil, Subject::Object(id), -1, NOW - 60_000 - u64::from(i), None);
+        let v = vote(
+            &sybil,
+            Subject::Object(id),
+            -1,
+            NOW - 60_000 - u64::from(i),
+            None,
+        );
         assert_eq!(state.apply(&v), Applied::Stored);
     }
     let d = decide_in(&state, &viewer, &item);
     assert_eq!(d.verdict, baseline.verdict);
     assert_eq!(d.score, baseline.score);
-    let ignored = d.reasons.iter().find(|r| r.code == ReasonCode::VotesIgnored).unwrap();
+    let ignored = d
+        .reasons
+        .iter()
+        .find(|r| r.code == ReasonCode::VotesIgnored)
+        .unwrap();
     assert_eq!(ignored.count, 10_000);
 
     let trusted: Vec<SecretKey> = (0..3).map(|i| key(110 + i)).collect();
@@ -94,8 +110,16 @@ fn ten_thousand_fresh_keys_change_nothing_three_trusted_voters_do() {
         state.apply(&vote(t, Subject::Object(id), -1, NOW - 120_000, None));
     }
     let d = decide_in(&state, &viewer, &item);
-    assert_eq!(d.verdict, Verdict::Hide, "three fully trusted down-votes reach hide_at = 3");
-    let r = d.reasons.iter().find(|r| r.code == ReasonCode::VotesNegative).unwrap();
+    assert_eq!(
+        d.verdict,
+        Verdict::Hide,
+        "three fully trusted down-votes reach hide_at = 3"
+    );
+    let r = d
+        .reasons
+        .iter()
+        .find(|r| r.code == ReasonCode::VotesNegative)
+        .unwrap();
     assert_eq!(r.count, 3);
     assert_eq!(r.weight, -3.0);
     assert_eq!(r.objects.len(), 3);
@@ -106,7 +130,10 @@ fn ten_thousand_fresh_keys_change_nothing_three_trusted_voters_do() {
         state2.apply(&attest(&viewer, t, 40));
         state2.apply(&vote(t, Subject::Object(id), -1, NOW - 120_000, None));
     }
-    assert_eq!(decide_in(&state2, &viewer, &item).verdict, Verdict::Collapse);
+    assert_eq!(
+        decide_in(&state2, &viewer, &item).verdict,
+        Verdict::Collapse
+    );
 }
 
 #[test]
@@ -117,12 +144,28 @@ fn one_effective_vote_per_voter_and_target() {
     let mut state = ModerationState::new();
     state.apply(&attest(&viewer, &voter, 100));
     for i in 0..5 {
-        state.apply(&vote(&voter, Subject::Object(id), -1, NOW - 600_000 + i * 1000, None));
+        state.apply(&vote(
+            &voter,
+            Subject::Object(id),
+            -1,
+            NOW - 600_000 + i * 1000,
+            None,
+        ));
     }
     // Votes on other days count once as well.
-    state.apply(&vote(&voter, Subject::Object(id), -1, NOW - 2 * MS_PER_EPOCH, None));
+    state.apply(&vote(
+        &voter,
+        Subject::Object(id),
+        -1,
+        NOW - 2 * MS_PER_EPOCH,
+        None,
+    ));
     let d = decide_in(&state, &viewer, &item);
-    let r = d.reasons.iter().find(|r| r.code == ReasonCode::VotesNegative).unwrap();
+    let r = d
+        .reasons
+        .iter()
+        .find(|r| r.code == ReasonCode::VotesNegative)
+        .unwrap();
     assert_eq!(r.weight, -1.0);
     assert_eq!(d.verdict, Verdict::Collapse);
     // The latest vote wins: an up vote after them cancels the down vote.
@@ -144,7 +187,13 @@ fn budget_per_epoch_ignores_extra_votes_deterministically() {
     for i in 0..budget + 5 {
         let target = ObjectId([i as u8; 32]);
         targets.push(target);
-        votes.push(vote(&voter, Subject::Object(target), -1, day_start + 1000 * (i + 1), None));
+        votes.push(vote(
+            &voter,
+            Subject::Object(target),
+            -1,
+            day_start + 1000 * (i + 1),
+            None,
+        ));
     }
     let mut forward = ModerationState::new();
     let mut backward = ModerationState::new();
@@ -175,7 +224,11 @@ fn budget_per_epoch_ignores_extra_votes_deterministically() {
             .collect()
     };
     let f = verdicts(&forward);
-    assert_eq!(f, verdicts(&backward), "the same on every node, whatever the arrival order");
+    assert_eq!(
+        f,
+        verdicts(&backward),
+        "the same on every node, whatever the arrival order"
+    );
     // The first `budget` votes of the day (by time, then id) count; the last 5 do not.
     assert!(f[..budget as usize].iter().all(|v| *v == Verdict::Collapse));
     assert!(f[budget as usize..].iter().all(|v| *v == Verdict::Show));
@@ -219,8 +272,20 @@ fn a_groups_vote_budget_applies_to_votes_in_the_group() {
     state.apply(&gh);
     state.apply(&attest(&viewer, &voter, 100));
     let (a, b) = (ObjectId([1; 32]), ObjectId([2; 32]));
-    state.apply(&vote(&voter, Subject::Object(a), -1, NOW - 20_000, Some(g.clone())));
-    state.apply(&vote(&voter, Subject::Object(b), -1, NOW - 10_000, Some(g.clone())));
+    state.apply(&vote(
+        &voter,
+        Subject::Object(a),
+        -1,
+        NOW - 20_000,
+        Some(g.clone()),
+    ));
+    state.apply(&vote(
+        &voter,
+        Subject::Object(b),
+        -1,
+        NOW - 10_000,
+        Some(g.clone()),
+    ));
     let item = |id| {
         Item::Post(PostItem {
             id,
@@ -229,7 +294,10 @@ fn a_groups_vote_budget_applies_to_votes_in_the_group() {
             group: Some(g.clone()),
         })
     };
-    assert_eq!(decide_in(&state, &viewer, &item(a)).verdict, Verdict::Collapse);
+    assert_eq!(
+        decide_in(&state, &viewer, &item(a)).verdict,
+        Verdict::Collapse
+    );
     assert_eq!(decide_in(&state, &viewer, &item(b)).verdict, Verdict::Show);
 }
 
@@ -245,7 +313,11 @@ fn hostile_vote_dated_in_a_future_epoch_is_ignored() {
     assert_eq!(state.apply(&future), Applied::Stored);
     let d = decide_in(&state, &viewer, &item);
     assert_eq!(d.verdict, Verdict::Show);
-    let r = d.reasons.iter().find(|r| r.code == ReasonCode::VotesIgnored).unwrap();
+    let r = d
+        .reasons
+        .iter()
+        .find(|r| r.code == ReasonCode::VotesIgnored)
+        .unwrap();
     assert_eq!(r.count, 1);
     // It does not use up today's budget either: a vote today still counts.
     state.apply(&vote(&voter, Subject::Object(id), -1, NOW - 1000, None));

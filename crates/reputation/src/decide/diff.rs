@@ -45,7 +45,10 @@ impl fmt::Display for ListChange {
         let n = self.now_hides.len();
         let gone = self.no_longer_hides.len();
         match (n, gone) {
-            (0, g) => write!(f, "List '{name}' by {curator} no longer hides {g} author(s)."),
+            (0, g) => write!(
+                f,
+                "List '{name}' by {curator} no longer hides {g} author(s)."
+            ),
             (n, g) => {
                 if self.now_hides_trusted > 0 {
                     write!(
@@ -128,14 +131,12 @@ pub fn diff(before: &View<'_>, after: &View<'_>, now: u64) -> ViewDiff {
         let hidden_now = a.verdict == Verdict::Hide && b.verdict < Verdict::Hide;
         let hidden_before = b.verdict == Verdict::Hide && a.verdict < Verdict::Hide;
         for l in &lists {
-            let e = per_list
-                .entry((**l).clone())
-                .or_insert_with(|| ListChange {
-                    list: (**l).clone(),
-                    now_hides: Vec::new(),
-                    now_hides_trusted: 0,
-                    no_longer_hides: Vec::new(),
-                });
+            let e = per_list.entry((**l).clone()).or_insert_with(|| ListChange {
+                list: (**l).clone(),
+                now_hides: Vec::new(),
+                now_hides_trusted: 0,
+                no_longer_hides: Vec::new(),
+            });
             if hidden_now {
                 e.now_hides.push(author);
                 if trusted {

@@ -106,7 +106,10 @@ pub struct AppealQueueItem {
 impl GroupState {
     /// The header in force: highest `seq` among the owner's non-void versions, smallest id
     /// on a tie.
-    pub(crate) fn header(&self, valid: &dyn Fn(&PublicKey, u64) -> bool) -> Option<(ObjectId, &GroupHeader)> {
+    pub(crate) fn header(
+        &self,
+        valid: &dyn Fn(&PublicKey, u64) -> bool,
+    ) -> Option<(ObjectId, &GroupHeader)> {
         self.headers
             .iter()
             .filter(|(_, h)| valid(&h.author, h.at))
@@ -114,7 +117,10 @@ impl GroupState {
             .map(|(id, h)| (*id, h))
     }
 
-    pub(crate) fn equivocations(&self, valid: &dyn Fn(&PublicKey, u64) -> bool) -> Vec<Equivocation> {
+    pub(crate) fn equivocations(
+        &self,
+        valid: &dyn Fn(&PublicKey, u64) -> bool,
+    ) -> Vec<Equivocation> {
         let mut by_seq: BTreeMap<u64, Vec<ObjectId>> = BTreeMap::new();
         for (id, h) in &self.headers {
             if valid(&h.author, h.at) {
@@ -225,7 +231,11 @@ impl ModerationState {
             {
                 continue;
             }
-            let Some(entry) = self.lists.get(list).and_then(|l| l.adds.get(&appeal.target)) else {
+            let Some(entry) = self
+                .lists
+                .get(list)
+                .and_then(|l| l.adds.get(&appeal.target))
+            else {
                 continue;
             };
             let mut answer: Option<(u64, ObjectId, AppealOutcome)> = None;

@@ -14,7 +14,8 @@ pub(crate) struct LabelRecord {
 }
 
 /// (subject, value) -> (at, id) -> label.
-pub(crate) type LabelsBySubject = BTreeMap<(Subject, String), BTreeMap<(u64, ObjectId), LabelRecord>>;
+pub(crate) type LabelsBySubject =
+    BTreeMap<(Subject, String), BTreeMap<(u64, ObjectId), LabelRecord>>;
 
 /// Every label received, by labeler.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -23,7 +23,12 @@ pub enum Verdict {
 
 impl Verdict {
     /// Every verdict, mildest first.
-    pub const ALL: [Verdict; 4] = [Verdict::Show, Verdict::Warn, Verdict::Collapse, Verdict::Hide];
+    pub const ALL: [Verdict; 4] = [
+        Verdict::Show,
+        Verdict::Warn,
+        Verdict::Collapse,
+        Verdict::Hide,
+    ];
 
     /// The stable name printed by the API and CLI.
     pub const fn as_str(self) -> &'static str {

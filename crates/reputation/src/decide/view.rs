@@ -7,9 +7,7 @@ use super::{
     CredentialLookup, EntryStatus, FastMap, ModerationState, Policy, Reason, ReasonCode,
     TrustLookup, Verdict,
 };
-use crate::{
-    AppealOutcome, Body, GroupRef, ListPurpose, ListRef, ObjectId, SignedObject, Subject,
-};
+use crate::{AppealOutcome, Body, GroupRef, ListPurpose, ListRef, ObjectId, SignedObject, Subject};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -124,11 +122,19 @@ pub(crate) enum HitKind {
     /// A label; the index is into `View::labels`.
     Label(u32),
     /// A ban in force in a group; indices into `View::groups` and `View::actors`.
-    Ban { group: u32, actor: u32 },
+    Ban {
+        group: u32,
+        actor: u32,
+    },
     /// A ban by someone who may not ban.
-    BanIgnored { group: u32, actor: u32 },
+    BanIgnored {
+        group: u32,
+        actor: u32,
+    },
     /// A ban a moderator retracted.
-    BanRetracted { group: u32 },
+    BanRetracted {
+        group: u32,
+    },
     /// A list entry its curator retracted.
     Retracted,
     /// A ban, entry or label lifted by a granted appeal.
@@ -206,9 +212,9 @@ fn resolve_subscriptions(
 ) -> BTreeMap<ListRef, (f32, Option<PublicKey>)> {
     let mut lists: BTreeMap<ListRef, (f32, Option<PublicKey>)> = BTreeMap::new();
     let put = |lists: &mut BTreeMap<ListRef, (f32, Option<PublicKey>)>,
-                   list: ListRef,
-                   w: f32,
-                   via: Option<PublicKey>| {
+               list: ListRef,
+               w: f32,
+               via: Option<PublicKey>| {
         let e = lists.entry(list).or_insert((w, via));
         if w > e.0 {
             *e = (w, via);
@@ -561,7 +567,11 @@ impl<'a> View<'a> {
                 let id = state
                     .revocations
                     .get(key)
-                    .and_then(|m| m.iter().min_by_key(|(id, s)| (**s, **id)).map(|(id, _)| *id))
+                    .and_then(|m| {
+                        m.iter()
+                            .min_by_key(|(id, s)| (**s, **id))
+                            .map(|(id, _)| *id)
+                    })
                     .unwrap_or(ObjectId([0; 32]));
                 b.hit(
                     Subject::Key(*key),
@@ -577,7 +587,11 @@ impl<'a> View<'a> {
         }
 
         // Votes.
-        let group_budget = |g: &GroupRef| state.group_header(g).and_then(|(_, h)| h.policy.vote_budget);
+        let group_budget = |g: &GroupRef| {
+            state
+                .group_header(g)
+                .and_then(|(_, h)| h.policy.vote_budget)
+        };
         let is_void = |a: &PublicKey, at: u64| state.is_void(a, at);
         let tallies = state.votes.tally(&TallyInput {
             now,
@@ -637,7 +651,13 @@ impl<'a> View<'a> {
         self.evaluate(item, now, true)
     }
 
-    fn list_reason(&self, code: ReasonCode, effect: Verdict, subject: Subject, hit: &Hit) -> Reason {
+    fn list_reason(
+        &self,
+        code: ReasonCode,
+        effect: Verdict,
+        subject: Subject,
+        hit: &Hit,
+    ) -> Reason {
         let src = &self.sources[hit.source as usize];
         let mut r = Reason::new(code, effect);
         r.subject = Some(subject);
@@ -716,7 +736,11 @@ impl<'a> View<'a> {
                     None => true,
                 };
                 if applies {
-                    let effect = if post.is_some() { Verdict::Hide } else { Verdict::Warn };
+                    let effect = if post.is_some() {
+                        Verdict::Hide
+                    } else {
+                        Verdict::Warn
+                    };
                     let mut r = Reason::new(ReasonCode::AuthorRevoked, effect);
                     r.subject = Some(*s);
                     r.objects.push(h.object);
@@ -744,7 +768,11 @@ impl<'a> View<'a> {
             reasons.push(r);
             let verdict = reasons.iter().map(|r| r.effect).max().unwrap_or(v).max(v);
             return Decision {
-                verdict: if v == Verdict::Show { Verdict::Show } else { verdict },
+                verdict: if v == Verdict::Show {
+                    Verdict::Show
+                } else {
+                    verdict
+                },
                 score,
                 reasons,
             };
@@ -797,8 +825,7 @@ impl<'a> View<'a> {
             }
             if let (Some(issuer), false) = (&g.credential_issuer, is_mod) {
                 if !self.credentials.holds(author, issuer) {
-                    let mut r =
-                        Reason::new(ReasonCode::GroupCredentialMissing, Verdict::Collapse);
+                    let mut r = Reason::new(ReasonCode::GroupCredentialMissing, Verdict::Collapse);
                     r.group = Some(g.group.clone());
                     r.objects.extend(g.header);
                     r.value = Some(issuer.clone());
@@ -808,7 +835,11 @@ impl<'a> View<'a> {
                 }
             }
             if let Some((seq, versions)) = &g.equivocation {
-                if explain || reasons.iter().any(|r| r.group.is_some() && r.effect > Verdict::Show) {
+                if explain
+                    || reasons
+                        .iter()
+                        .any(|r| r.group.is_some() && r.effect > Verdict::Show)
+                {
                     let mut r = Reason::new(ReasonCode::GroupEquivocation, Verdict::Show);
                     r.group = Some(g.group.clone());
                     r.objects = versions.clone();
@@ -825,7 +856,12 @@ impl<'a> View<'a> {
             match h.kind {
                 HitKind::Block | HitKind::Allow if !live(h) => {
                     if explain {
-                        reasons.push(self.list_reason(ReasonCode::EntryExpired, Verdict::Show, *s, h));
+                        reasons.push(self.list_reason(
+                            ReasonCode::EntryExpired,
+                            Verdict::Show,
+                            *s,
+                            h,
+                        ));
                     }
                 }
                 HitKind::Block => blocks.push((*s, h)),
@@ -855,11 +891,12 @@ impl<'a> View<'a> {
                 .map(|s| self.sources[*s as usize].weight)
                 .sum();
             let q = self.policy.quorum;
-            let mut effect = if srcs.len() as u32 >= q.min_lists.max(1) && block_weight >= q.min_weight {
-                Verdict::Hide
-            } else {
-                self.policy.below_quorum
-            };
+            let mut effect =
+                if srcs.len() as u32 >= q.min_lists.max(1) && block_weight >= q.min_weight {
+                    Verdict::Hide
+                } else {
+                    self.policy.below_quorum
+                };
             let mut neutral = false;
             if !allows.is_empty() && allow_weight >= block_weight {
                 neutral = true;
@@ -911,7 +948,11 @@ impl<'a> View<'a> {
             if effect == Verdict::Show && !explain {
                 continue;
             }
-            let code = if expired { ReasonCode::EntryExpired } else { ReasonCode::Label };
+            let code = if expired {
+                ReasonCode::EntryExpired
+            } else {
+                ReasonCode::Label
+            };
             let mut r = self.list_reason(code, effect, *s, h);
             let src = &self.sources[h.source as usize];
             r.actor = src.labeler.or(src.list.as_ref().map(|l| l.owner));

@@ -137,13 +137,15 @@ impl VoteStore {
                 }
                 t.top.push((weight, id));
                 if t.top.len() > TOP_VOTES {
-                    t.top.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+                    t.top
+                        .sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
                     t.top.truncate(TOP_VOTES);
                 }
             }
         }
         for t in out.values_mut() {
-            t.top.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+            t.top
+                .sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         }
         out
     }
