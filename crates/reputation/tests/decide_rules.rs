@@ -1359,3 +1359,62 @@ fn every_reason_code_is_unique_and_specified() {
         assert!(spec.contains(&format!("`{}`", v.as_str())));
     }
 }
+
+#[test]
+fn refreshing_one_list_gives_the_same_decisions_as_a_rebuild() {
+    let c = cast();
+    let (refs, objs) = three_lists(&c);
+    let mut s = state_of(&objs.iter().collect::<Vec<_>>());
+    let mut policy = Policy::new(c.viewer.public_key());
+    for l in &refs {
+        policy = policy.subscribe(l.clone(), 0.5);
+    }
+    policy.exemptions.push(Exemption {
+        list: refs[1].clone(),
+        subject: Subject::Key(c.curator.public_key()),
+    });
+    let trust = DirectTrust::new(c.viewer.public_key());
+    let mut view = View::build(&s, &policy, &trust, &NoCredentials, NOW);
+    // List 1 gains entries, loses one, and its curator equivocates.
+    let curator1 = key(32);
+    let spam_add = s
+        .list(&refs[1])
+        .unwrap()
+        .adds_for(&Subject::Key(c.spammer.public_key()))
+        .next()
+        .unwrap()
+        .0;
+    for o in [
+        add(&curator1, &refs[1], Subject::Key(c.other.public_key()), NOW - MIN),
+        add(&curator1, &refs[1], Subject::Key(c.friend.public_key()), NOW - MIN),
+        add(&curator1, &refs[1], Subject::Key(c.curator.public_key()), NOW - MIN),
+        remove(&curator1, &refs[1], vec![spam_add], NOW - MIN),
+        header(&curator1, "blocks", ListPurpose::Block, 1),
+        sign(
+            &curator1,
+            NOW - 3 * MIN,
+            Body::List(ListBody {
+                name: "blocks".into(),
+                purpose: ListPurpose::Block,
+                description: Some("fork".into()),
+                group: None,
+                seq: 1,
+            }),
+        ),
+    ] {
+        s.apply(&o);
+    }
+    assert!(view.refresh_list(&s, &refs[1]));
+    let rebuilt = View::build(&s, &policy, &trust, &NoCredentials, NOW);
+    let mut changed = 0;
+    for k in [&c.spammer, &c.other, &c.friend, &c.curator, &c.viewer] {
+        let item = Item::author(k.public_key());
+        let before = explain(&View::build(&state_of(&objs.iter().collect::<Vec<_>>()), &policy, &trust, &NoCredentials, NOW), &item, NOW);
+        let got = explain(&view, &item, NOW);
+        assert_eq!(got, explain(&rebuilt, &item, NOW));
+        changed += usize::from(got != before);
+    }
+    assert!(changed >= 3, "the refresh changed decisions");
+    // A list the view does not subscribe to cannot be refreshed.
+    assert!(!view.refresh_list(&s, &list_ref(&key(99), "nope")));
+}

@@ -119,6 +119,98 @@ impl fmt::Display for ReasonCode {
     }
 }
 
+/// The ids of the objects behind a reason. Up to two are kept inline, so that the common
+/// reasons (a list entry and its list header) cost no allocation; it reads as a slice.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct ObjectIds {
+    inline: [Option<ObjectId>; 2],
+    more: Vec<ObjectId>,
+}
+
+impl ObjectIds {
+    /// No ids.
+    pub const fn new() -> Self {
+        ObjectIds {
+            inline: [None, None],
+            more: Vec::new(),
+        }
+    }
+
+    /// Appends an id.
+    pub fn push(&mut self, id: ObjectId) {
+        if !self.more.is_empty() {
+            self.more.push(id);
+        } else if self.inline[0].is_none() {
+            self.inline[0] = Some(id);
+        } else if self.inline[1].is_none() {
+            self.inline[1] = Some(id);
+        } else {
+            self.more.extend(self.inline.iter().flatten());
+            self.inline = [None, None];
+            self.more.push(id);
+        }
+    }
+
+    /// The ids, in order.
+    pub fn to_vec(&self) -> Vec<ObjectId> {
+        self.iter().copied().collect()
+    }
+
+    /// How many ids.
+    pub fn len(&self) -> usize {
+        self.more.len() + self.inline.iter().flatten().count()
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The ids, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &ObjectId> {
+        self.inline.iter().flatten().chain(self.more.iter())
+    }
+
+    /// True when `id` is one of them.
+    pub fn contains(&self, id: &ObjectId) -> bool {
+        self.iter().any(|i| i == id)
+    }
+}
+
+impl Extend<ObjectId> for ObjectIds {
+    fn extend<I: IntoIterator<Item = ObjectId>>(&mut self, iter: I) {
+        for id in iter {
+            self.push(id);
+        }
+    }
+}
+
+impl FromIterator<ObjectId> for ObjectIds {
+    fn from_iter<I: IntoIterator<Item = ObjectId>>(iter: I) -> Self {
+        let mut ids = ObjectIds::new();
+        ids.extend(iter);
+        ids
+    }
+}
+
+impl From<Vec<ObjectId>> for ObjectIds {
+    fn from(v: Vec<ObjectId>) -> Self {
+        v.into_iter().collect()
+    }
+}
+
+impl PartialEq<Vec<ObjectId>> for ObjectIds {
+    fn eq(&self, other: &Vec<ObjectId>) -> bool {
+        self.len() == other.len() && self.iter().zip(other).all(|(a, b)| a == b)
+    }
+}
+
+impl fmt::Debug for ObjectIds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
 /// One machine-readable reason. Fields a code does not use are empty.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reason {
@@ -129,7 +221,7 @@ pub struct Reason {
     /// The post or author the reason is about.
     pub subject: Option<Subject>,
     /// The objects behind it (list entries, bans, labels, votes, attestations, headers).
-    pub objects: Vec<ObjectId>,
+    pub objects: ObjectIds,
     /// The list; its `owner` is the curator.
     pub list: Option<Arc<ListRef>>,
     /// The group.
@@ -157,7 +249,7 @@ impl Reason {
             code,
             effect,
             subject: None,
-            objects: Vec::new(),
+            objects: ObjectIds::new(),
             list: None,
             group: None,
             actor: None,

@@ -187,6 +187,7 @@ pub struct View<'a> {
     pub(crate) groups: Vec<GroupInfo>,
     pub(crate) group_index: FastMap<GroupRef, u32>,
     pub(crate) labels: Vec<(Arc<str>, Verdict)>,
+    pub(crate) label_index: BTreeMap<String, u32>,
     pub(crate) actors: Vec<PublicKey>,
     pub(crate) built_at: u64,
 }
@@ -323,10 +324,107 @@ impl Builder<'_> {
         i
     }
 
+    /// Compiles the entries of the subscribed list `sources[source]` into hits, and fills in
+    /// the source's header and equivocation. False when the list has no header yet or is a
+    /// ban list (ban lists apply through their group).
+    fn compile_list(&mut self, policy: &Policy, exempt: &Exempt<'_>, source: u32) -> bool {
+        let state = self.state;
+        let Some(list_ref) = self.sources[source as usize].list.clone() else {
+            return false;
+        };
+        let Some(list) = state.lists.get(&list_ref) else {
+            return false;
+        };
+        let Some((header_id, header)) = state.list_header(&list_ref) else {
+            return false;
+        };
+        let purpose = header.body.purpose;
+        if purpose == ListPurpose::Ban {
+            return false;
+        }
+        let valid = |a: &PublicKey, at: u64| !state.is_void(a, at);
+        let src = &mut self.sources[source as usize];
+        src.header = Some(header_id);
+        src.equivocation = list
+            .equivocations(&valid)
+            .into_iter()
+            .next_back()
+            .map(|e| (e.seq, e.versions));
+        let owner = list_ref.owner;
+        let may_write = |a: &PublicKey, at: u64| *a == owner && !state.is_void(a, at);
+        for (id, entry) in &list.adds {
+            let status = list.status(id, entry, &may_write, u64::MIN);
+            let kind = match status {
+                EntryStatus::Unauthorized => continue,
+                EntryStatus::Retracted(_) => HitKind::Retracted,
+                _ if self.granted(id) => HitKind::AppealGranted,
+                _ if exempt.contains_key(&(&*list_ref, &entry.subject)) => HitKind::Exempt,
+                _ => match purpose {
+                    ListPurpose::Block => HitKind::Block,
+                    ListPurpose::Allow => HitKind::Allow,
+                    _ => {
+                        let v = entry.category.as_deref().unwrap_or(&list_ref.name);
+                        HitKind::Label(self.label(policy, v))
+                    }
+                },
+            };
+            self.hit(
+                entry.subject,
+                Hit {
+                    source,
+                    kind,
+                    object: *id,
+                    expires: entry.expires,
+                    note: note(&entry.reason),
+                },
+            );
+        }
+        true
+    }
+
     fn granted(&self, target: &ObjectId) -> bool {
         !self.state.appeals_by_target.is_empty()
             && self.state.appeal_outcome(target).map(|(o, _)| o) == Some(AppealOutcome::Granted)
     }
+}
+
+/// A set of source indices that stays on the stack for the usual handful of lists.
+#[derive(Default)]
+struct SourceSet {
+    small: [u32; 16],
+    n: usize,
+    spill: Vec<u32>,
+}
+
+impl SourceSet {
+    /// Adds `s`; true when it was not there.
+    fn insert(&mut self, s: u32) -> bool {
+        if self.small[..self.n].contains(&s) || self.spill.contains(&s) {
+            return false;
+        }
+        if self.n < self.small.len() {
+            self.small[self.n] = s;
+            self.n += 1;
+        } else {
+            self.spill.push(s);
+        }
+        true
+    }
+
+    fn len(&self) -> usize {
+        self.n + self.spill.len()
+    }
+}
+
+/// The viewer's exempted (list, subject) pairs.
+type Exempt<'p> = BTreeMap<(&'p ListRef, &'p Subject), ()>;
+
+fn exemptions(policy: &Policy) -> Exempt<'_> {
+    policy
+        .exemptions
+        .iter()
+        .map(|e| ((&e.list, &e.subject), ()))
+        .collect()
 }
 
 fn note(s: &Option<String>) -> Option<Arc<str>> {
@@ -350,11 +448,7 @@ impl<'a> View<'a> {
             label_index: BTreeMap::new(),
             actors: Vec::new(),
         };
-        let exempt: BTreeMap<(&ListRef, &Subject), ()> = policy
-            .exemptions
-            .iter()
-            .map(|e| ((&e.list, &e.subject), ()))
-            .collect();
+        let exempt = exemptions(policy);
 
         // Groups: every group with a header, and every group some ban list names.
         let mut group_refs: Vec<GroupRef> = state.groups.keys().cloned().collect();
@@ -395,60 +489,17 @@ impl<'a> View<'a> {
 
         // Subscribed block, allow and label lists.
         for (list_ref, (weight, via)) in resolve_subscriptions(state, policy, now) {
-            let Some(list) = state.lists.get(&list_ref) else {
-                continue;
-            };
-            let Some((header_id, header)) = state.list_header(&list_ref) else {
-                continue;
-            };
-            let purpose = header.body.purpose;
-            if purpose == ListPurpose::Ban {
-                continue; // ban lists apply through their group, below
-            }
-            let valid = |a: &PublicKey, at: u64| !state.is_void(a, at);
-            let equivocation = list
-                .equivocations(&valid)
-                .into_iter()
-                .next_back()
-                .map(|e| (e.seq, e.versions));
             let source = b.sources.len() as u32;
-            let arc = Arc::new(list_ref.clone());
             b.sources.push(Source {
-                list: Some(arc),
-                header: Some(header_id),
+                list: Some(Arc::new(list_ref.clone())),
+                header: None,
                 labeler: None,
                 weight,
                 via,
-                equivocation,
+                equivocation: None,
             });
-            let owner = list_ref.owner;
-            let may_write = |a: &PublicKey, at: u64| *a == owner && !state.is_void(a, at);
-            for (id, entry) in &list.adds {
-                let status = list.status(id, entry, &may_write, u64::MIN);
-                let kind = match status {
-                    EntryStatus::Unauthorized => continue,
-                    EntryStatus::Retracted(_) => HitKind::Retracted,
-                    _ if b.granted(id) => HitKind::AppealGranted,
-                    _ if exempt.contains_key(&(&list_ref, &entry.subject)) => HitKind::Exempt,
-                    _ => match purpose {
-                        ListPurpose::Block => HitKind::Block,
-                        ListPurpose::Allow => HitKind::Allow,
-                        _ => {
-                            let v = entry.category.as_deref().unwrap_or(&list_ref.name);
-                            HitKind::Label(b.label(policy, v))
-                        }
-                    },
-                };
-                b.hit(
-                    entry.subject,
-                    Hit {
-                        source,
-                        kind,
-                        object: *id,
-                        expires: entry.expires,
-                        note: note(&entry.reason),
-                    },
-                );
+            if !b.compile_list(policy, &exempt, source) {
+                b.sources.pop();
             }
         }
 
@@ -613,9 +664,68 @@ impl<'a> View<'a> {
             groups,
             group_index,
             labels: b.labels,
+            label_index: b.label_index,
             actors: b.actors,
             built_at: now,
         }
+    }
+
+    /// Brings one subscribed block, allow or label list up to date with `state` (the state
+    /// the view was built from, with more objects applied since), in time proportional to
+    /// the list's size rather than to everything the view holds. Returns false, changing
+    /// nothing, when the list is not one of the view's subscribed lists or has become a ban
+    /// list: build the view again then.
+    pub fn refresh_list(&mut self, state: &ModerationState, list: &ListRef) -> bool {
+        let Some(source) = self
+            .sources
+            .iter()
+            .position(|s| s.labeler.is_none() && s.list.as_deref() == Some(list))
+        else {
+            return false;
+        };
+        if state
+            .list_header(list)
+            .is_none_or(|(_, h)| h.body.purpose == ListPurpose::Ban)
+        {
+            return false;
+        }
+        let source = source as u32;
+        // Every subject the list ever named is in its index (adds are never dropped).
+        if let Some(l) = state.lists.get(list) {
+            for subject in l.by_subject.keys() {
+                if let Some(rec) = self.records.get_mut(subject) {
+                    rec.hits.retain(|h| h.source != source);
+                    if rec.hits.is_empty() && rec.votes.is_none() {
+                        self.records.remove(subject);
+                    }
+                }
+            }
+        }
+        let policy = self.policy.clone();
+        let exempt = exemptions(&policy);
+        let mut b = Builder {
+            state,
+            sources: std::mem::take(&mut self.sources),
+            records: std::mem::take(&mut self.records),
+            labels: std::mem::take(&mut self.labels),
+            label_index: std::mem::take(&mut self.label_index),
+            actors: std::mem::take(&mut self.actors),
+        };
+        b.compile_list(&policy, &exempt, source);
+        self.sources = b.sources;
+        self.records = b.records;
+        self.labels = b.labels;
+        self.label_index = b.label_index;
+        self.actors = b.actors;
+        // Hits stay in source order, as a full build leaves them.
+        if let Some(l) = state.lists.get(list) {
+            for subject in l.by_subject.keys() {
+                if let Some(rec) = self.records.get_mut(subject) {
+                    rec.hits.sort_by_key(|h| h.source);
+                }
+            }
+        }
+        true
     }
 
     /// The time the view was built for.
@@ -676,7 +786,7 @@ impl<'a> View<'a> {
         let (seq, versions) = src.equivocation.as_ref()?;
         let mut r = Reason::new(ReasonCode::ListEquivocation, Verdict::Show);
         r.list = src.list.clone();
-        r.objects = versions.clone();
+        r.objects = versions.iter().copied().collect();
         r.count = *seq;
         Some(r)
     }
@@ -687,8 +797,15 @@ impl<'a> View<'a> {
             Item::Post(p) => Some(p),
             Item::Author { .. } => None,
         };
-        let post_rec = post.and_then(|p| self.records.get(&Subject::Object(p.id)));
-        let author_rec = self.records.get(&Subject::Key(*author));
+        let post_rec = post.and_then(|p| {
+            self.records
+                .get(&Subject::Object(p.id))
+                .map(|r| (Subject::Object(p.id), r))
+        });
+        let author_rec = self
+            .records
+            .get(&Subject::Key(*author))
+            .map(|r| (Subject::Key(*author), r));
         let trust = self.trust.trust(author);
         let tscore = trust.map_or(0.0, |t| t.score);
         let gi = match (self.policy.group_rules, item.group()) {
@@ -696,8 +813,8 @@ impl<'a> View<'a> {
             _ => None,
         };
         let tally = match item {
-            Item::Post(_) => post_rec.and_then(|r| r.votes.as_deref()),
-            Item::Author { .. } => author_rec.and_then(|r| r.votes.as_deref()),
+            Item::Post(_) => post_rec.and_then(|(_, r)| r.votes.as_deref()),
+            Item::Author { .. } => author_rec.and_then(|(_, r)| r.votes.as_deref()),
         };
         let score = tscore + tally.map_or(0.0, |t| t.net);
 
@@ -719,17 +836,17 @@ impl<'a> View<'a> {
             return d;
         }
 
-        let hits: Vec<(Subject, &Hit)> = post
-            .map(|p| Subject::Object(p.id))
-            .into_iter()
-            .zip(post_rec)
-            .chain(std::iter::once(Subject::Key(*author)).zip(author_rec))
-            .flat_map(|(s, rec)| rec.hits.iter().map(move |h| (s, h)))
-            .collect();
-        let mut reasons = Vec::new();
+        let recs = [post_rec, author_rec];
+        let hits = || {
+            recs.iter()
+                .flatten()
+                .flat_map(|(s, rec)| rec.hits.iter().map(move |h| (*s, h)))
+        };
+        let n_hits: usize = recs.iter().flatten().map(|(_, r)| r.hits.len()).sum();
+        let mut reasons = Vec::with_capacity(n_hits + 2);
 
         // 1. Revocation.
-        for (s, h) in &hits {
+        for (s, h) in hits() {
             if let HitKind::Revoked(since) = h.kind {
                 let applies = match post {
                     Some(p) => p.at >= since,
@@ -742,9 +859,8 @@ impl<'a> View<'a> {
                         Verdict::Warn
                     };
                     let mut r = Reason::new(ReasonCode::AuthorRevoked, effect);
-                    r.subject = Some(*s);
+                    r.subject = Some(s);
                     r.objects.push(h.object);
-                    r.expires = None;
                     r.count = since;
                     if post.is_some() {
                         return Decision {
@@ -759,8 +875,8 @@ impl<'a> View<'a> {
         }
 
         // 2. The viewer's overrides: the post's first, then the author's.
-        if let Some((s, v)) = hits.iter().find_map(|(s, h)| match h.kind {
-            HitKind::Override(v) => Some((*s, v)),
+        if let Some((s, v)) = hits().find_map(|(s, h)| match h.kind {
+            HitKind::Override(v) => Some((s, v)),
             _ => None,
         }) {
             let mut r = Reason::new(ReasonCode::ViewerOverride, v);
@@ -784,7 +900,7 @@ impl<'a> View<'a> {
         // 3. Group rules.
         if let Some(gi) = gi {
             let g = &self.groups[gi as usize];
-            for (s, h) in &hits {
+            for (s, h) in hits() {
                 let (code, effect, actor) = match h.kind {
                     HitKind::Ban { group, actor } if group == gi => {
                         if live(h) {
@@ -804,7 +920,7 @@ impl<'a> View<'a> {
                 if effect == Verdict::Show && !explain {
                     continue;
                 }
-                let mut r = self.list_reason(code, effect, *s, h);
+                let mut r = self.list_reason(code, effect, s, h);
                 r.group = Some(g.group.clone());
                 r.actor = actor.map(|a| self.actors[a as usize]);
                 reasons.push(r);
@@ -842,66 +958,77 @@ impl<'a> View<'a> {
                 {
                     let mut r = Reason::new(ReasonCode::GroupEquivocation, Verdict::Show);
                     r.group = Some(g.group.clone());
-                    r.objects = versions.clone();
+                    r.objects = versions.iter().copied().collect();
                     r.count = *seq;
                     reasons.push(r);
                 }
             }
         }
 
-        // 4. Shared lists.
-        let mut blocks: Vec<(Subject, &Hit)> = Vec::new();
-        let mut allows: Vec<(Subject, &Hit)> = Vec::new();
-        for (s, h) in &hits {
+        // 4. Shared lists. Distinct lists and their weights, without allocating.
+        let mut block_srcs = SourceSet::default();
+        let mut allow_srcs = SourceSet::default();
+        let mut block_weight = 0.0f32;
+        let mut allow_weight = 0.0f32;
+        for (s, h) in hits() {
             match h.kind {
                 HitKind::Block | HitKind::Allow if !live(h) => {
                     if explain {
                         reasons.push(self.list_reason(
                             ReasonCode::EntryExpired,
                             Verdict::Show,
-                            *s,
+                            s,
                             h,
                         ));
                     }
                 }
-                HitKind::Block => blocks.push((*s, h)),
-                HitKind::Allow => allows.push((*s, h)),
-                HitKind::Retracted if explain => {
-                    reasons.push(self.list_reason(ReasonCode::EntryRetracted, Verdict::Show, *s, h))
+                HitKind::Block => {
+                    if block_srcs.insert(h.source) {
+                        block_weight += self.sources[h.source as usize].weight;
+                    }
                 }
-                HitKind::Exempt if explain => {
-                    reasons.push(self.list_reason(ReasonCode::EntryExempt, Verdict::Show, *s, h))
+                HitKind::Allow => {
+                    if allow_srcs.insert(h.source) {
+                        allow_weight += self.sources[h.source as usize].weight;
+                    }
                 }
-                HitKind::AppealGranted if explain => {
-                    reasons.push(self.list_reason(ReasonCode::AppealGranted, Verdict::Show, *s, h))
-                }
+                HitKind::Retracted if explain => reasons.push(self.list_reason(
+                    ReasonCode::EntryRetracted,
+                    Verdict::Show,
+                    s,
+                    h,
+                )),
+                HitKind::Exempt if explain => reasons.push(self.list_reason(
+                    ReasonCode::EntryExempt,
+                    Verdict::Show,
+                    s,
+                    h,
+                )),
+                HitKind::AppealGranted if explain => reasons.push(self.list_reason(
+                    ReasonCode::AppealGranted,
+                    Verdict::Show,
+                    s,
+                    h,
+                )),
                 _ => {}
             }
         }
-        if !blocks.is_empty() {
-            let mut srcs: Vec<u32> = blocks.iter().map(|(_, h)| h.source).collect();
-            srcs.sort_unstable();
-            srcs.dedup();
-            let block_weight: f32 = srcs.iter().map(|s| self.sources[*s as usize].weight).sum();
-            let mut allow_srcs: Vec<u32> = allows.iter().map(|(_, h)| h.source).collect();
-            allow_srcs.sort_unstable();
-            allow_srcs.dedup();
-            let allow_weight: f32 = allow_srcs
-                .iter()
-                .map(|s| self.sources[*s as usize].weight)
-                .sum();
+        let n_blocks = block_srcs.len();
+        if n_blocks > 0 {
             let q = self.policy.quorum;
-            let mut effect =
-                if srcs.len() as u32 >= q.min_lists.max(1) && block_weight >= q.min_weight {
-                    Verdict::Hide
-                } else {
-                    self.policy.below_quorum
-                };
-            let mut neutral = false;
-            if !allows.is_empty() && allow_weight >= block_weight {
-                neutral = true;
-                for (s, h) in &allows {
-                    reasons.push(self.list_reason(ReasonCode::ListAllow, Verdict::Show, *s, h));
+            let mut effect = if n_blocks >= q.min_lists.max(1) as usize
+                && block_weight >= q.min_weight
+            {
+                Verdict::Hide
+            } else {
+                self.policy.below_quorum
+            };
+            let neutral = allow_srcs.len() > 0 && allow_weight >= block_weight;
+            if neutral {
+                for (s, h) in hits() {
+                    if h.kind == HitKind::Allow && live(h) {
+                        reasons.push(self.list_reason(ReasonCode::ListAllow, Verdict::Show, s, h));
+                    }
                 }
             }
             let protected = self.policy.protect_trusted
@@ -918,27 +1045,31 @@ impl<'a> View<'a> {
                 reasons.push(r);
             }
             let effect = if neutral { Verdict::Show } else { effect };
-            for (s, h) in &blocks {
-                reasons.push(self.list_reason(ReasonCode::ListBlock, effect, *s, h));
-                if let Some(r) = self.equivocation_reason(h) {
-                    reasons.push(r);
+            for (s, h) in hits() {
+                if h.kind == HitKind::Block && live(h) {
+                    reasons.push(self.list_reason(ReasonCode::ListBlock, effect, s, h));
+                    if let Some(r) = self.equivocation_reason(h) {
+                        reasons.push(r);
+                    }
                 }
             }
             if !neutral && effect < Verdict::Hide {
                 let mut r = Reason::new(ReasonCode::ListBelowQuorum, effect);
-                r.count = srcs.len() as u64;
+                r.count = n_blocks as u64;
                 r.weight = block_weight;
                 reasons.push(r);
             }
             verdict = verdict.max(effect);
         } else if explain {
-            for (s, h) in &allows {
-                reasons.push(self.list_reason(ReasonCode::ListAllow, Verdict::Show, *s, h));
+            for (s, h) in hits() {
+                if h.kind == HitKind::Allow && live(h) {
+                    reasons.push(self.list_reason(ReasonCode::ListAllow, Verdict::Show, s, h));
+                }
             }
         }
 
         // 5. Labels.
-        for (s, h) in &hits {
+        for (s, h) in hits() {
             let HitKind::Label(li) = h.kind else {
                 continue;
             };
@@ -953,7 +1084,7 @@ impl<'a> View<'a> {
             } else {
                 ReasonCode::Label
             };
-            let mut r = self.list_reason(code, effect, *s, h);
+            let mut r = self.list_reason(code, effect, s, h);
             let src = &self.sources[h.source as usize];
             r.actor = src.labeler.or(src.list.as_ref().map(|l| l.owner));
             r.value = Some(value.clone());
