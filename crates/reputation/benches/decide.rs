@@ -270,7 +270,7 @@ fn per_second(n_items: usize, f: &mut dyn FnMut()) -> f64 {
 }
 
 fn bench(c: &mut Criterion) {
-    let s = setup();
+    let mut s = setup();
     let t = Instant::now();
     let view = View::build(&s.state, &s.policy, &s.trust, &NoCredentials, NOW);
     let build = t.elapsed();
@@ -321,6 +321,51 @@ fn bench(c: &mut Criterion) {
         floor,
         compiled / floor
     );
+
+    // Typical feed: only items whose authors no list names (the fast path), for comparison.
+    let unlisted: Vec<Item> = s
+        .feed
+        .iter()
+        .filter(|i| !s.listed.contains(i.author_key()))
+        .cloned()
+        .collect();
+    let fast = per_second(unlisted.len(), &mut || {
+        black_box(decide_batch(&view, black_box(&unlisted), NOW));
+    });
+    println!(
+        "decide_batch on the {} feed items no list names: {:.0} decisions/s",
+        unlisted.len(),
+        fast
+    );
+
+    // Incremental: 1,000 new entries on one 100k list, then refresh that list only.
+    let curator = s.lists[0].owner;
+    for j in 0..1_000 {
+        let subject = key(j, 9).public_key();
+        apply(
+            &mut s.state,
+            id(8, j, 0),
+            curator,
+            NOW - MIN,
+            Body::ListAdd(ListAddBody {
+                list: s.lists[0].clone(),
+                subject: Subject::Key(subject),
+                reason: None,
+                category: None,
+                expires: None,
+            }),
+        );
+    }
+    let mut view = view;
+    let t = Instant::now();
+    let ok = view.refresh_list(&s.state, &s.lists[0]);
+    println!(
+        "refresh_list of one {}-entry list after 1,000 adds: {:.2?} (refreshed: {ok}); full build: {:.2?}",
+        ENTRIES + 1_000,
+        t.elapsed(),
+        build
+    );
+    let view = view;
 
     let mut g = c.benchmark_group("decide");
     g.throughput(Throughput::Elements(FEED as u64));

@@ -13,9 +13,9 @@ pub use decide::{
     decide, decide_batch, diff, explain, AppealQueueItem, AppealState, Applied, CredentialLookup,
     CredentialSet, CuratorSubscription, Decision, DirectTrust, EntryStatus, Equivocation,
     Exemption, Item, ListChange, ListEntry, ListHeader, ListRetraction, ListState,
-    ListSubscription, ModerationState, NoCredentials, ObjectIds, Override, Policy, PostItem, Quorum, Reason,
-    ReasonCode, ReportQueueItem, SubjectChange, TrustLookup, TrustScore, TrustStep, Verdict, View,
-    ViewDiff, VotePolicy,
+    ListSubscription, ModerationState, NoCredentials, ObjectIds, Override, Policy, PostItem,
+    Quorum, Reason, ReasonCode, ReportQueueItem, SubjectChange, TrustLookup, TrustScore, TrustStep,
+    Verdict, View, ViewDiff, VotePolicy,
 };
 pub use object::{
     AppealBody, AppealOutcome, AttestBody, Body, GroupBody, GroupPolicy, GroupRef, Kind, LabelBody,

@@ -378,8 +378,17 @@ fn quorum_hides_only_when_k_of_n_lists_agree() {
     };
     let d = decide_for(&s, &policy, &Item::author(c.spammer.public_key()));
     assert_eq!(d.verdict, Verdict::Hide);
+    let blocks: Vec<&Reason> = d
+        .reasons
+        .iter()
+        .filter(|r| r.code == ReasonCode::ListBlock)
+        .collect();
+    // `decide` names the two lists the quorum needs; each says that three agree.
+    assert_eq!(blocks.len(), 2);
+    assert!(blocks.iter().all(|r| r.count == 3));
+    let e = explain_for(&s, &policy, &Item::author(c.spammer.public_key()));
     assert_eq!(
-        d.reasons
+        e.reasons
             .iter()
             .filter(|r| r.code == ReasonCode::ListBlock)
             .count(),
@@ -1385,9 +1394,24 @@ fn refreshing_one_list_gives_the_same_decisions_as_a_rebuild() {
         .unwrap()
         .0;
     for o in [
-        add(&curator1, &refs[1], Subject::Key(c.other.public_key()), NOW - MIN),
-        add(&curator1, &refs[1], Subject::Key(c.friend.public_key()), NOW - MIN),
-        add(&curator1, &refs[1], Subject::Key(c.curator.public_key()), NOW - MIN),
+        add(
+            &curator1,
+            &refs[1],
+            Subject::Key(c.other.public_key()),
+            NOW - MIN,
+        ),
+        add(
+            &curator1,
+            &refs[1],
+            Subject::Key(c.friend.public_key()),
+            NOW - MIN,
+        ),
+        add(
+            &curator1,
+            &refs[1],
+            Subject::Key(c.curator.public_key()),
+            NOW - MIN,
+        ),
         remove(&curator1, &refs[1], vec![spam_add], NOW - MIN),
         header(&curator1, "blocks", ListPurpose::Block, 1),
         sign(
@@ -1409,7 +1433,17 @@ fn refreshing_one_list_gives_the_same_decisions_as_a_rebuild() {
     let mut changed = 0;
     for k in [&c.spammer, &c.other, &c.friend, &c.curator, &c.viewer] {
         let item = Item::author(k.public_key());
-        let before = explain(&View::build(&state_of(&objs.iter().collect::<Vec<_>>()), &policy, &trust, &NoCredentials, NOW), &item, NOW);
+        let before = explain(
+            &View::build(
+                &state_of(&objs.iter().collect::<Vec<_>>()),
+                &policy,
+                &trust,
+                &NoCredentials,
+                NOW,
+            ),
+            &item,
+            NOW,
+        );
         let got = explain(&view, &item, NOW);
         assert_eq!(got, explain(&rebuilt, &item, NOW));
         changed += usize::from(got != before);

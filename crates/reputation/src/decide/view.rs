@@ -414,6 +414,38 @@ impl SourceSet {
     fn len(&self) -> usize {
         self.n + self.spill.len()
     }
+
+    fn contains(&self, s: u32) -> bool {
+        self.small[..self.n].contains(&s) || self.spill.contains(&s)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        self.small[..self.n].iter().chain(&self.spill).copied()
+    }
+
+    /// The heaviest sources (ties: lowest index) until both `min_lists` and `min_weight`
+    /// are reached, or all of them.
+    fn heaviest(&self, sources: &[Source], min_lists: u32, min_weight: f32) -> SourceSet {
+        let mut all = SourceSet::default();
+        let mut weight = 0.0f32;
+        while all.len() < self.len() {
+            let next = self.iter().filter(|s| !all.contains(*s)).max_by(|a, b| {
+                sources[*a as usize]
+                    .weight
+                    .total_cmp(&sources[*b as usize].weight)
+                    .then(b.cmp(a))
+            });
+            let Some(next) = next else {
+                break;
+            };
+            all.insert(next);
+            weight += sources[next as usize].weight;
+            if all.len() >= min_lists.max(1) as usize && weight >= min_weight {
+                break;
+            }
+        }
+        all
+    }
 }
 
 /// The viewer's exempted (list, subject) pairs.
@@ -992,37 +1024,27 @@ impl<'a> View<'a> {
                         allow_weight += self.sources[h.source as usize].weight;
                     }
                 }
-                HitKind::Retracted if explain => reasons.push(self.list_reason(
-                    ReasonCode::EntryRetracted,
-                    Verdict::Show,
-                    s,
-                    h,
-                )),
-                HitKind::Exempt if explain => reasons.push(self.list_reason(
-                    ReasonCode::EntryExempt,
-                    Verdict::Show,
-                    s,
-                    h,
-                )),
-                HitKind::AppealGranted if explain => reasons.push(self.list_reason(
-                    ReasonCode::AppealGranted,
-                    Verdict::Show,
-                    s,
-                    h,
-                )),
+                HitKind::Retracted if explain => {
+                    reasons.push(self.list_reason(ReasonCode::EntryRetracted, Verdict::Show, s, h))
+                }
+                HitKind::Exempt if explain => {
+                    reasons.push(self.list_reason(ReasonCode::EntryExempt, Verdict::Show, s, h))
+                }
+                HitKind::AppealGranted if explain => {
+                    reasons.push(self.list_reason(ReasonCode::AppealGranted, Verdict::Show, s, h))
+                }
                 _ => {}
             }
         }
         let n_blocks = block_srcs.len();
         if n_blocks > 0 {
             let q = self.policy.quorum;
-            let mut effect = if n_blocks >= q.min_lists.max(1) as usize
-                && block_weight >= q.min_weight
-            {
-                Verdict::Hide
-            } else {
-                self.policy.below_quorum
-            };
+            let mut effect =
+                if n_blocks >= q.min_lists.max(1) as usize && block_weight >= q.min_weight {
+                    Verdict::Hide
+                } else {
+                    self.policy.below_quorum
+                };
             let neutral = allow_srcs.len() > 0 && allow_weight >= block_weight;
             if neutral {
                 for (s, h) in hits() {
@@ -1045,9 +1067,21 @@ impl<'a> View<'a> {
                 reasons.push(r);
             }
             let effect = if neutral { Verdict::Show } else { effect };
+            // `decide` names the heaviest lists needed to reach the quorum (all of them when
+            // it is not reached); `explain` names every list. `count` says how many agree.
+            let shown = if explain || effect < Verdict::Hide {
+                None
+            } else {
+                Some(block_srcs.heaviest(&self.sources, q.min_lists, q.min_weight))
+            };
             for (s, h) in hits() {
-                if h.kind == HitKind::Block && live(h) {
-                    reasons.push(self.list_reason(ReasonCode::ListBlock, effect, s, h));
+                if h.kind == HitKind::Block
+                    && live(h)
+                    && shown.as_ref().is_none_or(|set| set.contains(h.source))
+                {
+                    let mut r = self.list_reason(ReasonCode::ListBlock, effect, s, h);
+                    r.count = n_blocks as u64;
+                    reasons.push(r);
                     if let Some(r) = self.equivocation_reason(h) {
                         reasons.push(r);
                     }
