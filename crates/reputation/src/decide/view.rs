@@ -874,8 +874,9 @@ impl<'a> View<'a> {
                 .flatten()
                 .flat_map(|(s, rec)| rec.hits.iter().map(move |h| (*s, h)))
         };
-        let n_hits: usize = recs.iter().flatten().map(|(_, r)| r.hits.len()).sum();
-        let mut reasons = Vec::with_capacity(n_hits + 2);
+        // Most decisions give one to three reasons: start small (a large first allocation
+        // costs more than the rare regrowth).
+        let mut reasons = Vec::with_capacity(2);
 
         // 1. Revocation.
         for (s, h) in hits() {
@@ -1039,12 +1040,13 @@ impl<'a> View<'a> {
         let n_blocks = block_srcs.len();
         if n_blocks > 0 {
             let q = self.policy.quorum;
-            let mut effect =
-                if n_blocks >= q.min_lists.max(1) as usize && block_weight >= q.min_weight {
-                    Verdict::Hide
-                } else {
-                    self.policy.below_quorum
-                };
+            let quorum_met =
+                n_blocks >= q.min_lists.max(1) as usize && block_weight >= q.min_weight;
+            let mut effect = if quorum_met {
+                Verdict::Hide
+            } else {
+                self.policy.below_quorum
+            };
             let neutral = allow_srcs.len() > 0 && allow_weight >= block_weight;
             if neutral {
                 for (s, h) in hits() {
@@ -1069,7 +1071,7 @@ impl<'a> View<'a> {
             let effect = if neutral { Verdict::Show } else { effect };
             // `decide` names the heaviest lists needed to reach the quorum (all of them when
             // it is not reached); `explain` names every list. `count` says how many agree.
-            let shown = if explain || effect < Verdict::Hide {
+            let shown = if explain || !quorum_met || neutral {
                 None
             } else {
                 Some(block_srcs.heaviest(&self.sources, q.min_lists, q.min_weight))
