@@ -266,6 +266,19 @@ fn observe(state: &ModerationState) -> String {
     let trust = DirectTrust::from_state(state, &w.policy.viewer, NOW);
     let view = View::build(state, &w.policy, &trust, &NoCredentials, NOW);
     let decisions: Vec<Decision> = w.items.iter().map(|i| explain(&view, i, NOW)).collect();
+    // `decide` (which may answer from a record's summary) agrees with `explain`, and every
+    // reason it gives is one `explain` gives.
+    for (item, e) in w.items.iter().zip(&decisions) {
+        let d = decide(&view, item, NOW);
+        assert_eq!(d.verdict, e.verdict, "{item:?}");
+        for r in &d.reasons {
+            assert!(
+                e.reasons.contains(r),
+                "{:?} not in explain for {item:?}",
+                r.code
+            );
+        }
+    }
     format!(
         "{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
         state.live_entries(&w.list, NOW),

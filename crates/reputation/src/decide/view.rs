@@ -159,8 +159,47 @@ pub(crate) struct Hit {
 /// Everything the view knows about one subject.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Record {
+    /// Sorted by source weight (heaviest first), then source index.
     pub(crate) hits: Vec<Hit>,
     pub(crate) votes: Option<Box<VoteTally>>,
+    /// Every hit is a block entry of a subscribed list: `decide` can use the summary below
+    /// instead of reading the hits (until `min_expiry`).
+    pub(crate) pure_blocks: bool,
+    /// Distinct block sources, and their total weight.
+    pub(crate) n_block_srcs: u32,
+    pub(crate) block_weight: f32,
+    /// The earliest expiry among the hits (`u64::MAX` when none expires).
+    pub(crate) min_expiry: u64,
+}
+
+impl Record {
+    /// Orders the hits and computes the summary; call after the hits change.
+    fn finalize(&mut self, sources: &[Source]) {
+        self.hits.sort_by(|a, b| {
+            sources[b.source as usize]
+                .weight
+                .total_cmp(&sources[a.source as usize].weight)
+                .then(a.source.cmp(&b.source))
+        });
+        self.pure_blocks =
+            !self.hits.is_empty() && self.hits.iter().all(|h| h.kind == HitKind::Block);
+        self.n_block_srcs = 0;
+        self.block_weight = 0.0;
+        let mut last = None;
+        for h in &self.hits {
+            if h.kind == HitKind::Block && last != Some(h.source) {
+                self.n_block_srcs += 1;
+                self.block_weight += sources[h.source as usize].weight;
+                last = Some(h.source);
+            }
+        }
+        self.min_expiry = self
+            .hits
+            .iter()
+            .filter_map(|h| h.expires)
+            .min()
+            .unwrap_or(u64::MAX);
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -686,6 +725,9 @@ impl<'a> View<'a> {
         for (subject, tally) in tallies {
             b.records.entry(subject).or_default().votes = Some(Box::new(tally));
         }
+        for rec in b.records.values_mut() {
+            rec.finalize(&b.sources);
+        }
 
         View {
             policy: policy.clone(),
@@ -749,11 +791,11 @@ impl<'a> View<'a> {
         self.labels = b.labels;
         self.label_index = b.label_index;
         self.actors = b.actors;
-        // Hits stay in source order, as a full build leaves them.
+        // Hits in the order a full build leaves them, summaries up to date.
         if let Some(l) = state.lists.get(list) {
             for subject in l.by_subject.keys() {
                 if let Some(rec) = self.records.get_mut(subject) {
-                    rec.hits.sort_by_key(|h| h.source);
+                    rec.finalize(&self.sources);
                 }
             }
         }
@@ -869,11 +911,26 @@ impl<'a> View<'a> {
         }
 
         let recs = [post_rec, author_rec];
-        let hits = || {
+        // The common listed case: one record with hits, all of them block entries, none
+        // expired: use its summary and read only the hits that become reasons.
+        fn with_hits(r: Option<(Subject, &Record)>) -> Option<(Subject, &Record)> {
+            r.filter(|(_, rec)| !rec.hits.is_empty())
+        }
+        let pure = match (with_hits(post_rec), with_hits(author_rec)) {
+            (Some(one), None) | (None, Some(one))
+                if !explain && one.1.pure_blocks && now < one.1.min_expiry =>
+            {
+                Some(one)
+            }
+            _ => None,
+        };
+        let hits_all = || {
             recs.iter()
                 .flatten()
                 .flat_map(|(s, rec)| rec.hits.iter().map(move |h| (*s, h)))
         };
+        // Every hit, unless the summary stands in for them.
+        let hits = || hits_all().take(if pure.is_none() { usize::MAX } else { 0 });
         // Most decisions give one to three reasons: start small (a large first allocation
         // costs more than the rare regrowth).
         let mut reasons = Vec::with_capacity(2);
@@ -908,10 +965,13 @@ impl<'a> View<'a> {
         }
 
         // 2. The viewer's overrides: the post's first, then the author's.
-        if let Some((s, v)) = hits().find_map(|(s, h)| match h.kind {
-            HitKind::Override(v) => Some((s, v)),
-            _ => None,
-        }) {
+        if let Some((s, v)) = hits()
+            .filter(|_| pure.is_none())
+            .find_map(|(s, h)| match h.kind {
+                HitKind::Override(v) => Some((s, v)),
+                _ => None,
+            })
+        {
             let mut r = Reason::new(ReasonCode::ViewerOverride, v);
             r.subject = Some(s);
             reasons.push(r);
@@ -1003,6 +1063,11 @@ impl<'a> View<'a> {
         let mut allow_srcs = SourceSet::default();
         let mut block_weight = 0.0f32;
         let mut allow_weight = 0.0f32;
+        let mut n_pure = 0;
+        if let Some((_, rec)) = pure {
+            n_pure = rec.n_block_srcs as usize;
+            block_weight = rec.block_weight;
+        }
         for (s, h) in hits() {
             match h.kind {
                 HitKind::Block | HitKind::Allow if !live(h) => {
@@ -1037,7 +1102,7 @@ impl<'a> View<'a> {
                 _ => {}
             }
         }
-        let n_blocks = block_srcs.len();
+        let n_blocks = block_srcs.len() + n_pure;
         if n_blocks > 0 {
             let q = self.policy.quorum;
             let quorum_met =
@@ -1071,12 +1136,36 @@ impl<'a> View<'a> {
             let effect = if neutral { Verdict::Show } else { effect };
             // `decide` names the heaviest lists needed to reach the quorum (all of them when
             // it is not reached); `explain` names every list. `count` says how many agree.
+            if let (Some((s, rec)), true) = (pure, quorum_met) {
+                // Hits are sorted heaviest first: the prefix that reaches the quorum.
+                let (mut n, mut w, mut last) = (0usize, 0.0f32, None);
+                for h in &rec.hits {
+                    if last != Some(h.source) {
+                        if n >= q.min_lists.max(1) as usize && w >= q.min_weight {
+                            break;
+                        }
+                        n += 1;
+                        w += self.sources[h.source as usize].weight;
+                        last = Some(h.source);
+                    }
+                    let mut r = self.list_reason(ReasonCode::ListBlock, effect, s, h);
+                    r.count = n_blocks as u64;
+                    reasons.push(r);
+                    if let Some(r) = self.equivocation_reason(h) {
+                        reasons.push(r);
+                    }
+                }
+            }
             let shown = if explain || !quorum_met || neutral {
                 None
             } else {
                 Some(block_srcs.heaviest(&self.sources, q.min_lists, q.min_weight))
             };
-            for (s, h) in hits() {
+            for (s, h) in hits_all().take(if pure.is_none() || !quorum_met {
+                usize::MAX
+            } else {
+                0
+            }) {
                 if h.kind == HitKind::Block
                     && live(h)
                     && shown.as_ref().is_none_or(|set| set.contains(h.source))
