@@ -22,7 +22,7 @@ pub use lists::{EntryStatus, Equivocation, ListEntry, ListHeader, ListRetraction
 pub use policy::{
     CuratorSubscription, Exemption, ListSubscription, Override, Policy, Quorum, Verdict, VotePolicy,
 };
-pub use reason::{ObjectIds, Reason, ReasonCode};
+pub use reason::{ObjectIds, Reason, ReasonCode, Reasons};
 pub use view::{decide, decide_batch, explain, Decision, Item, PostItem, View};
 
 use crate::{AppealOutcome, Body, GroupRef, ListPurpose, ListRef, Object, ObjectId, SignedObject};

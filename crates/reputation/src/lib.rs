@@ -14,8 +14,8 @@ pub use decide::{
     CredentialSet, CuratorSubscription, Decision, DirectTrust, EntryStatus, Equivocation,
     Exemption, Item, ListChange, ListEntry, ListHeader, ListRetraction, ListState,
     ListSubscription, ModerationState, NoCredentials, ObjectIds, Override, Policy, PostItem,
-    Quorum, Reason, ReasonCode, ReportQueueItem, SubjectChange, TrustLookup, TrustScore, TrustStep,
-    Verdict, View, ViewDiff, VotePolicy,
+    Quorum, Reason, ReasonCode, Reasons, ReportQueueItem, SubjectChange, TrustLookup, TrustScore,
+    TrustStep, Verdict, View, ViewDiff, VotePolicy,
 };
 pub use object::{
     AppealBody, AppealOutcome, AttestBody, Body, GroupBody, GroupPolicy, GroupRef, Kind, LabelBody,

@@ -211,6 +211,75 @@ impl fmt::Debug for ObjectIds {
     }
 }
 
+/// The reasons of a decision, in rule order; reads as a slice. One reason is kept inline,
+/// so that the most common decisions (one list, one ban, one label) allocate nothing.
+#[derive(Clone, Default)]
+pub struct Reasons {
+    one: Option<Reason>,
+    many: Vec<Reason>,
+}
+
+impl Reasons {
+    /// No reasons.
+    pub const fn new() -> Self {
+        Reasons {
+            one: None,
+            many: Vec::new(),
+        }
+    }
+
+    /// Appends a reason.
+    pub fn push(&mut self, r: Reason) {
+        if !self.many.is_empty() {
+            self.many.push(r);
+        } else if let Some(first) = self.one.take() {
+            self.many = vec![first, r];
+        } else {
+            self.one = Some(r);
+        }
+    }
+}
+
+impl std::ops::Deref for Reasons {
+    type Target = [Reason];
+    fn deref(&self) -> &[Reason] {
+        match &self.one {
+            Some(r) => std::slice::from_ref(r),
+            None => &self.many,
+        }
+    }
+}
+
+impl From<Vec<Reason>> for Reasons {
+    fn from(many: Vec<Reason>) -> Self {
+        let mut r = Reasons::new();
+        for x in many {
+            r.push(x);
+        }
+        r
+    }
+}
+
+impl<'a> IntoIterator for &'a Reasons {
+    type Item = &'a Reason;
+    type IntoIter = std::slice::Iter<'a, Reason>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl PartialEq for Reasons {
+    fn eq(&self, other: &Self) -> bool {
+        **self == **other
+    }
+}
+
+impl fmt::Debug for Reasons {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
 /// One machine-readable reason. Fields a code does not use are empty.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reason {

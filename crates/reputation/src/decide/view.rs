@@ -4,7 +4,7 @@
 
 use super::votes::{TallyInput, VoteTally};
 use super::{
-    CredentialLookup, EntryStatus, FastMap, ModerationState, Policy, Reason, ReasonCode,
+    CredentialLookup, EntryStatus, FastMap, ModerationState, Policy, Reason, ReasonCode, Reasons,
     TrustLookup, Verdict,
 };
 use crate::{AppealOutcome, Body, GroupRef, ListPurpose, ListRef, ObjectId, SignedObject, Subject};
@@ -87,7 +87,7 @@ pub struct Decision {
     /// The viewer's trust in the author (0..1) plus the trust-weighted sum of votes.
     pub score: f32,
     /// The reasons, in rule order.
-    pub reasons: Vec<Reason>,
+    pub reasons: Reasons,
 }
 
 impl Decision {
@@ -897,7 +897,7 @@ impl<'a> View<'a> {
             let mut d = Decision {
                 verdict: Verdict::Show,
                 score,
-                reasons: Vec::new(),
+                reasons: Reasons::new(),
             };
             if trust.is_none() && (self.policy.unknown_author > Verdict::Show || explain) {
                 d.verdict = self.policy.unknown_author;
@@ -931,9 +931,8 @@ impl<'a> View<'a> {
         };
         // Every hit, unless the summary stands in for them.
         let hits = || hits_all().take(if pure.is_none() { usize::MAX } else { 0 });
-        // Most decisions give one to three reasons: start small (a large first allocation
-        // costs more than the rare regrowth).
-        let mut reasons = Vec::with_capacity(2);
+        // Most decisions give one reason, kept inline: no allocation.
+        let mut reasons = Reasons::new();
 
         // 1. Revocation.
         for (s, h) in hits() {
@@ -956,7 +955,7 @@ impl<'a> View<'a> {
                         return Decision {
                             verdict: Verdict::Hide,
                             score,
-                            reasons: vec![r],
+                            reasons: Reasons::from(vec![r]),
                         };
                     }
                     reasons.push(r);
