@@ -537,7 +537,7 @@ fn curators_are_followed_transitively_to_a_depth_with_decay() {
     let (c1, c2, c3) = (key(41), key(42), key(43));
     let l2 = list_ref(&c2, "c2-blocks");
     let l3 = list_ref(&c3, "c3-blocks");
-    let objs = vec![
+    let objs = [
         attest(&c1, &c2, 100, NOW - 90 * MIN),
         attest(&c2, &c3, 100, NOW - 90 * MIN),
         header(&c2, "c2-blocks", ListPurpose::Block, 1),

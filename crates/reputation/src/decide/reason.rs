@@ -250,6 +250,14 @@ impl std::ops::Deref for Reasons {
     }
 }
 
+impl Extend<Reason> for Reasons {
+    fn extend<I: IntoIterator<Item = Reason>>(&mut self, iter: I) {
+        for r in iter {
+            self.push(r);
+        }
+    }
+}
+
 impl From<Vec<Reason>> for Reasons {
     fn from(many: Vec<Reason>) -> Self {
         let mut r = Reasons::new();

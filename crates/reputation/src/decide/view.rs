@@ -523,7 +523,7 @@ impl<'a> View<'a> {
 
         // Groups: every group with a header, and every group some ban list names.
         let mut group_refs: Vec<GroupRef> = state.groups.keys().cloned().collect();
-        for (list, _) in &state.lists {
+        for list in state.lists.keys() {
             if let Some((_, h)) = state.list_header(list) {
                 if let (ListPurpose::Ban, Some(g)) = (h.body.purpose, &h.body.group) {
                     group_refs.push(g.clone());
@@ -1069,25 +1069,19 @@ impl<'a> View<'a> {
         }
         for (s, h) in hits() {
             match h.kind {
-                HitKind::Block | HitKind::Allow if !live(h) => {
-                    if explain {
-                        reasons.push(self.list_reason(
-                            ReasonCode::EntryExpired,
-                            Verdict::Show,
-                            s,
-                            h,
-                        ));
-                    }
-                }
+                HitKind::Block | HitKind::Allow if !live(h) => reasons.extend(
+                    explain
+                        .then(|| self.list_reason(ReasonCode::EntryExpired, Verdict::Show, s, h)),
+                ),
                 HitKind::Block => {
-                    if block_srcs.insert(h.source) {
-                        block_weight += self.sources[h.source as usize].weight;
-                    }
+                    let new = block_srcs.insert(h.source);
+                    block_weight +=
+                        f32::from(u8::from(new)) * self.sources[h.source as usize].weight;
                 }
                 HitKind::Allow => {
-                    if allow_srcs.insert(h.source) {
-                        allow_weight += self.sources[h.source as usize].weight;
-                    }
+                    let new = allow_srcs.insert(h.source);
+                    allow_weight +=
+                        f32::from(u8::from(new)) * self.sources[h.source as usize].weight;
                 }
                 HitKind::Retracted if explain => {
                     reasons.push(self.list_reason(ReasonCode::EntryRetracted, Verdict::Show, s, h))
