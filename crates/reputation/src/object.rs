@@ -10,7 +10,9 @@ use sha2::{Digest, Sha256};
 use std::fmt;
 use vouch_identity::{PublicKey, SecretKey, Signature};
 
-pub(crate) use wire::{decode_envelope, encode_envelope, prefixed_message_from_encoded};
+pub(crate) use wire::{
+    decode_canonical, decode_envelope, encode_envelope, prefixed_message_from_encoded,
+};
 
 /// The envelope version this implementation reads and writes.
 pub const OBJECT_VERSION: u64 = 1;
