@@ -43,7 +43,7 @@ impl KeyError {
 #[derive(Clone, Copy)]
 pub struct PublicKey {
     bytes: [u8; PUBLIC_KEY_LEN],
-    point: VerifyingKey,
+    point: ed25519_zebra::VerificationKey,
 }
 
 impl PartialEq for PublicKey {
@@ -73,7 +73,7 @@ impl Ord for PublicKey {
 const KEY_MEMO_CAPACITY: usize = 16 * 1024;
 
 thread_local! {
-    static KEY_MEMO: std::cell::RefCell<std::collections::HashMap<[u8; PUBLIC_KEY_LEN], VerifyingKey>> =
+    static KEY_MEMO: std::cell::RefCell<std::collections::HashMap<[u8; PUBLIC_KEY_LEN], ed25519_zebra::VerificationKey>> =
         std::cell::RefCell::new(std::collections::HashMap::new());
 }
 
@@ -87,10 +87,12 @@ impl PublicKey {
         if let Some(point) = KEY_MEMO.with(|m| m.borrow().get(&arr).copied()) {
             return Ok(PublicKey { bytes: arr, point });
         }
-        let point = VerifyingKey::from_bytes(&arr).map_err(|_| KeyError::InvalidPoint)?;
-        if point.is_weak() {
+        let dalek = VerifyingKey::from_bytes(&arr).map_err(|_| KeyError::InvalidPoint)?;
+        if dalek.is_weak() {
             return Err(KeyError::InvalidPoint);
         }
+        let point =
+            ed25519_zebra::VerificationKey::try_from(arr).map_err(|_| KeyError::InvalidPoint)?;
         KEY_MEMO.with(|m| {
             let mut m = m.borrow_mut();
             if m.len() >= KEY_MEMO_CAPACITY {
@@ -106,8 +108,8 @@ impl PublicKey {
         &self.bytes
     }
 
-    /// The decompressed dalek verifying key.
-    pub(crate) fn verifying_key(&self) -> &VerifyingKey {
+    /// The decompressed verification key.
+    pub(crate) fn verification_key(&self) -> &ed25519_zebra::VerificationKey {
         &self.point
     }
 }
@@ -152,10 +154,11 @@ impl SecretKey {
 
     /// The public key.
     pub fn public_key(&self) -> PublicKey {
-        let point = self.inner.verifying_key();
-        PublicKey {
-            bytes: point.to_bytes(),
-            point,
+        let bytes = self.inner.verifying_key().to_bytes();
+        // The key of a secret key is a valid point of prime order, so this cannot fail.
+        match PublicKey::from_bytes(&bytes) {
+            Ok(pk) => pk,
+            Err(_) => unreachable!("the public key of a secret key is a valid point"),
         }
     }
 
