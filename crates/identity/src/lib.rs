@@ -6,15 +6,15 @@
 #![deny(missing_docs)]
 
 mod did_key;
-mod keys;
 #[cfg(feature = "keyfile")]
 mod keyfile;
+mod keys;
 mod sign;
 
 pub use did_key::DidKeyError;
-pub use keys::{KeyError, PublicKey, SecretKey, PUBLIC_KEY_LEN, SIGNATURE_LEN};
 #[cfg(feature = "keyfile")]
 pub use keyfile::{read_key_file, write_key_file, KeyFileError};
+pub use keys::{KeyError, PublicKey, SecretKey, PUBLIC_KEY_LEN, SIGNATURE_LEN};
 pub use sign::{
     signing_message, verify, verify_batch, verify_prefixed, Domain, Signature, VerifyError,
 };
