@@ -1,4 +1,6 @@
 //! Properties of the trust metric (specs/trust.md), each a test that fails if it breaks.
+// Test helpers outside #[test] functions unwrap too.
+#![allow(clippy::unwrap_used)]
 
 use proptest::prelude::*;
 use rand::seq::SliceRandom;

@@ -66,8 +66,7 @@ impl PowerIteration {
             iters += 1;
             y.iter_mut().for_each(|v| *v = 0.0);
             let mut back = 1.0 - alpha;
-            for u in 0..n {
-                let xu = x[u];
+            for (u, &xu) in x.iter().enumerate() {
                 if xu == 0.0 {
                     continue;
                 }
@@ -95,12 +94,12 @@ impl PowerIteration {
     /// ppr(r) / ratings(r)` over r's negative ratings of v.
     pub fn distrust(&self, ppr: &[f64]) -> Vec<f64> {
         let mut d = vec![0.0; self.n];
-        for r in 0..self.n {
+        for (r, &pr) in ppr.iter().enumerate().take(self.n) {
             let (a, b) = (self.neg_off[r] as usize, self.neg_off[r + 1] as usize);
-            if a == b || ppr[r] == 0.0 {
+            if a == b || pr == 0.0 {
                 continue;
             }
-            let w = ppr[r] / f64::from(self.out_all[r].max(1));
+            let w = pr / f64::from(self.out_all[r].max(1));
             for &t in &self.neg_targets[a..b] {
                 d[t as usize] += w;
             }

@@ -389,7 +389,7 @@ impl TrustGraph {
                 cand.push((s, e));
             }
         }
-        cand.sort_by(|x, y| (x.0, edge_order(x.1)).cmp(&(y.0, edge_order(y.1))));
+        cand.sort_by_key(|x| (x.0, edge_order(x.1)));
         cand.dedup_by_key(|x| x.0);
         let mut row = Row::default();
         for flow in [true, false] {

@@ -160,7 +160,7 @@ impl TrustView {
             self.roots.clear();
             return;
         }
-        self.to_roots(ONE);
+        self.give_to_roots(ONE);
         let frontier = self.take_frontier(graph);
         self.run(graph, frontier, false);
         for w in 0..n as u32 {
@@ -267,7 +267,7 @@ impl TrustView {
                 s.has_signal().then_some((*key, s))
             })
             .collect();
-        out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        out.sort_unstable_by_key(|a| a.0);
         out
     }
 
@@ -321,7 +321,7 @@ impl TrustView {
     }
 
     /// Splits `x` among the roots (the viewer takes the rounding remainder).
-    fn to_roots(&mut self, x: i64) {
+    fn give_to_roots(&mut self, x: i64) {
         let k = self.roots.len() as i64;
         if k == 0 {
             return;
@@ -338,7 +338,7 @@ impl TrustView {
     /// returns the rounding remainder, which the pushing author retains.
     fn spread(&mut self, x: i64, targets: &[u32], n_flow: u32) -> i64 {
         if n_flow == 0 {
-            self.to_roots(x);
+            self.give_to_roots(x);
             return 0;
         }
         let per = x / i64::from(n_flow);
