@@ -24,6 +24,9 @@ pub struct TrustBenchArgs {
     /// Seed of the generator.
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Push resolution (default: the metric's).
+    #[arg(long, default_value_t = TrustParams::default().epsilon)]
+    epsilon: f64,
 }
 
 /// A generated signed graph: a preferential-attachment mix (targets drawn from earlier
@@ -101,7 +104,10 @@ pub fn run_trust(args: &TrustBenchArgs) -> anyhow::Result<()> {
             })
             .collect::<anyhow::Result<_>>()?
     };
-    let params = TrustParams::default();
+    let params = TrustParams {
+        epsilon: args.epsilon,
+        ..TrustParams::default()
+    };
     for (n, m) in sizes {
         let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
         let edges = generate(n, m, &mut rng);
