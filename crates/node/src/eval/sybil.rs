@@ -32,8 +32,9 @@ pub struct SybilArgs {
     pub params: TrustParams,
 }
 
-/// Sybil share of the viewer's trust mass (the viewer itself excluded) and of its top 100.
-fn shares(scores: &[f64], viewer: u32, first_sybil: u32) -> (f64, f64) {
+/// Sybil share of the viewer's trust mass (sum of `scores`, the viewer itself excluded) and of
+/// its top 100 by `rank` (ties by node number).
+fn shares(scores: &[f64], rank: &[f64], viewer: u32, first_sybil: u32) -> (f64, f64) {
     let mut total = 0.0;
     let mut sybil = 0.0;
     let mut order: Vec<(f64, u32)> = Vec::new();
@@ -46,7 +47,7 @@ fn shares(scores: &[f64], viewer: u32, first_sybil: u32) -> (f64, f64) {
         if i >= first_sybil {
             sybil += s;
         }
-        order.push((s, i));
+        order.push((rank[i as usize], i));
     }
     order.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
     let top = order
@@ -143,9 +144,13 @@ pub fn run_sybil(args: &SybilArgs) -> anyhow::Result<()> {
         let vs = node_scores(&g, &view, total);
         let score: Vec<f64> = vs.iter().map(|s| s.score).collect();
         let flow: Vec<f64> = vs.iter().map(|s| s.trust).collect();
+        let standing: Vec<f64> = vs.iter().map(|s| s.standing()).collect();
         let (ppr, _) = pi.ppr(u, 0.85, 1e-9, 200);
-        for (k, s) in [&score, &flow, &ppr].into_iter().enumerate() {
-            let (m, t) = shares(s, u, n);
+        for (k, (s, rank)) in [(&score, &standing), (&flow, &flow), (&ppr, &ppr)]
+            .into_iter()
+            .enumerate()
+        {
+            let (m, t) = shares(s, rank, u, n);
             sums[k][0] += m;
             sums[k][1] += t;
         }
