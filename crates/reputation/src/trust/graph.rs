@@ -150,7 +150,7 @@ impl TrustGraph {
         self.keys.get(id.0 as usize)
     }
 
-    /// The key `key` currently speaks as, following rotations.
+    /// The id that `id` currently speaks as, following rotations.
     pub fn current_id(&self, id: AuthorId) -> AuthorId {
         AuthorId(self.canon(id.0))
     }
