@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 mod object;
+mod trust;
 mod validate;
 
 pub use object::{
@@ -13,6 +14,11 @@ pub use object::{
     LinkBody, ListAddBody, ListBody, ListPurpose, ListRef, ListRemoveBody, Object, ObjectId,
     PostBody, ReportBody, RevokeBody, RotateBody, SignedObject, Subject, VoteBody, DAG_CBOR_CODEC,
     OBJECT_VERSION, SHA2_256_CODE,
+};
+pub use trust::{
+    Attestation, AuthorId, Evidence, EvidenceKind, Explanation, GroupId, IngestError, Ingested,
+    KeyBytes, ObjectDigest, PathHop, Revocation, Rotation, TrustGraph, TrustParams, TrustPath,
+    TrustScore, TrustView, Vote,
 };
 pub use validate::{
     epoch_of, validate, validate_batch, Limits, ValidationError, ERROR_CODES, MS_PER_EPOCH,

@@ -186,6 +186,17 @@ pub struct GroupRef {
     pub name: String,
 }
 
+impl GroupRef {
+    /// A stable 32-byte id for the group: sha2-256 of `"vouch/v1/group\0" ‖ owner ‖ name`.
+    pub fn id(&self) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(b"vouch/v1/group\0");
+        h.update(self.owner.as_bytes());
+        h.update(self.name.as_bytes());
+        h.finalize().into()
+    }
+}
+
 /// A list is named by its owner and a name; its header is replaced by higher `seq`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
