@@ -5,10 +5,19 @@
 //! an argument, results come back as values.
 #![deny(missing_docs)]
 
+mod decide;
 mod object;
 mod trust;
 mod validate;
 
+pub use decide::{
+    decide, decide_batch, diff, explain, AppealQueueItem, AppealState, Applied, CredentialLookup,
+    CredentialSet, CuratorSubscription, Decision, DirectTrust, EngineTrust, EntryStatus,
+    Equivocation, Exemption, Item, ListChange, ListEntry, ListHeader, ListRetraction, ListState,
+    ListSubscription, ModerationState, NoCredentials, ObjectIds, Override, Policy, PostItem,
+    Quorum, Reason, ReasonCode, ReportQueueItem, SubjectChange, TrustLookup, TrustStep, Verdict,
+    View, ViewDiff, ViewerTrust, VotePolicy,
+};
 pub use object::{
     AppealBody, AppealOutcome, AttestBody, Body, GroupBody, GroupPolicy, GroupRef, Kind, LabelBody,
     LinkBody, ListAddBody, ListBody, ListPurpose, ListRef, ListRemoveBody, Object, ObjectId,

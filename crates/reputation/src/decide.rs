@@ -1,0 +1,352 @@
+//! Moderation decisions: what one viewer sees and why. [`ModerationState`] ingests signed
+//! objects in any order; [`View::build`] compiles it with a viewer's [`Policy`] and trust into
+//! hash maps; [`decide`], [`decide_batch`] and [`explain`] answer show / warn / collapse /
+//! hide with machine-readable [`Reason`]s. The rule order is in `specs/decisions.md`.
+
+mod diff;
+mod evidence;
+mod groups;
+mod labels;
+mod lists;
+mod policy;
+mod reason;
+mod view;
+mod votes;
+
+pub use diff::{diff, ListChange, SubjectChange, ViewDiff};
+pub use evidence::{
+    CredentialLookup, CredentialSet, DirectTrust, EngineTrust, NoCredentials, TrustLookup,
+    TrustStep, ViewerTrust,
+};
+pub use groups::{AppealQueueItem, AppealState, ReportQueueItem};
+pub use lists::{EntryStatus, Equivocation, ListEntry, ListHeader, ListRetraction, ListState};
+pub use policy::{
+    CuratorSubscription, Exemption, ListSubscription, Override, Policy, Quorum, Verdict, VotePolicy,
+};
+pub use reason::{ObjectIds, Reason, ReasonCode};
+pub use view::{decide, decide_batch, explain, Decision, Item, PostItem, View};
+
+use crate::{AppealOutcome, Body, GroupRef, ListPurpose, ListRef, Object, ObjectId, SignedObject};
+use groups::{AnswerRecord, AppealRecord, GroupHeader, GroupState, ReportRecord};
+use labels::{LabelRecord, LabelStore};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{BuildHasherDefault, DefaultHasher};
+use votes::{VoteRecord, VoteStore};
+use vouch_identity::PublicKey;
+
+/// Hash maps of the compiled view: SipHash-1-3 with fixed keys, so nothing depends on
+/// randomness the crate did not receive (iteration order is never observable).
+pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<DefaultHasher>>;
+
+/// Versions of one attestation: (at, id) -> (level, expires).
+pub(crate) type AttestVersions = BTreeMap<(u64, ObjectId), (i64, Option<u64>)>;
+
+/// What [`ModerationState::apply`] did with an object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// Stored: it may change decisions.
+    Stored,
+    /// Already stored: nothing changed.
+    Duplicate,
+    /// Not a kind decisions use (posts, rotations, links, scoped attestations).
+    NotUsed,
+}
+
+/// Every object decisions are made from, kept whole so that the state is the same whatever
+/// order objects arrive in. Authority, expiry and revocation are read at [`View::build`].
+#[derive(Debug, Clone, Default)]
+pub struct ModerationState {
+    pub(crate) lists: BTreeMap<ListRef, ListState>,
+    pub(crate) groups: BTreeMap<GroupRef, GroupState>,
+    pub(crate) appeals: BTreeMap<ObjectId, AppealRecord>,
+    pub(crate) appeals_by_target: BTreeMap<ObjectId, BTreeSet<ObjectId>>,
+    pub(crate) answers: BTreeMap<ObjectId, AnswerRecord>,
+    pub(crate) answers_by_appeal: BTreeMap<ObjectId, BTreeSet<ObjectId>>,
+    pub(crate) labels: LabelStore,
+    pub(crate) votes: VoteStore,
+    /// author -> subject -> (at, id) -> (level, expires); context-free attestations only.
+    pub(crate) attestations: BTreeMap<PublicKey, BTreeMap<PublicKey, AttestVersions>>,
+    /// key -> revoke id -> since.
+    pub(crate) revocations: BTreeMap<PublicKey, BTreeMap<ObjectId, u64>>,
+    /// list-add id -> its list.
+    pub(crate) add_index: BTreeMap<ObjectId, ListRef>,
+    /// label id -> its labeler.
+    pub(crate) label_index: BTreeMap<ObjectId, PublicKey>,
+}
+
+impl ModerationState {
+    /// An empty state.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Ingests a validated object. Idempotent and order-independent.
+    pub fn apply(&mut self, obj: &SignedObject) -> Applied {
+        self.apply_object(obj.id(), obj.object())
+    }
+
+    /// Ingests an object that was validated earlier (e.g. read back from the store), under
+    /// its id. The caller vouches that `id` is the object's id and that it was valid.
+    pub fn apply_object(&mut self, id: ObjectId, obj: &Object) -> Applied {
+        let author = obj.author;
+        let at = obj.at;
+        let fresh = match &obj.body {
+            Body::List(l) => self
+                .lists
+                .entry(ListRef {
+                    owner: author,
+                    name: l.name.clone(),
+                })
+                .or_default()
+                .insert_header(
+                    id,
+                    ListHeader {
+                        author,
+                        at,
+                        body: l.clone(),
+                    },
+                ),
+            Body::ListAdd(a) => {
+                self.add_index.insert(id, a.list.clone());
+                self.lists.entry(a.list.clone()).or_default().insert_add(
+                    id,
+                    ListEntry {
+                        author,
+                        at,
+                        subject: a.subject,
+                        reason: a.reason.clone(),
+                        category: a.category.clone(),
+                        expires: a.expires,
+                    },
+                )
+            }
+            Body::ListRemove(r) => self.lists.entry(r.list.clone()).or_default().insert_remove(
+                id,
+                ListRetraction {
+                    author,
+                    at,
+                    adds: r.adds.clone(),
+                },
+            ),
+            Body::Group(g) => self
+                .groups
+                .entry(GroupRef {
+                    owner: author,
+                    name: g.name.clone(),
+                })
+                .or_default()
+                .headers
+                .insert(
+                    id,
+                    GroupHeader {
+                        author,
+                        at,
+                        body: g.clone(),
+                    },
+                )
+                .is_none(),
+            Body::Report(r) => self
+                .groups
+                .entry(r.group.clone())
+                .or_default()
+                .reports
+                .insert(
+                    id,
+                    ReportRecord {
+                        reporter: author,
+                        at,
+                        subject: r.subject,
+                        category: r.category.clone(),
+                        text: r.text.clone(),
+                    },
+                )
+                .is_none(),
+            Body::Appeal(a) => match a.outcome {
+                None => {
+                    self.appeals_by_target
+                        .entry(a.target)
+                        .or_default()
+                        .insert(id);
+                    self.appeals
+                        .insert(
+                            id,
+                            AppealRecord {
+                                appellant: author,
+                                at,
+                                target: a.target,
+                                text: a.text.clone(),
+                            },
+                        )
+                        .is_none()
+                }
+                Some(outcome) => {
+                    self.answers_by_appeal
+                        .entry(a.target)
+                        .or_default()
+                        .insert(id);
+                    self.answers
+                        .insert(
+                            id,
+                            AnswerRecord {
+                                author,
+                                at,
+                                appeal: a.target,
+                                outcome,
+                                text: a.text.clone(),
+                            },
+                        )
+                        .is_none()
+                }
+            },
+            Body::Label(l) => {
+                self.label_index.insert(id, author);
+                self.labels.insert(
+                    author,
+                    l.subject,
+                    l.value.clone(),
+                    at,
+                    id,
+                    LabelRecord {
+                        neg: l.neg,
+                        reason: l.reason.clone(),
+                        expires: l.expires,
+                    },
+                )
+            }
+            Body::Vote(v) => self.votes.insert(
+                author,
+                v.epoch,
+                at,
+                id,
+                VoteRecord {
+                    target: v.target,
+                    value: if v.value > 0 { 1 } else { -1 },
+                    group: v.group.clone(),
+                },
+            ),
+            Body::Attest(a) if a.context.is_none() => self
+                .attestations
+                .entry(author)
+                .or_default()
+                .entry(a.subject)
+                .or_default()
+                .insert((at, id), (a.level, a.expires))
+                .is_none(),
+            Body::Revoke(r) => self
+                .revocations
+                .entry(author)
+                .or_default()
+                .insert(id, r.since)
+                .is_none(),
+            _ => return Applied::NotUsed,
+        };
+        if fresh {
+            Applied::Stored
+        } else {
+            Applied::Duplicate
+        }
+    }
+
+    /// The time from which `key`'s objects are void, if it was revoked.
+    pub fn revoked_since(&self, key: &PublicKey) -> Option<u64> {
+        self.revocations.get(key)?.values().min().copied()
+    }
+
+    /// True when an object by `author` at `at` is void because the key was revoked.
+    pub fn is_void(&self, author: &PublicKey, at: u64) -> bool {
+        self.revoked_since(author).is_some_and(|s| at >= s)
+    }
+
+    /// The list's state as received, if anything about it was.
+    pub fn list(&self, list: &ListRef) -> Option<&ListState> {
+        self.lists.get(list)
+    }
+
+    /// The list's header in force (highest `seq`, void versions skipped).
+    pub fn list_header(&self, list: &ListRef) -> Option<(ObjectId, &ListHeader)> {
+        let valid = |a: &PublicKey, at: u64| !self.is_void(a, at);
+        self.lists.get(list)?.header(&valid)
+    }
+
+    /// True when `author` may add to or retract from `list` at `at`: the curator for block,
+    /// allow and label lists; the group's owner or a current moderator for ban lists.
+    pub fn may_write(&self, list: &ListRef, author: &PublicKey, at: u64) -> bool {
+        if self.is_void(author, at) {
+            return false;
+        }
+        match self.list_header(list) {
+            Some((_, h)) if h.body.purpose == ListPurpose::Ban => match &h.body.group {
+                Some(g) => self.is_group_moderator(g, author, at),
+                None => false,
+            },
+            _ => *author == list.owner,
+        }
+    }
+
+    /// The ids of `list`'s live entries at `now`, sorted: the observed-remove set's value.
+    pub fn live_entries(&self, list: &ListRef, now: u64) -> BTreeSet<ObjectId> {
+        let Some(state) = self.lists.get(list) else {
+            return BTreeSet::new();
+        };
+        let may_write = |a: &PublicKey, at: u64| self.may_write(list, a, at);
+        state.live(&may_write, now)
+    }
+
+    /// Header versions of `list` that share a `seq`.
+    pub fn list_equivocations(&self, list: &ListRef) -> Vec<Equivocation> {
+        let valid = |a: &PublicKey, at: u64| !self.is_void(a, at);
+        self.lists
+            .get(list)
+            .map(|s| s.equivocations(&valid))
+            .unwrap_or_default()
+    }
+
+    /// The answer in force for the object `target` (a ban, list entry or label): the latest
+    /// answer, by an authority over the target, to any appeal against it.
+    pub fn appeal_outcome(&self, target: &ObjectId) -> Option<(AppealOutcome, ObjectId)> {
+        let mut best: Option<(u64, ObjectId, AppealOutcome)> = None;
+        for appeal in self.appeals_by_target.get(target).into_iter().flatten() {
+            for ans_id in self.answers_by_appeal.get(appeal).into_iter().flatten() {
+                let Some(ans) = self.answers.get(ans_id) else {
+                    continue;
+                };
+                if !self.may_answer(target, &ans.author, ans.at) {
+                    continue;
+                }
+                if best.is_none_or(|(at, id, _)| (ans.at, *ans_id) > (at, id)) {
+                    best = Some((ans.at, *ans_id, ans.outcome));
+                }
+            }
+        }
+        best.map(|(_, id, o)| (o, id))
+    }
+
+    /// Who may answer appeals against `target`: the authority over the list entry (see
+    /// [`ModerationState::may_write`]) or the labeler of a label.
+    pub fn may_answer(&self, target: &ObjectId, author: &PublicKey, at: u64) -> bool {
+        if let Some(list) = self.add_index.get(target) {
+            return self.may_write(list, author, at);
+        }
+        if let Some(labeler) = self.label_index.get(target) {
+            return labeler == author && !self.is_void(author, at);
+        }
+        false
+    }
+
+    /// The viewer's attestations in force at `now`: (subject, level, attestation id).
+    pub fn attestations_by(&self, author: &PublicKey, now: u64) -> Vec<(PublicKey, i64, ObjectId)> {
+        let mut out = Vec::new();
+        for (subject, versions) in self.attestations.get(author).into_iter().flatten() {
+            let latest = versions
+                .iter()
+                .rev()
+                .find(|((at, _), _)| !self.is_void(author, *at));
+            if let Some(((_, id), (level, expires))) = latest {
+                if expires.is_none_or(|e| e > now) {
+                    out.push((*subject, *level, *id));
+                }
+            }
+        }
+        out
+    }
+}

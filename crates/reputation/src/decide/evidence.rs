@@ -1,0 +1,201 @@
+//! Inputs a decision needs from outside this module: the viewer's trust in an author (with
+//! the path that explains it) and whether an author holds a credential. The trust engine
+//! plugs in through [`TrustLookup`]; [`DirectTrust`] is the one-hop stand-in.
+
+use super::{FastMap, ModerationState};
+use crate::ObjectId;
+use std::collections::BTreeSet;
+use vouch_identity::PublicKey;
+
+/// The viewer's trust in one author.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ViewerTrust {
+    /// Trust in [0, 1].
+    pub score: f32,
+    /// True when the viewer attested the author themself (one hop). Such authors are
+    /// protected from block lists unless the policy says otherwise.
+    pub direct: bool,
+}
+
+/// One hop of a trust path: `from` attested `to` at `level` in object `attest`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrustStep {
+    /// Who vouches.
+    pub from: PublicKey,
+    /// For whom.
+    pub to: PublicKey,
+    /// The attested level, -100..=100.
+    pub level: i64,
+    /// The attestation.
+    pub attest: ObjectId,
+}
+
+/// The viewer's trust in authors. `trust` is on the hot path of every decision and must not
+/// allocate; `path` is called only to explain.
+pub trait TrustLookup {
+    /// The viewer's trust in `author`, or `None` when there is no evidence at all.
+    fn trust(&self, author: &PublicKey) -> Option<ViewerTrust>;
+    /// The strongest path from the viewer to `author`, first hop first.
+    fn path(&self, author: &PublicKey) -> Vec<TrustStep> {
+        let _ = author;
+        Vec::new()
+    }
+}
+
+/// One-hop trust: the viewer's own latest, unexpired, context-free attestations. Level
+/// `l > 0` gives trust `l / 100`; `l <= 0` gives trust 0 (still direct evidence).
+#[derive(Debug, Clone, Default)]
+pub struct DirectTrust {
+    viewer: Option<PublicKey>,
+    entries: FastMap<PublicKey, (ViewerTrust, TrustStep)>,
+}
+
+impl DirectTrust {
+    /// An empty view for `viewer`.
+    pub fn new(viewer: PublicKey) -> Self {
+        DirectTrust {
+            viewer: Some(viewer),
+            entries: FastMap::default(),
+        }
+    }
+
+    /// The viewer's attestations found in `state` that are in force at `now`.
+    pub fn from_state(state: &ModerationState, viewer: &PublicKey, now: u64) -> Self {
+        let mut t = DirectTrust::new(*viewer);
+        for (subject, level, attest) in state.attestations_by(viewer, now) {
+            t.insert(subject, level, attest);
+        }
+        t
+    }
+
+    /// Records the viewer's attestation of `subject` at `level` (-100..=100).
+    pub fn insert(&mut self, subject: PublicKey, level: i64, attest: ObjectId) {
+        let score = (level.clamp(0, 100) as f32) / 100.0;
+        let step = TrustStep {
+            from: self.viewer.unwrap_or(subject),
+            to: subject,
+            level,
+            attest,
+        };
+        self.entries.insert(
+            subject,
+            (
+                ViewerTrust {
+                    score,
+                    direct: true,
+                },
+                step,
+            ),
+        );
+    }
+
+    /// How many authors the view holds.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// True when the view holds nobody.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+impl TrustLookup for DirectTrust {
+    fn trust(&self, author: &PublicKey) -> Option<ViewerTrust> {
+        self.entries.get(author).map(|(s, _)| *s)
+    }
+
+    fn path(&self, author: &PublicKey) -> Vec<TrustStep> {
+        self.entries
+            .get(author)
+            .map(|(_, step)| vec![*step])
+            .unwrap_or_default()
+    }
+}
+
+/// Whether an author holds a credential from an issuer. Credential checking lives in
+/// `vouch-identity`; the node hands the results in.
+pub trait CredentialLookup {
+    /// True when `author` holds a valid credential from `issuer` (a DID).
+    fn holds(&self, author: &PublicKey, issuer: &str) -> bool;
+}
+
+/// Nobody holds any credential.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoCredentials;
+
+impl CredentialLookup for NoCredentials {
+    fn holds(&self, _: &PublicKey, _: &str) -> bool {
+        false
+    }
+}
+
+/// A set of checked (author, issuer) pairs.
+#[derive(Debug, Clone, Default)]
+pub struct CredentialSet(pub BTreeSet<(PublicKey, String)>);
+
+impl CredentialLookup for CredentialSet {
+    fn holds(&self, author: &PublicKey, issuer: &str) -> bool {
+        self.0.contains(&(*author, issuer.to_string()))
+    }
+}
+
+/// The trust engine as a decision's [`TrustLookup`]: scores and explanations come from the
+/// viewer's [`crate::TrustView`]; whether an author is trusted *directly* (and so protected
+/// from block lists) comes from the viewer's own attestations in a [`DirectTrust`].
+#[derive(Debug, Clone, Copy)]
+pub struct EngineTrust<'a> {
+    graph: &'a crate::TrustGraph,
+    view: &'a crate::TrustView,
+    direct: &'a DirectTrust,
+}
+
+impl<'a> EngineTrust<'a> {
+    /// Combines an engine view (computed for the viewer) with the viewer's own attestations.
+    pub fn new(
+        graph: &'a crate::TrustGraph,
+        view: &'a crate::TrustView,
+        direct: &'a DirectTrust,
+    ) -> Self {
+        EngineTrust {
+            graph,
+            view,
+            direct,
+        }
+    }
+}
+
+impl TrustLookup for EngineTrust<'_> {
+    fn trust(&self, author: &PublicKey) -> Option<ViewerTrust> {
+        let direct = self.direct.trust(author).is_some_and(|t| t.score > 0.0);
+        let engine = self.view.score(self.graph, author.as_bytes());
+        match engine {
+            Some(s) if s.has_signal() => Some(ViewerTrust {
+                score: s.score as f32,
+                direct,
+            }),
+            _ => self.direct.trust(author),
+        }
+    }
+
+    fn path(&self, author: &PublicKey) -> Vec<TrustStep> {
+        let strongest = self
+            .view
+            .explain(self.graph, author.as_bytes())
+            .and_then(|e| e.paths.into_iter().next());
+        let Some(path) = strongest else {
+            return self.direct.path(author);
+        };
+        path.hops
+            .iter()
+            .filter_map(|hop| {
+                Some(TrustStep {
+                    from: PublicKey::from_bytes(&hop.from).ok()?,
+                    to: PublicKey::from_bytes(&hop.to).ok()?,
+                    level: i64::from(hop.level),
+                    attest: ObjectId(hop.object),
+                })
+            })
+            .collect()
+    }
+}

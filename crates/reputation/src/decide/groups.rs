@@ -1,0 +1,293 @@
+//! Groups: headers (highest `seq` wins, equivocation detected), who moderates, the reports
+//! queue and the appeals queue that a group's moderators work through.
+
+use super::{Equivocation, ModerationState};
+use crate::{AppealOutcome, GroupBody, GroupRef, ListPurpose, ObjectId, Subject};
+use std::collections::BTreeMap;
+use vouch_identity::PublicKey;
+
+/// One version of a group header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct GroupHeader {
+    pub(crate) author: PublicKey,
+    pub(crate) at: u64,
+    pub(crate) body: GroupBody,
+}
+
+/// One report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ReportRecord {
+    pub(crate) reporter: PublicKey,
+    pub(crate) at: u64,
+    pub(crate) subject: Subject,
+    pub(crate) category: String,
+    pub(crate) text: Option<String>,
+}
+
+/// One appeal (an `appeal` without outcome).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AppealRecord {
+    pub(crate) appellant: PublicKey,
+    pub(crate) at: u64,
+    pub(crate) target: ObjectId,
+    pub(crate) text: Option<String>,
+}
+
+/// One answer (an `appeal` with outcome, whose target is the appeal).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AnswerRecord {
+    pub(crate) author: PublicKey,
+    pub(crate) at: u64,
+    pub(crate) appeal: ObjectId,
+    pub(crate) outcome: AppealOutcome,
+    pub(crate) text: Option<String>,
+}
+
+/// Everything received for one group.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct GroupState {
+    pub(crate) headers: BTreeMap<ObjectId, GroupHeader>,
+    pub(crate) reports: BTreeMap<ObjectId, ReportRecord>,
+}
+
+/// Reports about one subject in one group, for its moderators.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportQueueItem {
+    /// What is reported.
+    pub subject: Subject,
+    /// The reports, oldest first.
+    pub reports: Vec<ObjectId>,
+    /// Distinct reporters.
+    pub reporters: Vec<PublicKey>,
+    /// How many reports per category.
+    pub categories: BTreeMap<String, u32>,
+    /// The reporters' texts, oldest first.
+    pub texts: Vec<String>,
+    /// The first report's time.
+    pub first_at: u64,
+    /// The last report's time.
+    pub last_at: u64,
+    /// True when the subject is currently banned in the group.
+    pub banned: bool,
+}
+
+/// Where an appeal stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppealState {
+    /// No moderator has answered.
+    Open,
+    /// Answered: the ban stands.
+    Upheld,
+    /// Answered: the ban no longer applies.
+    Granted,
+}
+
+/// An appeal against one of a group's bans.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppealQueueItem {
+    /// The appeal.
+    pub appeal: ObjectId,
+    /// Who appeals (the banned person or anyone else).
+    pub appellant: PublicKey,
+    /// When.
+    pub at: u64,
+    /// The ban contested.
+    pub ban: ObjectId,
+    /// Who is banned.
+    pub subject: Subject,
+    /// The appellant's text.
+    pub text: Option<String>,
+    /// Where it stands.
+    pub state: AppealState,
+    /// The answer in force, if any.
+    pub answer: Option<ObjectId>,
+}
+
+impl GroupState {
+    /// The header in force: highest `seq` among the owner's non-void versions, smallest id
+    /// on a tie.
+    pub(crate) fn header(
+        &self,
+        valid: &dyn Fn(&PublicKey, u64) -> bool,
+    ) -> Option<(ObjectId, &GroupHeader)> {
+        self.headers
+            .iter()
+            .filter(|(_, h)| valid(&h.author, h.at))
+            .max_by(|(ia, a), (ib, b)| a.body.seq.cmp(&b.body.seq).then(ib.cmp(ia)))
+            .map(|(id, h)| (*id, h))
+    }
+
+    pub(crate) fn equivocations(
+        &self,
+        valid: &dyn Fn(&PublicKey, u64) -> bool,
+    ) -> Vec<Equivocation> {
+        let mut by_seq: BTreeMap<u64, Vec<ObjectId>> = BTreeMap::new();
+        for (id, h) in &self.headers {
+            if valid(&h.author, h.at) {
+                by_seq.entry(h.body.seq).or_default().push(*id);
+            }
+        }
+        by_seq
+            .into_iter()
+            .filter(|(_, v)| v.len() > 1)
+            .map(|(seq, versions)| Equivocation { seq, versions })
+            .collect()
+    }
+}
+
+impl ModerationState {
+    /// The group's header in force, with its id.
+    pub fn group_header(&self, group: &GroupRef) -> Option<(ObjectId, &GroupBody)> {
+        let valid = |a: &PublicKey, at: u64| *a == group.owner && !self.is_void(a, at);
+        self.groups
+            .get(group)?
+            .header(&valid)
+            .map(|(id, h)| (id, &h.body))
+    }
+
+    /// Header versions of the group that share a `seq`.
+    pub fn group_equivocations(&self, group: &GroupRef) -> Vec<Equivocation> {
+        let valid = |a: &PublicKey, at: u64| *a == group.owner && !self.is_void(a, at);
+        self.groups
+            .get(group)
+            .map(|g| g.equivocations(&valid))
+            .unwrap_or_default()
+    }
+
+    /// True when `key`, acting at `at`, is the group's owner or a moderator named in the
+    /// group's *current* header (not void by revocation). Bans and unbans count only from
+    /// them; a moderator's bans stop counting when a later header drops the moderator.
+    pub fn is_group_moderator(&self, group: &GroupRef, key: &PublicKey, at: u64) -> bool {
+        if self.is_void(key, at) {
+            return false;
+        }
+        if *key == group.owner {
+            return true;
+        }
+        self.group_header(group)
+            .is_some_and(|(_, h)| h.moderators.contains(key))
+    }
+
+    /// The reports sent to the group, one item per subject: most reported first, then
+    /// oldest first. Reports by revoked keys are left out.
+    pub fn reports_queue(&self, group: &GroupRef, now: u64) -> Vec<ReportQueueItem> {
+        let Some(g) = self.groups.get(group) else {
+            return Vec::new();
+        };
+        let mut by_subject: BTreeMap<Subject, Vec<(&ObjectId, &ReportRecord)>> = BTreeMap::new();
+        for (id, r) in &g.reports {
+            if !self.is_void(&r.reporter, r.at) {
+                by_subject.entry(r.subject).or_default().push((id, r));
+            }
+        }
+        let banned = self.banned_subjects(group, now);
+        let mut out: Vec<ReportQueueItem> = by_subject
+            .into_iter()
+            .map(|(subject, mut rs)| {
+                rs.sort_by_key(|(id, r)| (r.at, **id));
+                let mut reporters: Vec<PublicKey> = rs.iter().map(|(_, r)| r.reporter).collect();
+                reporters.sort();
+                reporters.dedup();
+                let mut categories = BTreeMap::new();
+                for (_, r) in &rs {
+                    *categories.entry(r.category.clone()).or_insert(0) += 1;
+                }
+                ReportQueueItem {
+                    subject,
+                    reports: rs.iter().map(|(id, _)| **id).collect(),
+                    reporters,
+                    categories,
+                    texts: rs.iter().filter_map(|(_, r)| r.text.clone()).collect(),
+                    first_at: rs.first().map_or(0, |(_, r)| r.at),
+                    last_at: rs.last().map_or(0, |(_, r)| r.at),
+                    banned: banned.contains_key(&subject),
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.reports
+                .len()
+                .cmp(&a.reports.len())
+                .then(a.first_at.cmp(&b.first_at))
+                .then(a.subject.cmp(&b.subject))
+        });
+        out
+    }
+
+    /// Appeals against the group's bans: open ones first (oldest first), then answered ones.
+    pub fn appeals_queue(&self, group: &GroupRef) -> Vec<AppealQueueItem> {
+        let mut out = Vec::new();
+        for (appeal_id, appeal) in &self.appeals {
+            if self.is_void(&appeal.appellant, appeal.at) {
+                continue;
+            }
+            let Some(list) = self.add_index.get(&appeal.target) else {
+                continue;
+            };
+            let Some((_, header)) = self.list_header(list) else {
+                continue;
+            };
+            if header.body.purpose != ListPurpose::Ban || header.body.group.as_ref() != Some(group)
+            {
+                continue;
+            }
+            let Some(entry) = self
+                .lists
+                .get(list)
+                .and_then(|l| l.adds.get(&appeal.target))
+            else {
+                continue;
+            };
+            let mut answer: Option<(u64, ObjectId, AppealOutcome)> = None;
+            for ans_id in self.answers_by_appeal.get(appeal_id).into_iter().flatten() {
+                let Some(ans) = self.answers.get(ans_id) else {
+                    continue;
+                };
+                if self.may_answer(&appeal.target, &ans.author, ans.at)
+                    && answer.is_none_or(|(at, id, _)| (ans.at, *ans_id) > (at, id))
+                {
+                    answer = Some((ans.at, *ans_id, ans.outcome));
+                }
+            }
+            out.push(AppealQueueItem {
+                appeal: *appeal_id,
+                appellant: appeal.appellant,
+                at: appeal.at,
+                ban: appeal.target,
+                subject: entry.subject,
+                text: appeal.text.clone(),
+                state: match answer {
+                    None => AppealState::Open,
+                    Some((_, _, AppealOutcome::Upheld)) => AppealState::Upheld,
+                    Some((_, _, AppealOutcome::Granted)) => AppealState::Granted,
+                },
+                answer: answer.map(|(_, id, _)| id),
+            });
+        }
+        out.sort_by_key(|a| (a.state != AppealState::Open, a.at, a.appeal));
+        out
+    }
+
+    /// Subjects banned in the group at `now`, each with the ban in force (smallest id).
+    pub fn banned_subjects(&self, group: &GroupRef, now: u64) -> BTreeMap<Subject, ObjectId> {
+        let mut out = BTreeMap::new();
+        for (list_ref, list) in &self.lists {
+            let Some((_, header)) = self.list_header(list_ref) else {
+                continue;
+            };
+            if header.body.purpose != ListPurpose::Ban || header.body.group.as_ref() != Some(group)
+            {
+                continue;
+            }
+            let may_write = |a: &PublicKey, at: u64| self.is_group_moderator(group, a, at);
+            for (id, entry, status) in list.entries(&may_write, now) {
+                if status == super::EntryStatus::Live
+                    && self.appeal_outcome(&id).map(|(o, _)| o) != Some(AppealOutcome::Granted)
+                {
+                    out.entry(entry.subject).or_insert(id);
+                }
+            }
+        }
+        out
+    }
+}

@@ -1,0 +1,402 @@
+//! Reasons: a stable code, the objects behind the reason, the list and its curator, the
+//! group, the trust path; each renders to one plain sentence.
+
+use super::{TrustStep, Verdict};
+use crate::{GroupRef, ListRef, ObjectId, Subject};
+use std::fmt;
+use std::sync::Arc;
+use vouch_identity::PublicKey;
+
+/// Why a decision came out as it did. The codes are stable: the API and CLI print them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum ReasonCode {
+    /// The post was signed after its author's key was revoked.
+    AuthorRevoked,
+    /// The viewer's own verdict on this post or author.
+    ViewerOverride,
+    /// Banned in the group by its owner or a current moderator.
+    GroupBan,
+    /// A ban by someone who is not the group's owner or a current moderator: no effect.
+    GroupBanNotModerator,
+    /// A ban that a moderator retracted: no effect.
+    GroupBanRetracted,
+    /// An appeal against this ban, entry or label was granted: no effect.
+    AppealGranted,
+    /// The group requires more trust in the author than the viewer has.
+    GroupMinTrust,
+    /// The group requires a credential the author does not hold.
+    GroupCredentialMissing,
+    /// The group's owner published two headers with the same `seq`.
+    GroupEquivocation,
+    /// On a subscribed block list.
+    ListBlock,
+    /// On some subscribed block lists, but fewer than the quorum.
+    ListBelowQuorum,
+    /// On a subscribed allow list, which outweighs the block lists.
+    ListAllow,
+    /// The curator published two versions of the list with the same `seq`.
+    ListEquivocation,
+    /// The viewer trusts the author directly: lists may not hide them.
+    TrustedProtected,
+    /// The viewer exempted this list entry.
+    EntryExempt,
+    /// A list entry, ban or label whose expiry passed: no effect.
+    EntryExpired,
+    /// A list entry its curator retracted: no effect.
+    EntryRetracted,
+    /// Labelled by a subscribed labeler or label list.
+    Label,
+    /// Voted down by people the viewer trusts.
+    VotesNegative,
+    /// Votes that did not count: untrusted voters, over budget, dated in the future.
+    VotesIgnored,
+    /// The viewer has no trust in the author at all.
+    AuthorUnknown,
+    /// The viewer's trust in the author, with its path.
+    AuthorTrusted,
+}
+
+impl ReasonCode {
+    /// Every code, in rule order (`specs/decisions.md`).
+    pub const ALL: [ReasonCode; 22] = [
+        ReasonCode::AuthorRevoked,
+        ReasonCode::ViewerOverride,
+        ReasonCode::GroupBan,
+        ReasonCode::GroupBanNotModerator,
+        ReasonCode::GroupBanRetracted,
+        ReasonCode::AppealGranted,
+        ReasonCode::GroupMinTrust,
+        ReasonCode::GroupCredentialMissing,
+        ReasonCode::GroupEquivocation,
+        ReasonCode::ListBlock,
+        ReasonCode::ListBelowQuorum,
+        ReasonCode::ListAllow,
+        ReasonCode::ListEquivocation,
+        ReasonCode::TrustedProtected,
+        ReasonCode::EntryExempt,
+        ReasonCode::EntryExpired,
+        ReasonCode::EntryRetracted,
+        ReasonCode::Label,
+        ReasonCode::VotesNegative,
+        ReasonCode::VotesIgnored,
+        ReasonCode::AuthorUnknown,
+        ReasonCode::AuthorTrusted,
+    ];
+
+    /// The stable code.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ReasonCode::AuthorRevoked => "author-revoked",
+            ReasonCode::ViewerOverride => "viewer-override",
+            ReasonCode::GroupBan => "group-ban",
+            ReasonCode::GroupBanNotModerator => "group-ban-not-moderator",
+            ReasonCode::GroupBanRetracted => "group-ban-retracted",
+            ReasonCode::AppealGranted => "appeal-granted",
+            ReasonCode::GroupMinTrust => "group-min-trust",
+            ReasonCode::GroupCredentialMissing => "group-credential-missing",
+            ReasonCode::GroupEquivocation => "group-equivocation",
+            ReasonCode::ListBlock => "list-block",
+            ReasonCode::ListBelowQuorum => "list-below-quorum",
+            ReasonCode::ListAllow => "list-allow",
+            ReasonCode::ListEquivocation => "list-equivocation",
+            ReasonCode::TrustedProtected => "trusted-protected",
+            ReasonCode::EntryExempt => "entry-exempt",
+            ReasonCode::EntryExpired => "entry-expired",
+            ReasonCode::EntryRetracted => "entry-retracted",
+            ReasonCode::Label => "label",
+            ReasonCode::VotesNegative => "votes-negative",
+            ReasonCode::VotesIgnored => "votes-ignored",
+            ReasonCode::AuthorUnknown => "author-unknown",
+            ReasonCode::AuthorTrusted => "author-trusted",
+        }
+    }
+}
+
+impl fmt::Display for ReasonCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The ids of the objects behind a reason. Up to two are kept inline, so that the common
+/// reasons (a list entry and its list header) cost no allocation; it reads as a slice.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct ObjectIds {
+    inline: [Option<ObjectId>; 2],
+    more: Vec<ObjectId>,
+}
+
+impl ObjectIds {
+    /// No ids.
+    pub const fn new() -> Self {
+        ObjectIds {
+            inline: [None, None],
+            more: Vec::new(),
+        }
+    }
+
+    /// Appends an id.
+    pub fn push(&mut self, id: ObjectId) {
+        if !self.more.is_empty() {
+            self.more.push(id);
+        } else if self.inline[0].is_none() {
+            self.inline[0] = Some(id);
+        } else if self.inline[1].is_none() {
+            self.inline[1] = Some(id);
+        } else {
+            self.more.extend(self.inline.iter().flatten());
+            self.inline = [None, None];
+            self.more.push(id);
+        }
+    }
+
+    /// The ids, in order.
+    pub fn to_vec(&self) -> Vec<ObjectId> {
+        self.iter().copied().collect()
+    }
+
+    /// How many ids.
+    pub fn len(&self) -> usize {
+        self.more.len() + self.inline.iter().flatten().count()
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The ids, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &ObjectId> {
+        self.inline.iter().flatten().chain(self.more.iter())
+    }
+
+    /// True when `id` is one of them.
+    pub fn contains(&self, id: &ObjectId) -> bool {
+        self.iter().any(|i| i == id)
+    }
+}
+
+impl Extend<ObjectId> for ObjectIds {
+    fn extend<I: IntoIterator<Item = ObjectId>>(&mut self, iter: I) {
+        for id in iter {
+            self.push(id);
+        }
+    }
+}
+
+impl FromIterator<ObjectId> for ObjectIds {
+    fn from_iter<I: IntoIterator<Item = ObjectId>>(iter: I) -> Self {
+        let mut ids = ObjectIds::new();
+        ids.extend(iter);
+        ids
+    }
+}
+
+impl From<Vec<ObjectId>> for ObjectIds {
+    fn from(v: Vec<ObjectId>) -> Self {
+        v.into_iter().collect()
+    }
+}
+
+impl PartialEq<Vec<ObjectId>> for ObjectIds {
+    fn eq(&self, other: &Vec<ObjectId>) -> bool {
+        self.len() == other.len() && self.iter().zip(other).all(|(a, b)| a == b)
+    }
+}
+
+impl fmt::Debug for ObjectIds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+/// One machine-readable reason. Fields a code does not use are empty.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reason {
+    /// The stable code.
+    pub code: ReasonCode,
+    /// What this reason asks for; `Show` for reasons that explain why something had no effect.
+    pub effect: Verdict,
+    /// The post or author the reason is about.
+    pub subject: Option<Subject>,
+    /// The objects behind it (list entries, bans, labels, votes, attestations, headers).
+    pub objects: ObjectIds,
+    /// The list; its `owner` is the curator.
+    pub list: Option<Arc<ListRef>>,
+    /// The group.
+    pub group: Option<Arc<GroupRef>>,
+    /// Who acted: the moderator who banned, the labeler, the curator followed through.
+    pub actor: Option<PublicKey>,
+    /// A label value or a required credential issuer.
+    pub value: Option<Arc<str>>,
+    /// The curator's, moderator's or labeler's own words.
+    pub note: Option<Arc<str>>,
+    /// A weight: the list's weight, the vote sum, the trust in the author.
+    pub weight: f32,
+    /// A count: lists agreeing, votes, a required percentage, a contested `seq`.
+    pub count: u64,
+    /// When the entry, ban or label expires.
+    pub expires: Option<u64>,
+    /// The viewer's trust path to the author, first hop first.
+    pub trust_path: Vec<TrustStep>,
+}
+
+impl Reason {
+    /// A reason with only a code and an effect.
+    pub fn new(code: ReasonCode, effect: Verdict) -> Self {
+        Reason {
+            code,
+            effect,
+            subject: None,
+            objects: ObjectIds::new(),
+            list: None,
+            group: None,
+            actor: None,
+            value: None,
+            note: None,
+            weight: 0.0,
+            count: 0,
+            expires: None,
+            trust_path: Vec::new(),
+        }
+    }
+
+    /// The reason as one plain sentence.
+    pub fn sentence(&self) -> String {
+        self.to_string()
+    }
+}
+
+/// A key written short: `did:key:z6Mk…` plus its last 4 characters.
+pub(crate) struct Short<'a>(pub(crate) &'a PublicKey);
+
+impl fmt::Display for Short<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.0.to_string();
+        if s.len() > 24 {
+            write!(f, "{}…{}", &s[..16], &s[s.len() - 4..])
+        } else {
+            f.write_str(&s)
+        }
+    }
+}
+
+fn opt_key(k: &Option<PublicKey>) -> String {
+    k.as_ref()
+        .map_or_else(|| "someone".to_string(), |k| Short(k).to_string())
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list = self
+            .list
+            .as_ref()
+            .map_or("?".to_string(), |l| format!("'{}'", l.name));
+        let curator = self
+            .list
+            .as_ref()
+            .map_or("?".to_string(), |l| Short(&l.owner).to_string());
+        let group = self
+            .group
+            .as_ref()
+            .map_or("?".to_string(), |g| format!("'{}'", g.name));
+        let note = self
+            .note
+            .as_ref()
+            .map_or(String::new(), |n| format!(": \"{n}\""));
+        let value = self.value.as_deref().unwrap_or("?");
+        match self.code {
+            ReasonCode::AuthorRevoked => write!(
+                f,
+                "The author's key was revoked as compromised, and this was signed after that."
+            ),
+            ReasonCode::ViewerOverride => write!(f, "You chose to {} this.", self.effect),
+            ReasonCode::GroupBan => write!(
+                f,
+                "Banned from group {group} by {}{note}.",
+                opt_key(&self.actor)
+            ),
+            ReasonCode::GroupBanNotModerator => write!(
+                f,
+                "A ban in group {group} by {} has no effect: they are not its owner or a current moderator.",
+                opt_key(&self.actor)
+            ),
+            ReasonCode::GroupBanRetracted => {
+                write!(f, "A ban in group {group} was lifted by a moderator.")
+            }
+            ReasonCode::AppealGranted => write!(
+                f,
+                "An appeal was granted, so the ban, entry or label behind it no longer applies."
+            ),
+            ReasonCode::GroupMinTrust => write!(
+                f,
+                "Group {group} asks for {}% trust in the author; you trust them {:.0}%.",
+                self.count,
+                self.weight * 100.0
+            ),
+            ReasonCode::GroupCredentialMissing => write!(
+                f,
+                "Group {group} asks for a credential from {value}, and the author has none."
+            ),
+            ReasonCode::GroupEquivocation => write!(
+                f,
+                "The owner of group {group} published conflicting versions of its header (seq {}).",
+                self.count
+            ),
+            ReasonCode::ListBlock => write!(
+                f,
+                "On block list {list} by {curator}{note} (weight {:.2}).",
+                self.weight
+            ),
+            ReasonCode::ListBelowQuorum => write!(
+                f,
+                "{} of your block lists (weight {:.2}) list this, fewer than you need to hide it.",
+                self.count, self.weight
+            ),
+            ReasonCode::ListAllow => write!(
+                f,
+                "On allow list {list} by {curator}, which outweighs your block lists."
+            ),
+            ReasonCode::ListEquivocation => write!(
+                f,
+                "Curator {curator} published conflicting versions of list {list} (seq {}).",
+                self.count
+            ),
+            ReasonCode::TrustedProtected => write!(
+                f,
+                "You trust the author directly, so your lists only warn about them."
+            ),
+            ReasonCode::EntryExempt => write!(f, "You exempted this entry of list {list}."),
+            ReasonCode::EntryExpired => {
+                write!(f, "An entry on list {list} has expired and no longer applies.")
+            }
+            ReasonCode::EntryRetracted => write!(
+                f,
+                "An entry on list {list} was retracted and no longer applies."
+            ),
+            ReasonCode::Label => write!(
+                f,
+                "Labelled '{value}' by {}{note}.",
+                opt_key(&self.actor)
+            ),
+            ReasonCode::VotesNegative => write!(
+                f,
+                "{} people you trust voted this down (net {:.2}).",
+                self.count, self.weight
+            ),
+            ReasonCode::VotesIgnored => write!(
+                f,
+                "{} votes did not count: their voters have no trust from you, were over budget, or dated them in the future.",
+                self.count
+            ),
+            ReasonCode::AuthorUnknown => write!(f, "You have no trust path to the author."),
+            ReasonCode::AuthorTrusted => write!(
+                f,
+                "You trust the author {:.0}% through {} hop(s).",
+                self.weight * 100.0,
+                self.trust_path.len()
+            ),
+        }
+    }
+}

@@ -1,0 +1,1208 @@
+//! The viewer's compiled view and the decision itself. [`View::build`] folds the state, the
+//! policy and the trust input into one hash map from subject (author or post) to the facts
+//! that concern it, so that [`decide`] costs two or three hash lookups for most items.
+
+use super::votes::{TallyInput, VoteTally};
+use super::{
+    CredentialLookup, EntryStatus, FastMap, ModerationState, Policy, Reason, ReasonCode,
+    TrustLookup, Verdict,
+};
+use crate::{AppealOutcome, Body, GroupRef, ListPurpose, ListRef, ObjectId, SignedObject, Subject};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+use vouch_identity::PublicKey;
+
+/// A post in a feed, as much of it as a decision needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostItem {
+    /// The post's id.
+    pub id: ObjectId,
+    /// Its author.
+    pub author: PublicKey,
+    /// When it was signed.
+    pub at: u64,
+    /// The group it was posted in.
+    pub group: Option<GroupRef>,
+}
+
+/// What to decide about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Item {
+    /// A post.
+    Post(PostItem),
+    /// An author, in a group or in general.
+    Author {
+        /// The author.
+        author: PublicKey,
+        /// The group, if the question is about the author in a group.
+        group: Option<GroupRef>,
+    },
+}
+
+impl Item {
+    /// The item for a post object; `None` for other kinds.
+    pub fn post(obj: &SignedObject) -> Option<Item> {
+        match obj.body() {
+            Body::Post(p) => Some(Item::Post(PostItem {
+                id: obj.id(),
+                author: *obj.author(),
+                at: obj.at(),
+                group: p.group.clone(),
+            })),
+            _ => None,
+        }
+    }
+
+    /// The item for an author, outside any group.
+    pub fn author(author: PublicKey) -> Item {
+        Item::Author {
+            author,
+            group: None,
+        }
+    }
+
+    /// The author the item is by or about.
+    pub fn author_key(&self) -> &PublicKey {
+        match self {
+            Item::Post(p) => &p.author,
+            Item::Author { author, .. } => author,
+        }
+    }
+
+    /// The group the item is in.
+    pub fn group(&self) -> Option<&GroupRef> {
+        match self {
+            Item::Post(p) => p.group.as_ref(),
+            Item::Author { group, .. } => group.as_ref(),
+        }
+    }
+}
+
+/// What the viewer sees, with the score and the reasons behind it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Decision {
+    /// Show, warn, collapse or hide.
+    pub verdict: Verdict,
+    /// The viewer's trust in the author (0..1) plus the trust-weighted sum of votes.
+    pub score: f32,
+    /// The reasons, in rule order.
+    pub reasons: Vec<Reason>,
+}
+
+impl Decision {
+    /// One plain sentence per reason.
+    pub fn sentences(&self) -> Vec<String> {
+        self.reasons.iter().map(Reason::sentence).collect()
+    }
+
+    /// True when some reason has this code.
+    pub fn has(&self, code: ReasonCode) -> bool {
+        self.reasons.iter().any(|r| r.code == code)
+    }
+}
+
+/// Where a hit came from: a subscribed list, a group's ban list, a labeler, the viewer.
+#[derive(Debug, Clone)]
+pub(crate) struct Source {
+    pub(crate) list: Option<Arc<ListRef>>,
+    pub(crate) header: Option<ObjectId>,
+    pub(crate) labeler: Option<PublicKey>,
+    pub(crate) weight: f32,
+    /// The curator subscription the list was reached through, if not subscribed directly.
+    pub(crate) via: Option<PublicKey>,
+    /// (seq, versions) when the publisher equivocated.
+    pub(crate) equivocation: Option<(u64, Vec<ObjectId>)>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum HitKind {
+    Block,
+    Allow,
+    /// A label; the index is into `View::labels`.
+    Label(u32),
+    /// A ban in force in a group; indices into `View::groups` and `View::actors`.
+    Ban {
+        group: u32,
+        actor: u32,
+    },
+    /// A ban by someone who may not ban.
+    BanIgnored {
+        group: u32,
+        actor: u32,
+    },
+    /// A ban a moderator retracted.
+    BanRetracted {
+        group: u32,
+    },
+    /// A list entry its curator retracted.
+    Retracted,
+    /// A ban, entry or label lifted by a granted appeal.
+    AppealGranted,
+    /// An entry the viewer exempted.
+    Exempt,
+    /// The viewer's own verdict.
+    Override(Verdict),
+    /// The author's key is revoked from this time on.
+    Revoked(u64),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Hit {
+    pub(crate) source: u32,
+    pub(crate) kind: HitKind,
+    pub(crate) object: ObjectId,
+    pub(crate) expires: Option<u64>,
+    pub(crate) note: Option<Arc<str>>,
+}
+
+/// Everything the view knows about one subject.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Record {
+    pub(crate) hits: Vec<Hit>,
+    pub(crate) votes: Option<Box<VoteTally>>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct GroupInfo {
+    pub(crate) group: Arc<GroupRef>,
+    pub(crate) header: Option<ObjectId>,
+    pub(crate) min_trust: Option<u64>,
+    pub(crate) credential_issuer: Option<Arc<str>>,
+    /// The owner and the current moderators.
+    pub(crate) moderators: Vec<PublicKey>,
+    pub(crate) equivocation: Option<(u64, Vec<ObjectId>)>,
+}
+
+/// A viewer's compiled view: the policy, the state and the trust input folded into hash
+/// maps. Build it again (or build a new one next to it) when the state or the policy
+/// changes; list entries', bans' and labels' expiries are checked at decision time, votes
+/// and trust are as of [`View::built_at`].
+pub struct View<'a> {
+    pub(crate) policy: Policy,
+    pub(crate) trust: &'a dyn TrustLookup,
+    pub(crate) credentials: &'a dyn CredentialLookup,
+    pub(crate) sources: Vec<Source>,
+    pub(crate) records: FastMap<Subject, Record>,
+    pub(crate) groups: Vec<GroupInfo>,
+    pub(crate) group_index: FastMap<GroupRef, u32>,
+    pub(crate) labels: Vec<(Arc<str>, Verdict)>,
+    pub(crate) label_index: BTreeMap<String, u32>,
+    pub(crate) actors: Vec<PublicKey>,
+    pub(crate) built_at: u64,
+}
+
+impl fmt::Debug for View<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("View")
+            .field("viewer", &self.policy.viewer)
+            .field("sources", &self.sources.len())
+            .field("subjects", &self.records.len())
+            .field("groups", &self.groups.len())
+            .field("built_at", &self.built_at)
+            .finish()
+    }
+}
+
+/// Which lists a viewer's subscriptions reach, with weights: direct subscriptions, then
+/// curators followed transitively (max weight over paths).
+fn resolve_subscriptions(
+    state: &ModerationState,
+    policy: &Policy,
+    now: u64,
+) -> BTreeMap<ListRef, (f32, Option<PublicKey>)> {
+    let mut lists: BTreeMap<ListRef, (f32, Option<PublicKey>)> = BTreeMap::new();
+    let put = |lists: &mut BTreeMap<ListRef, (f32, Option<PublicKey>)>,
+               list: ListRef,
+               w: f32,
+               via: Option<PublicKey>| {
+        let e = lists.entry(list).or_insert((w, via));
+        if w > e.0 {
+            *e = (w, via);
+        }
+    };
+    for s in &policy.lists {
+        put(&mut lists, s.list.clone(), s.weight.clamp(0.0, 1.0), None);
+    }
+    // curator -> (weight, hops left, subscription root)
+    let mut reached: BTreeMap<PublicKey, (f32, u8, PublicKey)> = BTreeMap::new();
+    let mut frontier: Vec<PublicKey> = Vec::new();
+    for c in &policy.curators {
+        let w = c.weight.clamp(0.0, 1.0);
+        let e = reached.entry(c.curator).or_insert((w, c.depth, c.curator));
+        if w > e.0 || (w == e.0 && c.depth > e.1) {
+            *e = (w, c.depth.max(e.1), c.curator);
+        }
+        frontier.push(c.curator);
+    }
+    let decay_of = |root: &PublicKey| {
+        policy
+            .curators
+            .iter()
+            .filter(|c| c.curator == *root)
+            .map(|c| c.decay.clamp(0.0, 1.0))
+            .fold(0.0f32, f32::max)
+    };
+    // Breadth-first, deterministic (sorted frontier), bounded by depth.
+    while !frontier.is_empty() {
+        frontier.sort();
+        frontier.dedup();
+        let mut next = Vec::new();
+        for c in frontier {
+            let Some(&(w, left, root)) = reached.get(&c) else {
+                continue;
+            };
+            if left <= 1 {
+                continue;
+            }
+            let decay = decay_of(&root);
+            for (subject, level, _) in state.attestations_by(&c, now) {
+                if level <= 0 || subject == policy.viewer {
+                    continue;
+                }
+                let nw = w * decay * (level as f32 / 100.0);
+                let e = reached.entry(subject).or_insert((0.0, 0, root));
+                if nw > e.0 || (nw == e.0 && left - 1 > e.1) {
+                    *e = (nw, left - 1, root);
+                    next.push(subject);
+                }
+            }
+        }
+        frontier = next;
+    }
+    for (curator, (w, _, root)) in &reached {
+        if *w <= 0.0 {
+            continue;
+        }
+        let lo = ListRef {
+            owner: *curator,
+            name: String::new(),
+        };
+        for (list, _) in state.lists.range(lo..) {
+            if list.owner != *curator {
+                break;
+            }
+            let purpose = state.list_header(list).map(|(_, h)| h.body.purpose);
+            if matches!(
+                purpose,
+                Some(ListPurpose::Block | ListPurpose::Allow | ListPurpose::Label)
+            ) {
+                let via = if curator == root { None } else { Some(*root) };
+                put(&mut lists, list.clone(), *w, via.or(Some(*curator)));
+            }
+        }
+    }
+    lists
+}
+
+struct Builder<'s> {
+    state: &'s ModerationState,
+    sources: Vec<Source>,
+    records: FastMap<Subject, Record>,
+    labels: Vec<(Arc<str>, Verdict)>,
+    label_index: BTreeMap<String, u32>,
+    actors: Vec<PublicKey>,
+}
+
+impl Builder<'_> {
+    fn hit(&mut self, subject: Subject, hit: Hit) {
+        self.records.entry(subject).or_default().hits.push(hit);
+    }
+
+    fn label(&mut self, policy: &Policy, value: &str) -> u32 {
+        if let Some(i) = self.label_index.get(value) {
+            return *i;
+        }
+        let verdict = policy
+            .label_verdicts
+            .get(value)
+            .copied()
+            .unwrap_or(policy.unmapped_label);
+        let i = self.labels.len() as u32;
+        self.labels.push((Arc::from(value), verdict));
+        self.label_index.insert(value.to_string(), i);
+        i
+    }
+
+    /// Compiles the entries of the subscribed list `sources[source]` into hits, and fills in
+    /// the source's header and equivocation. False when the list has no header yet or is a
+    /// ban list (ban lists apply through their group).
+    fn compile_list(&mut self, policy: &Policy, exempt: &Exempt<'_>, source: u32) -> bool {
+        let state = self.state;
+        let Some(list_ref) = self.sources[source as usize].list.clone() else {
+            return false;
+        };
+        let Some(list) = state.lists.get(&list_ref) else {
+            return false;
+        };
+        let Some((header_id, header)) = state.list_header(&list_ref) else {
+            return false;
+        };
+        let purpose = header.body.purpose;
+        if purpose == ListPurpose::Ban {
+            return false;
+        }
+        let valid = |a: &PublicKey, at: u64| !state.is_void(a, at);
+        let src = &mut self.sources[source as usize];
+        src.header = Some(header_id);
+        src.equivocation = list
+            .equivocations(&valid)
+            .into_iter()
+            .next_back()
+            .map(|e| (e.seq, e.versions));
+        let owner = list_ref.owner;
+        let may_write = |a: &PublicKey, at: u64| *a == owner && !state.is_void(a, at);
+        for (id, entry) in &list.adds {
+            let status = list.status(id, entry, &may_write, u64::MIN);
+            let kind = match status {
+                EntryStatus::Unauthorized => continue,
+                EntryStatus::Retracted(_) => HitKind::Retracted,
+                _ if self.granted(id) => HitKind::AppealGranted,
+                _ if exempt.contains_key(&(&*list_ref, &entry.subject)) => HitKind::Exempt,
+                _ => match purpose {
+                    ListPurpose::Block => HitKind::Block,
+                    ListPurpose::Allow => HitKind::Allow,
+                    _ => {
+                        let v = entry.category.as_deref().unwrap_or(&list_ref.name);
+                        HitKind::Label(self.label(policy, v))
+                    }
+                },
+            };
+            self.hit(
+                entry.subject,
+                Hit {
+                    source,
+                    kind,
+                    object: *id,
+                    expires: entry.expires,
+                    note: note(&entry.reason),
+                },
+            );
+        }
+        true
+    }
+
+    fn granted(&self, target: &ObjectId) -> bool {
+        !self.state.appeals_by_target.is_empty()
+            && self.state.appeal_outcome(target).map(|(o, _)| o) == Some(AppealOutcome::Granted)
+    }
+}
+
+/// A set of source indices that stays on the stack for the usual handful of lists.
+#[derive(Default)]
+struct SourceSet {
+    small: [u32; 16],
+    n: usize,
+    spill: Vec<u32>,
+}
+
+impl SourceSet {
+    /// Adds `s`; true when it was not there.
+    fn insert(&mut self, s: u32) -> bool {
+        if self.small[..self.n].contains(&s) || self.spill.contains(&s) {
+            return false;
+        }
+        if self.n < self.small.len() {
+            self.small[self.n] = s;
+            self.n += 1;
+        } else {
+            self.spill.push(s);
+        }
+        true
+    }
+
+    fn len(&self) -> usize {
+        self.n + self.spill.len()
+    }
+
+    fn contains(&self, s: u32) -> bool {
+        self.small[..self.n].contains(&s) || self.spill.contains(&s)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        self.small[..self.n].iter().chain(&self.spill).copied()
+    }
+
+    /// The heaviest sources (ties: lowest index) until both `min_lists` and `min_weight`
+    /// are reached, or all of them.
+    fn heaviest(&self, sources: &[Source], min_lists: u32, min_weight: f32) -> SourceSet {
+        let mut all = SourceSet::default();
+        let mut weight = 0.0f32;
+        while all.len() < self.len() {
+            let next = self.iter().filter(|s| !all.contains(*s)).max_by(|a, b| {
+                sources[*a as usize]
+                    .weight
+                    .total_cmp(&sources[*b as usize].weight)
+                    .then(b.cmp(a))
+            });
+            let Some(next) = next else {
+                break;
+            };
+            all.insert(next);
+            weight += sources[next as usize].weight;
+            if all.len() >= min_lists.max(1) as usize && weight >= min_weight {
+                break;
+            }
+        }
+        all
+    }
+}
+
+/// The viewer's exempted (list, subject) pairs.
+type Exempt<'p> = BTreeMap<(&'p ListRef, &'p Subject), ()>;
+
+fn exemptions(policy: &Policy) -> Exempt<'_> {
+    policy
+        .exemptions
+        .iter()
+        .map(|e| ((&e.list, &e.subject), ()))
+        .collect()
+}
+
+fn note(s: &Option<String>) -> Option<Arc<str>> {
+    s.as_deref().map(Arc::from)
+}
+
+impl<'a> View<'a> {
+    /// Compiles the viewer's view of `state` at `now`.
+    pub fn build(
+        state: &ModerationState,
+        policy: &Policy,
+        trust: &'a dyn TrustLookup,
+        credentials: &'a dyn CredentialLookup,
+        now: u64,
+    ) -> View<'a> {
+        let mut b = Builder {
+            state,
+            sources: Vec::new(),
+            records: FastMap::default(),
+            labels: Vec::new(),
+            label_index: BTreeMap::new(),
+            actors: Vec::new(),
+        };
+        let exempt = exemptions(policy);
+
+        // Groups: every group with a header, and every group some ban list names.
+        let mut group_refs: Vec<GroupRef> = state.groups.keys().cloned().collect();
+        for (list, _) in &state.lists {
+            if let Some((_, h)) = state.list_header(list) {
+                if let (ListPurpose::Ban, Some(g)) = (h.body.purpose, &h.body.group) {
+                    group_refs.push(g.clone());
+                }
+            }
+        }
+        group_refs.sort();
+        group_refs.dedup();
+        let mut groups = Vec::with_capacity(group_refs.len());
+        let mut group_index = FastMap::default();
+        for g in group_refs {
+            let header = state.group_header(&g);
+            let mut moderators = vec![g.owner];
+            if let Some((_, h)) = header {
+                moderators.extend(h.moderators.iter().copied());
+            }
+            let equivocation = state
+                .group_equivocations(&g)
+                .into_iter()
+                .next_back()
+                .map(|e| (e.seq, e.versions));
+            group_index.insert(g.clone(), groups.len() as u32);
+            groups.push(GroupInfo {
+                header: header.map(|(id, _)| id),
+                min_trust: header.and_then(|(_, h)| h.policy.min_trust),
+                credential_issuer: header
+                    .and_then(|(_, h)| h.policy.credential_issuer.as_deref())
+                    .map(Arc::from),
+                moderators,
+                equivocation,
+                group: Arc::new(g),
+            });
+        }
+
+        // Subscribed block, allow and label lists.
+        for (list_ref, (weight, via)) in resolve_subscriptions(state, policy, now) {
+            let source = b.sources.len() as u32;
+            b.sources.push(Source {
+                list: Some(Arc::new(list_ref.clone())),
+                header: None,
+                labeler: None,
+                weight,
+                via,
+                equivocation: None,
+            });
+            if !b.compile_list(policy, &exempt, source) {
+                b.sources.pop();
+            }
+        }
+
+        // Ban lists: every list whose header says `ban` for a known group.
+        if policy.group_rules {
+            for (list_ref, list) in &state.lists {
+                let Some((header_id, header)) = state.list_header(list_ref) else {
+                    continue;
+                };
+                let (ListPurpose::Ban, Some(g)) = (header.body.purpose, &header.body.group) else {
+                    continue;
+                };
+                let Some(&gi) = group_index.get(g) else {
+                    continue;
+                };
+                let source = b.sources.len() as u32;
+                b.sources.push(Source {
+                    list: Some(Arc::new(list_ref.clone())),
+                    header: Some(header_id),
+                    labeler: None,
+                    weight: 1.0,
+                    via: None,
+                    equivocation: None,
+                });
+                let mods = &groups[gi as usize].moderators;
+                let may_write = |a: &PublicKey, at: u64| mods.contains(a) && !state.is_void(a, at);
+                for (id, entry) in &list.adds {
+                    if state.is_void(&entry.author, entry.at) {
+                        continue;
+                    }
+                    let actor = b.actors.len() as u32;
+                    b.actors.push(entry.author);
+                    let kind = match list.status(id, entry, &may_write, u64::MIN) {
+                        EntryStatus::Unauthorized => HitKind::BanIgnored { group: gi, actor },
+                        EntryStatus::Retracted(_) => HitKind::BanRetracted { group: gi },
+                        _ if b.granted(id) => HitKind::AppealGranted,
+                        _ => HitKind::Ban { group: gi, actor },
+                    };
+                    b.hit(
+                        entry.subject,
+                        Hit {
+                            source,
+                            kind,
+                            object: *id,
+                            expires: entry.expires,
+                            note: note(&entry.reason),
+                        },
+                    );
+                }
+            }
+        }
+
+        // Labelers.
+        let mut labelers = policy.labelers.clone();
+        labelers.sort();
+        labelers.dedup();
+        for labeler in labelers {
+            let source = b.sources.len() as u32;
+            b.sources.push(Source {
+                list: None,
+                header: None,
+                labeler: Some(labeler),
+                weight: 1.0,
+                via: None,
+                equivocation: None,
+            });
+            let is_void = |a: &PublicKey, at: u64| state.is_void(a, at);
+            let current: Vec<_> = state
+                .labels
+                .current(&labeler, &is_void)
+                .map(|l| (l.subject, l.value.to_string(), l.id, l.record.clone()))
+                .collect();
+            for (subject, value, id, record) in current {
+                let kind = if b.granted(&id) {
+                    HitKind::AppealGranted
+                } else {
+                    HitKind::Label(b.label(policy, &value))
+                };
+                b.hit(
+                    subject,
+                    Hit {
+                        source,
+                        kind,
+                        object: id,
+                        expires: record.expires,
+                        note: note(&record.reason),
+                    },
+                );
+            }
+        }
+
+        // The viewer's overrides and revoked keys.
+        let viewer_source = b.sources.len() as u32;
+        b.sources.push(Source {
+            list: None,
+            header: None,
+            labeler: None,
+            weight: 1.0,
+            via: None,
+            equivocation: None,
+        });
+        for o in &policy.overrides {
+            b.hit(
+                o.subject,
+                Hit {
+                    source: viewer_source,
+                    kind: HitKind::Override(o.verdict),
+                    object: ObjectId([0; 32]),
+                    expires: None,
+                    note: None,
+                },
+            );
+        }
+        for key in state.revocations.keys() {
+            if let Some(since) = state.revoked_since(key) {
+                let id = state
+                    .revocations
+                    .get(key)
+                    .and_then(|m| {
+                        m.iter()
+                            .min_by_key(|(id, s)| (**s, **id))
+                            .map(|(id, _)| *id)
+                    })
+                    .unwrap_or(ObjectId([0; 32]));
+                b.hit(
+                    Subject::Key(*key),
+                    Hit {
+                        source: viewer_source,
+                        kind: HitKind::Revoked(since),
+                        object: id,
+                        expires: None,
+                        note: None,
+                    },
+                );
+            }
+        }
+
+        // Votes.
+        let group_budget = |g: &GroupRef| {
+            state
+                .group_header(g)
+                .and_then(|(_, h)| h.policy.vote_budget)
+        };
+        let is_void = |a: &PublicKey, at: u64| state.is_void(a, at);
+        let tallies = state.votes.tally(&TallyInput {
+            now,
+            policy: &policy.votes,
+            trust,
+            group_budget: &group_budget,
+            is_void: &is_void,
+        });
+        for (subject, tally) in tallies {
+            b.records.entry(subject).or_default().votes = Some(Box::new(tally));
+        }
+
+        View {
+            policy: policy.clone(),
+            trust,
+            credentials,
+            sources: b.sources,
+            records: b.records,
+            groups,
+            group_index,
+            labels: b.labels,
+            label_index: b.label_index,
+            actors: b.actors,
+            built_at: now,
+        }
+    }
+
+    /// Brings one subscribed block, allow or label list up to date with `state` (the state
+    /// the view was built from, with more objects applied since), in time proportional to
+    /// the list's size rather than to everything the view holds. Returns false, changing
+    /// nothing, when the list is not one of the view's subscribed lists or has become a ban
+    /// list: build the view again then.
+    pub fn refresh_list(&mut self, state: &ModerationState, list: &ListRef) -> bool {
+        let Some(source) = self
+            .sources
+            .iter()
+            .position(|s| s.labeler.is_none() && s.list.as_deref() == Some(list))
+        else {
+            return false;
+        };
+        if state
+            .list_header(list)
+            .is_none_or(|(_, h)| h.body.purpose == ListPurpose::Ban)
+        {
+            return false;
+        }
+        let source = source as u32;
+        // Every subject the list ever named is in its index (adds are never dropped).
+        if let Some(l) = state.lists.get(list) {
+            for subject in l.by_subject.keys() {
+                if let Some(rec) = self.records.get_mut(subject) {
+                    rec.hits.retain(|h| h.source != source);
+                    if rec.hits.is_empty() && rec.votes.is_none() {
+                        self.records.remove(subject);
+                    }
+                }
+            }
+        }
+        let policy = self.policy.clone();
+        let exempt = exemptions(&policy);
+        let mut b = Builder {
+            state,
+            sources: std::mem::take(&mut self.sources),
+            records: std::mem::take(&mut self.records),
+            labels: std::mem::take(&mut self.labels),
+            label_index: std::mem::take(&mut self.label_index),
+            actors: std::mem::take(&mut self.actors),
+        };
+        b.compile_list(&policy, &exempt, source);
+        self.sources = b.sources;
+        self.records = b.records;
+        self.labels = b.labels;
+        self.label_index = b.label_index;
+        self.actors = b.actors;
+        // Hits stay in source order, as a full build leaves them.
+        if let Some(l) = state.lists.get(list) {
+            for subject in l.by_subject.keys() {
+                if let Some(rec) = self.records.get_mut(subject) {
+                    rec.hits.sort_by_key(|h| h.source);
+                }
+            }
+        }
+        true
+    }
+
+    /// The time the view was built for.
+    pub fn built_at(&self) -> u64 {
+        self.built_at
+    }
+
+    /// The viewer.
+    pub fn viewer(&self) -> &PublicKey {
+        &self.policy.viewer
+    }
+
+    /// How many subjects (authors and posts) the view holds facts about.
+    pub fn n_subjects(&self) -> usize {
+        self.records.len()
+    }
+
+    /// The subscribed lists the view uses, with their weights.
+    pub fn lists(&self) -> Vec<(ListRef, f32)> {
+        self.sources
+            .iter()
+            .filter_map(|s| s.list.as_ref().map(|l| ((**l).clone(), s.weight)))
+            .collect()
+    }
+
+    /// Decides one item.
+    pub fn decide(&self, item: &Item, now: u64) -> Decision {
+        self.evaluate(item, now, false)
+    }
+
+    /// Decides one item with every reason, including the ones that had no effect.
+    pub fn explain(&self, item: &Item, now: u64) -> Decision {
+        self.evaluate(item, now, true)
+    }
+
+    fn list_reason(
+        &self,
+        code: ReasonCode,
+        effect: Verdict,
+        subject: Subject,
+        hit: &Hit,
+    ) -> Reason {
+        let src = &self.sources[hit.source as usize];
+        let mut r = Reason::new(code, effect);
+        r.subject = Some(subject);
+        r.objects.push(hit.object);
+        r.objects.extend(src.header);
+        r.list = src.list.clone();
+        r.actor = src.via.or(src.labeler);
+        r.note = hit.note.clone();
+        r.weight = src.weight;
+        r.expires = hit.expires;
+        r
+    }
+
+    fn equivocation_reason(&self, hit: &Hit) -> Option<Reason> {
+        let src = &self.sources[hit.source as usize];
+        let (seq, versions) = src.equivocation.as_ref()?;
+        let mut r = Reason::new(ReasonCode::ListEquivocation, Verdict::Show);
+        r.list = src.list.clone();
+        r.objects = versions.iter().copied().collect();
+        r.count = *seq;
+        Some(r)
+    }
+
+    pub(crate) fn evaluate(&self, item: &Item, now: u64, explain: bool) -> Decision {
+        let author = item.author_key();
+        let post = match item {
+            Item::Post(p) => Some(p),
+            Item::Author { .. } => None,
+        };
+        let post_rec = post.and_then(|p| {
+            self.records
+                .get(&Subject::Object(p.id))
+                .map(|r| (Subject::Object(p.id), r))
+        });
+        let author_rec = self
+            .records
+            .get(&Subject::Key(*author))
+            .map(|r| (Subject::Key(*author), r));
+        let trust = self.trust.trust(author);
+        let tscore = trust.map_or(0.0, |t| t.score);
+        let gi = match (self.policy.group_rules, item.group()) {
+            (true, Some(g)) => self.group_index.get(g).copied(),
+            _ => None,
+        };
+        let tally = match item {
+            Item::Post(_) => post_rec.and_then(|(_, r)| r.votes.as_deref()),
+            Item::Author { .. } => author_rec.and_then(|(_, r)| r.votes.as_deref()),
+        };
+        let score = tscore + tally.map_or(0.0, |t| t.net);
+
+        // Fast path: nothing is known about the item, its author or its group.
+        if post_rec.is_none() && author_rec.is_none() && gi.is_none() {
+            let mut d = Decision {
+                verdict: Verdict::Show,
+                score,
+                reasons: Vec::new(),
+            };
+            if trust.is_none() && (self.policy.unknown_author > Verdict::Show || explain) {
+                d.verdict = self.policy.unknown_author;
+                let mut r = Reason::new(ReasonCode::AuthorUnknown, self.policy.unknown_author);
+                r.subject = Some(Subject::Key(*author));
+                d.reasons.push(r);
+            } else if explain {
+                d.reasons.push(self.trusted_reason(author, tscore));
+            }
+            return d;
+        }
+
+        let recs = [post_rec, author_rec];
+        let hits = || {
+            recs.iter()
+                .flatten()
+                .flat_map(|(s, rec)| rec.hits.iter().map(move |h| (*s, h)))
+        };
+        // Most decisions give one to three reasons: start small (a large first allocation
+        // costs more than the rare regrowth).
+        let mut reasons = Vec::with_capacity(2);
+
+        // 1. Revocation.
+        for (s, h) in hits() {
+            if let HitKind::Revoked(since) = h.kind {
+                let applies = match post {
+                    Some(p) => p.at >= since,
+                    None => true,
+                };
+                if applies {
+                    let effect = if post.is_some() {
+                        Verdict::Hide
+                    } else {
+                        Verdict::Warn
+                    };
+                    let mut r = Reason::new(ReasonCode::AuthorRevoked, effect);
+                    r.subject = Some(s);
+                    r.objects.push(h.object);
+                    r.count = since;
+                    if post.is_some() {
+                        return Decision {
+                            verdict: Verdict::Hide,
+                            score,
+                            reasons: vec![r],
+                        };
+                    }
+                    reasons.push(r);
+                }
+            }
+        }
+
+        // 2. The viewer's overrides: the post's first, then the author's.
+        if let Some((s, v)) = hits().find_map(|(s, h)| match h.kind {
+            HitKind::Override(v) => Some((s, v)),
+            _ => None,
+        }) {
+            let mut r = Reason::new(ReasonCode::ViewerOverride, v);
+            r.subject = Some(s);
+            reasons.push(r);
+            let verdict = reasons.iter().map(|r| r.effect).max().unwrap_or(v).max(v);
+            return Decision {
+                verdict: if v == Verdict::Show {
+                    Verdict::Show
+                } else {
+                    verdict
+                },
+                score,
+                reasons,
+            };
+        }
+
+        let mut verdict = reasons.iter().map(|r| r.effect).max().unwrap_or_default();
+        let live = |h: &Hit| h.expires.is_none_or(|e| e > now);
+
+        // 3. Group rules.
+        if let Some(gi) = gi {
+            let g = &self.groups[gi as usize];
+            for (s, h) in hits() {
+                let (code, effect, actor) = match h.kind {
+                    HitKind::Ban { group, actor } if group == gi => {
+                        if live(h) {
+                            (ReasonCode::GroupBan, Verdict::Hide, Some(actor))
+                        } else {
+                            (ReasonCode::EntryExpired, Verdict::Show, Some(actor))
+                        }
+                    }
+                    HitKind::BanIgnored { group, actor } if group == gi => {
+                        (ReasonCode::GroupBanNotModerator, Verdict::Show, Some(actor))
+                    }
+                    HitKind::BanRetracted { group } if group == gi => {
+                        (ReasonCode::GroupBanRetracted, Verdict::Show, None)
+                    }
+                    _ => continue,
+                };
+                if effect == Verdict::Show && !explain {
+                    continue;
+                }
+                let mut r = self.list_reason(code, effect, s, h);
+                r.group = Some(g.group.clone());
+                r.actor = actor.map(|a| self.actors[a as usize]);
+                reasons.push(r);
+                verdict = verdict.max(effect);
+            }
+            let is_mod = g.moderators.contains(author);
+            if let (Some(min), false) = (g.min_trust, is_mod) {
+                if tscore * 100.0 < min as f32 {
+                    let mut r = Reason::new(ReasonCode::GroupMinTrust, Verdict::Collapse);
+                    r.group = Some(g.group.clone());
+                    r.objects.extend(g.header);
+                    r.count = min;
+                    r.weight = tscore;
+                    r.subject = Some(Subject::Key(*author));
+                    reasons.push(r);
+                    verdict = verdict.max(Verdict::Collapse);
+                }
+            }
+            if let (Some(issuer), false) = (&g.credential_issuer, is_mod) {
+                if !self.credentials.holds(author, issuer) {
+                    let mut r = Reason::new(ReasonCode::GroupCredentialMissing, Verdict::Collapse);
+                    r.group = Some(g.group.clone());
+                    r.objects.extend(g.header);
+                    r.value = Some(issuer.clone());
+                    r.subject = Some(Subject::Key(*author));
+                    reasons.push(r);
+                    verdict = verdict.max(Verdict::Collapse);
+                }
+            }
+            if let Some((seq, versions)) = &g.equivocation {
+                if explain
+                    || reasons
+                        .iter()
+                        .any(|r| r.group.is_some() && r.effect > Verdict::Show)
+                {
+                    let mut r = Reason::new(ReasonCode::GroupEquivocation, Verdict::Show);
+                    r.group = Some(g.group.clone());
+                    r.objects = versions.iter().copied().collect();
+                    r.count = *seq;
+                    reasons.push(r);
+                }
+            }
+        }
+
+        // 4. Shared lists. Distinct lists and their weights, without allocating.
+        let mut block_srcs = SourceSet::default();
+        let mut allow_srcs = SourceSet::default();
+        let mut block_weight = 0.0f32;
+        let mut allow_weight = 0.0f32;
+        for (s, h) in hits() {
+            match h.kind {
+                HitKind::Block | HitKind::Allow if !live(h) => {
+                    if explain {
+                        reasons.push(self.list_reason(
+                            ReasonCode::EntryExpired,
+                            Verdict::Show,
+                            s,
+                            h,
+                        ));
+                    }
+                }
+                HitKind::Block => {
+                    if block_srcs.insert(h.source) {
+                        block_weight += self.sources[h.source as usize].weight;
+                    }
+                }
+                HitKind::Allow => {
+                    if allow_srcs.insert(h.source) {
+                        allow_weight += self.sources[h.source as usize].weight;
+                    }
+                }
+                HitKind::Retracted if explain => {
+                    reasons.push(self.list_reason(ReasonCode::EntryRetracted, Verdict::Show, s, h))
+                }
+                HitKind::Exempt if explain => {
+                    reasons.push(self.list_reason(ReasonCode::EntryExempt, Verdict::Show, s, h))
+                }
+                HitKind::AppealGranted if explain => {
+                    reasons.push(self.list_reason(ReasonCode::AppealGranted, Verdict::Show, s, h))
+                }
+                _ => {}
+            }
+        }
+        let n_blocks = block_srcs.len();
+        if n_blocks > 0 {
+            let q = self.policy.quorum;
+            let quorum_met =
+                n_blocks >= q.min_lists.max(1) as usize && block_weight >= q.min_weight;
+            let mut effect = if quorum_met {
+                Verdict::Hide
+            } else {
+                self.policy.below_quorum
+            };
+            let neutral = allow_srcs.len() > 0 && allow_weight >= block_weight;
+            if neutral {
+                for (s, h) in hits() {
+                    if h.kind == HitKind::Allow && live(h) {
+                        reasons.push(self.list_reason(ReasonCode::ListAllow, Verdict::Show, s, h));
+                    }
+                }
+            }
+            let protected = self.policy.protect_trusted
+                && trust.is_some_and(|t| t.direct && t.score > 0.0)
+                && effect > Verdict::Warn
+                && !neutral;
+            if protected {
+                effect = Verdict::Warn;
+                let mut r = Reason::new(ReasonCode::TrustedProtected, Verdict::Warn);
+                r.subject = Some(Subject::Key(*author));
+                r.weight = tscore;
+                r.trust_path = self.trust.path(author);
+                r.objects = r.trust_path.iter().map(|s| s.attest).collect();
+                reasons.push(r);
+            }
+            let effect = if neutral { Verdict::Show } else { effect };
+            // `decide` names the heaviest lists needed to reach the quorum (all of them when
+            // it is not reached); `explain` names every list. `count` says how many agree.
+            let shown = if explain || !quorum_met || neutral {
+                None
+            } else {
+                Some(block_srcs.heaviest(&self.sources, q.min_lists, q.min_weight))
+            };
+            for (s, h) in hits() {
+                if h.kind == HitKind::Block
+                    && live(h)
+                    && shown.as_ref().is_none_or(|set| set.contains(h.source))
+                {
+                    let mut r = self.list_reason(ReasonCode::ListBlock, effect, s, h);
+                    r.count = n_blocks as u64;
+                    reasons.push(r);
+                    if let Some(r) = self.equivocation_reason(h) {
+                        reasons.push(r);
+                    }
+                }
+            }
+            if !neutral && effect < Verdict::Hide {
+                let mut r = Reason::new(ReasonCode::ListBelowQuorum, effect);
+                r.count = n_blocks as u64;
+                r.weight = block_weight;
+                reasons.push(r);
+            }
+            verdict = verdict.max(effect);
+        } else if explain {
+            for (s, h) in hits() {
+                if h.kind == HitKind::Allow && live(h) {
+                    reasons.push(self.list_reason(ReasonCode::ListAllow, Verdict::Show, s, h));
+                }
+            }
+        }
+
+        // 5. Labels.
+        for (s, h) in hits() {
+            let HitKind::Label(li) = h.kind else {
+                continue;
+            };
+            let (value, v) = &self.labels[li as usize];
+            let expired = !live(h);
+            let effect = if expired { Verdict::Show } else { *v };
+            if effect == Verdict::Show && !explain {
+                continue;
+            }
+            let code = if expired {
+                ReasonCode::EntryExpired
+            } else {
+                ReasonCode::Label
+            };
+            let mut r = self.list_reason(code, effect, s, h);
+            let src = &self.sources[h.source as usize];
+            r.actor = src.labeler.or(src.list.as_ref().map(|l| l.owner));
+            r.value = Some(value.clone());
+            reasons.push(r);
+            if let Some(r) = self.equivocation_reason(h) {
+                reasons.push(r);
+            }
+            verdict = verdict.max(effect);
+        }
+
+        // 6. Votes.
+        if let Some(t) = tally {
+            let vp = &self.policy.votes;
+            let effect = if t.net <= -vp.hide_at {
+                Verdict::Hide
+            } else if t.net <= -vp.collapse_at {
+                Verdict::Collapse
+            } else {
+                Verdict::Show
+            };
+            if effect > Verdict::Show || explain {
+                let mut r = Reason::new(ReasonCode::VotesNegative, effect);
+                r.subject = Some(match post {
+                    Some(p) => Subject::Object(p.id),
+                    None => Subject::Key(*author),
+                });
+                r.objects = t.top.iter().map(|(_, id)| *id).collect();
+                r.count = u64::from(t.down);
+                r.weight = t.net;
+                reasons.push(r);
+                verdict = verdict.max(effect);
+            }
+            let ignored = t.untrusted + t.over_budget + t.future;
+            if explain && ignored > 0 {
+                let mut r = Reason::new(ReasonCode::VotesIgnored, Verdict::Show);
+                r.count = u64::from(ignored);
+                reasons.push(r);
+            }
+        }
+
+        // 7. Unknown authors.
+        if trust.is_none() {
+            let effect = self.policy.unknown_author;
+            if effect > Verdict::Show || explain {
+                let mut r = Reason::new(ReasonCode::AuthorUnknown, effect);
+                r.subject = Some(Subject::Key(*author));
+                reasons.push(r);
+                verdict = verdict.max(effect);
+            }
+        } else if explain {
+            reasons.push(self.trusted_reason(author, tscore));
+        }
+
+        Decision {
+            verdict,
+            score,
+            reasons,
+        }
+    }
+
+    fn trusted_reason(&self, author: &PublicKey, tscore: f32) -> Reason {
+        let mut r = Reason::new(ReasonCode::AuthorTrusted, Verdict::Show);
+        r.subject = Some(Subject::Key(*author));
+        r.weight = tscore;
+        r.trust_path = self.trust.path(author);
+        r.objects = r.trust_path.iter().map(|s| s.attest).collect();
+        r
+    }
+}
+
+/// Decides one item for the viewer whose compiled view is `view`.
+pub fn decide(view: &View<'_>, item: &Item, now: u64) -> Decision {
+    view.decide(item, now)
+}
+
+/// Decides a batch of items, in order.
+pub fn decide_batch(view: &View<'_>, items: &[Item], now: u64) -> Vec<Decision> {
+    items.iter().map(|i| view.decide(i, now)).collect()
+}
+
+/// Decides one item and gives every reason, including those that had no effect (a ban by
+/// a non-moderator, a retracted or expired entry, votes that did not count).
+pub fn explain(view: &View<'_>, item: &Item, now: u64) -> Decision {
+    view.explain(item, now)
+}

@@ -1,0 +1,349 @@
+//! Rate-limited votes: one effective vote per (voter, target), a budget per voter per epoch
+//! applied the same way on every node, every vote weighted by the voter's trust from this
+//! viewer; a swarm of fresh keys changes nothing, three trusted voters do.
+#![allow(clippy::unwrap_used)]
+
+#[path = "support/objects.rs"]
+mod support;
+
+use support::{key, NOW};
+use vouch_identity::SecretKey;
+use vouch_reputation::*;
+
+fn sign(k: &SecretKey, at: u64, body: Body) -> SignedObject {
+    Object {
+        author: k.public_key(),
+        at,
+        body,
+    }
+    .sign(k)
+    .unwrap()
+}
+
+fn vote(
+    by: &SecretKey,
+    target: Subject,
+    value: i64,
+    at: u64,
+    group: Option<GroupRef>,
+) -> SignedObject {
+    sign(
+        by,
+        at,
+        Body::Vote(VoteBody {
+            target,
+            value,
+            epoch: epoch_of(at),
+            group,
+        }),
+    )
+}
+
+fn attest(by: &SecretKey, subject: &SecretKey, level: i64) -> SignedObject {
+    sign(
+        by,
+        NOW - MS_PER_EPOCH,
+        Body::Attest(AttestBody {
+            subject: subject.public_key(),
+            level,
+            context: None,
+            claim: None,
+            expires: None,
+        }),
+    )
+}
+
+fn the_post(author: &SecretKey) -> (Item, ObjectId) {
+    let o = sign(
+        author,
+        NOW - 3_600_000,
+        Body::Post(PostBody {
+            text: "a post".into(),
+            ..Default::default()
+        }),
+    );
+    (Item::post(&o).unwrap(), o.id())
+}
+
+fn decide_in(state: &ModerationState, viewer: &SecretKey, item: &Item) -> Decision {
+    let policy = Policy::new(viewer.public_key());
+    let trust = DirectTrust::from_state(state, &viewer.public_key(), NOW);
+    let view = View::build(state, &policy, &trust, &NoCredentials, NOW);
+    view.explain(item, NOW)
+}
+
+#[test]
+fn ten_thousand_fresh_keys_change_nothing_three_trusted_voters_do() {
+    let viewer = key(100);
+    let author = key(101);
+    let (item, id) = the_post(&author);
+    let mut state = ModerationState::new();
+    let baseline = decide_in(&state, &viewer, &item);
+    assert_eq!(baseline.verdict, Verdict::Show);
+
+    for i in 0..10_000u32 {
+        let mut seed = [7u8; 32];
+        seed[..4].copy_from_slice(&i.to_le_bytes());
+        let sybil = SecretKey::from_seed(&seed);
+        let v = vote(
+            &sybil,
+            Subject::Object(id),
+            -1,
+            NOW - 60_000 - u64::from(i),
+            None,
+        );
+        assert_eq!(state.apply(&v), Applied::Stored);
+    }
+    let d = decide_in(&state, &viewer, &item);
+    assert_eq!(d.verdict, baseline.verdict);
+    assert_eq!(d.score, baseline.score);
+    let ignored = d
+        .reasons
+        .iter()
+        .find(|r| r.code == ReasonCode::VotesIgnored)
+        .unwrap();
+    assert_eq!(ignored.count, 10_000);
+
+    let trusted: Vec<SecretKey> = (0..3).map(|i| key(110 + i)).collect();
+    for t in &trusted {
+        state.apply(&attest(&viewer, t, 100));
+        state.apply(&vote(t, Subject::Object(id), -1, NOW - 120_000, None));
+    }
+    let d = decide_in(&state, &viewer, &item);
+    assert_eq!(
+        d.verdict,
+        Verdict::Hide,
+        "three fully trusted down-votes reach hide_at = 3"
+    );
+    let r = d
+        .reasons
+        .iter()
+        .find(|r| r.code == ReasonCode::VotesNegative)
+        .unwrap();
+    assert_eq!(r.count, 3);
+    assert_eq!(r.weight, -3.0);
+    assert_eq!(r.objects.len(), 3);
+    assert_eq!(d.score, -3.0);
+    // Trust, not numbers: at 40% trust the same three only collapse.
+    let mut state2 = ModerationState::new();
+    for t in &trusted {
+        state2.apply(&attest(&viewer, t, 40));
+        state2.apply(&vote(t, Subject::Object(id), -1, NOW - 120_000, None));
+    }
+    assert_eq!(
+        decide_in(&state2, &viewer, &item).verdict,
+        Verdict::Collapse
+    );
+}
+
+#[test]
+fn one_effective_vote_per_voter_and_target() {
+    let viewer = key(100);
+    let voter = key(120);
+    let (item, id) = the_post(&key(101));
+    let mut state = ModerationState::new();
+    state.apply(&attest(&viewer, &voter, 100));
+    for i in 0..5 {
+        state.apply(&vote(
+            &voter,
+            Subject::Object(id),
+            -1,
+            NOW - 600_000 + i * 1000,
+            None,
+        ));
+    }
+    // Votes on other days count once as well.
+    state.apply(&vote(
+        &voter,
+        Subject::Object(id),
+        -1,
+        NOW - 2 * MS_PER_EPOCH,
+        None,
+    ));
+    let d = decide_in(&state, &viewer, &item);
+    let r = d
+        .reasons
+        .iter()
+        .find(|r| r.code == ReasonCode::VotesNegative)
+        .unwrap();
+    assert_eq!(r.weight, -1.0);
+    assert_eq!(d.verdict, Verdict::Collapse);
+    // The latest vote wins: an up vote after them cancels the down vote.
+    state.apply(&vote(&voter, Subject::Object(id), 1, NOW - 1000, None));
+    let d = decide_in(&state, &viewer, &item);
+    assert_eq!(d.verdict, Verdict::Show);
+    assert_eq!(d.score, 1.0);
+}
+
+#[test]
+fn budget_per_epoch_ignores_extra_votes_deterministically() {
+    let viewer = key(100);
+    let voter = key(121);
+    let author = key(101);
+    let budget = Policy::new(viewer.public_key()).votes.budget_per_epoch as u64;
+    let day_start = (NOW / MS_PER_EPOCH - 1) * MS_PER_EPOCH;
+    let mut votes = Vec::new();
+    let mut targets = Vec::new();
+    for i in 0..budget + 5 {
+        let target = ObjectId([i as u8; 32]);
+        targets.push(target);
+        votes.push(vote(
+            &voter,
+            Subject::Object(target),
+            -1,
+            day_start + 1000 * (i + 1),
+            None,
+        ));
+    }
+    let mut forward = ModerationState::new();
+    let mut backward = ModerationState::new();
+    forward.apply(&attest(&viewer, &voter, 100));
+    backward.apply(&attest(&viewer, &voter, 100));
+    for v in &votes {
+        forward.apply(v);
+    }
+    for v in votes.iter().rev() {
+        backward.apply(v);
+    }
+    let verdicts = |state: &ModerationState| -> Vec<Verdict> {
+        targets
+            .iter()
+            .map(|t| {
+                decide_in(
+                    state,
+                    &viewer,
+                    &Item::Post(PostItem {
+                        id: *t,
+                        author: author.public_key(),
+                        at: NOW - 1000,
+                        group: None,
+                    }),
+                )
+                .verdict
+            })
+            .collect()
+    };
+    let f = verdicts(&forward);
+    assert_eq!(
+        f,
+        verdicts(&backward),
+        "the same on every node, whatever the arrival order"
+    );
+    // The first `budget` votes of the day (by time, then id) count; the last 5 do not.
+    assert!(f[..budget as usize].iter().all(|v| *v == Verdict::Collapse));
+    assert!(f[budget as usize..].iter().all(|v| *v == Verdict::Show));
+    let last = decide_in(
+        &forward,
+        &viewer,
+        &Item::Post(PostItem {
+            id: targets[budget as usize],
+            author: author.public_key(),
+            at: NOW - 1000,
+            group: None,
+        }),
+    );
+    assert!(last.has(ReasonCode::VotesIgnored));
+}
+
+#[test]
+fn a_groups_vote_budget_applies_to_votes_in_the_group() {
+    let viewer = key(100);
+    let voter = key(122);
+    let owner = key(123);
+    let g = GroupRef {
+        owner: owner.public_key(),
+        name: "g".into(),
+    };
+    let gh = sign(
+        &owner,
+        NOW - 2 * MS_PER_EPOCH,
+        Body::Group(GroupBody {
+            name: "g".into(),
+            rules: None,
+            policy: GroupPolicy {
+                vote_budget: Some(1),
+                ..Default::default()
+            },
+            moderators: vec![],
+            seq: 1,
+        }),
+    );
+    let mut state = ModerationState::new();
+    state.apply(&gh);
+    state.apply(&attest(&viewer, &voter, 100));
+    let (a, b) = (ObjectId([1; 32]), ObjectId([2; 32]));
+    state.apply(&vote(
+        &voter,
+        Subject::Object(a),
+        -1,
+        NOW - 20_000,
+        Some(g.clone()),
+    ));
+    state.apply(&vote(
+        &voter,
+        Subject::Object(b),
+        -1,
+        NOW - 10_000,
+        Some(g.clone()),
+    ));
+    let item = |id| {
+        Item::Post(PostItem {
+            id,
+            author: key(101).public_key(),
+            at: NOW - 30_000,
+            group: Some(g.clone()),
+        })
+    };
+    assert_eq!(
+        decide_in(&state, &viewer, &item(a)).verdict,
+        Verdict::Collapse
+    );
+    assert_eq!(decide_in(&state, &viewer, &item(b)).verdict, Verdict::Show);
+}
+
+#[test]
+fn hostile_vote_dated_in_a_future_epoch_is_ignored() {
+    let viewer = key(100);
+    let voter = key(124);
+    let (item, id) = the_post(&key(101));
+    let mut state = ModerationState::new();
+    state.apply(&attest(&viewer, &voter, 100));
+    // Signed without the skew check a validator would apply: a vote for tomorrow.
+    let future = vote(&voter, Subject::Object(id), -1, NOW + MS_PER_EPOCH, None);
+    assert_eq!(state.apply(&future), Applied::Stored);
+    let d = decide_in(&state, &viewer, &item);
+    assert_eq!(d.verdict, Verdict::Show);
+    let r = d
+        .reasons
+        .iter()
+        .find(|r| r.code == ReasonCode::VotesIgnored)
+        .unwrap();
+    assert_eq!(r.count, 1);
+    // It does not use up today's budget either: a vote today still counts.
+    state.apply(&vote(&voter, Subject::Object(id), -1, NOW - 1000, None));
+    assert_eq!(decide_in(&state, &viewer, &item).verdict, Verdict::Collapse);
+    // And validation itself rejects it, with a stable code.
+    assert_eq!(
+        validate(future.bytes(), NOW).unwrap_err().code(),
+        "future-timestamp"
+    );
+}
+
+#[test]
+fn votes_by_a_revoked_key_after_revocation_do_not_count() {
+    let viewer = key(100);
+    let voter = key(125);
+    let (item, id) = the_post(&key(101));
+    let mut state = ModerationState::new();
+    state.apply(&attest(&viewer, &voter, 100));
+    state.apply(&vote(&voter, Subject::Object(id), -1, NOW - 1000, None));
+    state.apply(&sign(
+        &voter,
+        NOW - 500,
+        Body::Revoke(RevokeBody {
+            since: NOW - 2000,
+            reason: None,
+        }),
+    ));
+    assert_eq!(decide_in(&state, &viewer, &item).verdict, Verdict::Show);
+}
