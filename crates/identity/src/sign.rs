@@ -96,8 +96,9 @@ impl SecretKey {
     }
 }
 
-/// Verifies one signature over `prefix(domain) ‖ message` with the strict rules
-/// (canonical `s`, no small-order `R` or key).
+/// Verifies one signature over `prefix(domain) ‖ message` with the ZIP-215 rules: `s`
+/// canonical, `R` any point encoding, and the cofactored equation `[8][s]B = [8]R + [8][k]A`.
+/// Keys were already checked (valid point, not of small order) when the [`PublicKey`] was made.
 pub fn verify(
     key: &PublicKey,
     domain: Domain,
@@ -113,24 +114,28 @@ pub fn verify_prefixed(
     prefixed_message: &[u8],
     sig: &Signature,
 ) -> Result<(), VerifyError> {
-    let vk = key.verifying_key().map_err(|_| VerifyError::BadSignature)?;
-    let sig = ed25519_dalek::Signature::from_bytes(&sig.0);
-    vk.verify_strict(prefixed_message, &sig)
+    let sig = ed25519_zebra::Signature::from_bytes(&sig.0);
+    key.verification_key()
+        .verify(&sig, prefixed_message)
         .map_err(|_| VerifyError::BadSignature)
 }
 
 /// Verifies many signatures at once. Each message must already carry its domain prefix
 /// (see [`signing_message`]).
 ///
-/// Returns one result per input, in order. The fast path is one ed25519 batch equation;
-/// when it fails, every signature is checked on its own with the strict rules so that the
-/// bad ones are named and the good ones still pass. An input that the batch equation
-/// accepts is also checked against the strict rules' cheap conditions (see the spec).
+/// Returns one result per input, in order, always the same as [`verify_prefixed`] on each
+/// input: the batch equation is the cofactored ZIP-215 one, which agrees with the single
+/// check by construction. Its random coefficients come from a ChaCha20 stream seeded with a
+/// SHA-256 hash of every key, signature and message in the batch (Fiat–Shamir, so the
+/// function stays deterministic). When the batch fails, every signature is checked on its
+/// own so that the bad ones are named and the good ones still pass.
 pub fn verify_batch(
     prefixed_messages: &[&[u8]],
     sigs: &[Signature],
     keys: &[PublicKey],
 ) -> Result<Vec<Result<(), VerifyError>>, VerifyError> {
+    use rand_chacha::rand_core::SeedableRng;
+    use sha2::Digest;
     let n = prefixed_messages.len();
     if sigs.len() != n || keys.len() != n {
         return Err(VerifyError::LengthMismatch);
@@ -138,16 +143,19 @@ pub fn verify_batch(
     if n == 0 {
         return Ok(Vec::new());
     }
-    let mut dalek_sigs = Vec::with_capacity(n);
-    let mut dalek_keys = Vec::with_capacity(n);
-    for (sig, key) in sigs.iter().zip(keys) {
-        dalek_sigs.push(ed25519_dalek::Signature::from_bytes(&sig.0));
-        match key.verifying_key() {
-            Ok(vk) => dalek_keys.push(vk),
-            Err(_) => return Ok(verify_each(prefixed_messages, sigs, keys)),
-        }
+    let mut transcript = sha2::Sha256::new();
+    transcript.update(b"vouch/v1/batch-verify\0");
+    let mut verifier = ed25519_zebra::batch::Verifier::new();
+    for ((msg, sig), key) in prefixed_messages.iter().zip(sigs).zip(keys) {
+        transcript.update(key.as_bytes());
+        transcript.update(sig.0);
+        transcript.update((msg.len() as u64).to_le_bytes());
+        transcript.update(msg);
+        let key_bytes = ed25519_zebra::VerificationKeyBytes::from(*key.as_bytes());
+        verifier.queue((key_bytes, ed25519_zebra::Signature::from_bytes(&sig.0), msg));
     }
-    if ed25519_dalek::verify_batch(prefixed_messages, &dalek_sigs, &dalek_keys).is_ok() {
+    let rng = rand_chacha::ChaCha20Rng::from_seed(transcript.finalize().into());
+    if verifier.verify(rng).is_ok() {
         Ok(vec![Ok(()); n])
     } else {
         Ok(verify_each(prefixed_messages, sigs, keys))
@@ -191,6 +199,64 @@ mod tests {
             verify(&pk, Domain::Object, b"hellp", &sig),
             Err(VerifyError::BadSignature)
         );
+    }
+
+    /// A signature whose `R` carries a small-order component: only the key's owner can make
+    /// one. The cofactored rule accepts it; what matters is that single and batch
+    /// verification give the same answer whatever the batch holds (ed25519-dalek's strict
+    /// single check and its cofactorless batch equation can disagree on exactly this).
+    #[test]
+    fn torsioned_signature_gets_the_same_answer_single_and_batch() {
+        use curve25519_dalek::{
+            constants::ED25519_BASEPOINT_POINT as B, edwards::CompressedEdwardsY, Scalar,
+        };
+        use sha2::Digest;
+        let sk = &keys(1)[0];
+        let pk = sk.public_key();
+        let msg = signing_message(Domain::Object, b"torsion");
+        // A point of order 2: (0, -1).
+        let mut t_bytes = [0xffu8; 32];
+        t_bytes[0] = 0xec;
+        t_bytes[31] = 0x7f;
+        let t = CompressedEdwardsY(t_bytes).decompress().unwrap();
+        assert!(t.is_small_order());
+        let a = sk.signing_key().to_scalar();
+        let r = Scalar::from(123_456_789u64);
+        let big_r = (r * B + t).compress();
+        let k = Scalar::from_hash(
+            sha2::Sha512::new()
+                .chain_update(big_r.as_bytes())
+                .chain_update(pk.as_bytes())
+                .chain_update(&msg),
+        );
+        let s = r + k * a;
+        let mut raw = [0u8; 64];
+        raw[..32].copy_from_slice(big_r.as_bytes());
+        raw[32..].copy_from_slice(s.as_bytes());
+        let sig = Signature(raw);
+        // dalek's strict (cofactorless) single check rejects it ...
+        let dalek_vk = ed25519_dalek::VerifyingKey::from_bytes(pk.as_bytes()).unwrap();
+        assert!(dalek_vk
+            .verify_strict(&msg, &ed25519_dalek::Signature::from_bytes(&raw))
+            .is_err());
+        // ... while Vouch's rule is ZIP-215's, and single and batch agree, in any company.
+        let single = verify_prefixed(&pk, &msg, &sig);
+        assert_eq!(single, Ok(()));
+        let others = keys(4);
+        let mut msgs = vec![msg.clone()];
+        let mut sigs = vec![sig];
+        let mut pks = vec![pk];
+        for (i, o) in others.iter().enumerate() {
+            let m = signing_message(Domain::Object, &[i as u8; 5]);
+            sigs.push(o.sign_prefixed(&m));
+            pks.push(o.public_key());
+            msgs.push(m);
+        }
+        for n in 1..=msgs.len() {
+            let refs: Vec<&[u8]> = msgs[..n].iter().map(|m| m.as_slice()).collect();
+            let res = verify_batch(&refs, &sigs[..n], &pks[..n]).unwrap();
+            assert_eq!(res[0], single, "batch of {n}");
+        }
     }
 
     #[test]

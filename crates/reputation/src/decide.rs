@@ -15,7 +15,8 @@ mod votes;
 
 pub use diff::{diff, ListChange, SubjectChange, ViewDiff};
 pub use evidence::{
-    CredentialLookup, CredentialSet, DirectTrust, NoCredentials, TrustLookup, TrustScore, TrustStep,
+    CredentialLookup, CredentialSet, DirectTrust, EngineTrust, NoCredentials, TrustLookup,
+    TrustStep, ViewerTrust,
 };
 pub use groups::{AppealQueueItem, AppealState, ReportQueueItem};
 pub use lists::{EntryStatus, Equivocation, ListEntry, ListHeader, ListRetraction, ListState};

@@ -7,21 +7,27 @@
 
 mod decide;
 mod object;
+mod trust;
 mod validate;
 
 pub use decide::{
     decide, decide_batch, diff, explain, AppealQueueItem, AppealState, Applied, CredentialLookup,
-    CredentialSet, CuratorSubscription, Decision, DirectTrust, EntryStatus, Equivocation,
-    Exemption, Item, ListChange, ListEntry, ListHeader, ListRetraction, ListState,
+    CredentialSet, CuratorSubscription, Decision, DirectTrust, EngineTrust, EntryStatus,
+    Equivocation, Exemption, Item, ListChange, ListEntry, ListHeader, ListRetraction, ListState,
     ListSubscription, ModerationState, NoCredentials, ObjectIds, Override, Policy, PostItem,
-    Quorum, Reason, ReasonCode, Reasons, ReportQueueItem, SubjectChange, TrustLookup, TrustScore,
-    TrustStep, Verdict, View, ViewDiff, VotePolicy,
+    Quorum, Reason, ReasonCode, Reasons, ReportQueueItem, SubjectChange, TrustLookup, TrustStep,
+    Verdict, View, ViewDiff, ViewerTrust, VotePolicy,
 };
 pub use object::{
     AppealBody, AppealOutcome, AttestBody, Body, GroupBody, GroupPolicy, GroupRef, Kind, LabelBody,
     LinkBody, ListAddBody, ListBody, ListPurpose, ListRef, ListRemoveBody, Object, ObjectId,
     PostBody, ReportBody, RevokeBody, RotateBody, SignedObject, Subject, VoteBody, DAG_CBOR_CODEC,
     OBJECT_VERSION, SHA2_256_CODE,
+};
+pub use trust::{
+    Attestation, AuthorId, Evidence, EvidenceKind, Explanation, GroupId, IngestError, Ingested,
+    KeyBytes, ObjectDigest, PathHop, Revocation, Rotation, TrustGraph, TrustParams, TrustPath,
+    TrustScore, TrustView, Vote,
 };
 pub use validate::{
     epoch_of, validate, validate_batch, Limits, ValidationError, ERROR_CODES, MS_PER_EPOCH,

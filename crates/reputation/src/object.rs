@@ -10,7 +10,9 @@ use sha2::{Digest, Sha256};
 use std::fmt;
 use vouch_identity::{PublicKey, SecretKey, Signature};
 
-pub(crate) use wire::{decode_envelope, encode_envelope, prefixed_message_from_encoded};
+pub(crate) use wire::{
+    decode_canonical, decode_envelope, encode_envelope, prefixed_message_from_encoded,
+};
 
 /// The envelope version this implementation reads and writes.
 pub const OBJECT_VERSION: u64 = 1;
@@ -182,6 +184,17 @@ pub struct GroupRef {
     pub owner: PublicKey,
     /// The group's name, unique per owner.
     pub name: String,
+}
+
+impl GroupRef {
+    /// A stable 32-byte id for the group: sha2-256 of `"vouch/v1/group\0" ‖ owner ‖ name`.
+    pub fn id(&self) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(b"vouch/v1/group\0");
+        h.update(self.owner.as_bytes());
+        h.update(self.name.as_bytes());
+        h.finalize().into()
+    }
 }
 
 /// A list is named by its owner and a name; its header is replaced by higher `seq`.

@@ -3,8 +3,8 @@
 //! canonical encoding, timestamp skew, field bounds (and co-signatures), signature.
 
 use crate::object::{
-    decode_envelope, encode_envelope, prefixed_message_from_encoded, Body, GroupRef, LinkBody,
-    ListPurpose, ListRef, Object, ObjectId, RotateBody, SignedObject,
+    decode_canonical, decode_envelope, encode_envelope, prefixed_message_from_encoded, Body,
+    GroupRef, LinkBody, ListPurpose, ListRef, Object, ObjectId, RotateBody, SignedObject,
 };
 use vouch_identity::{Domain, PublicKey, Signature};
 
@@ -216,10 +216,16 @@ impl Limits {
                 max: self.max_size,
             });
         }
-        let (object, sig) = decode_envelope(bytes)?;
-        if encode_envelope(&object, Some(&sig))? != bytes {
-            return Err(ValidationError::NonCanonical);
-        }
+        let (object, sig) = match decode_canonical(bytes) {
+            Some(fast) => fast,
+            None => {
+                let (object, sig) = decode_envelope(bytes)?;
+                if encode_envelope(&object, Some(&sig))? != bytes {
+                    return Err(ValidationError::NonCanonical);
+                }
+                (object, sig)
+            }
+        };
         if object.at > now_ms.saturating_add(self.max_skew_ms) {
             return Err(ValidationError::FutureTimestamp {
                 at: object.at,

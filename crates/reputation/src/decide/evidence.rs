@@ -9,7 +9,7 @@ use vouch_identity::PublicKey;
 
 /// The viewer's trust in one author.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct TrustScore {
+pub struct ViewerTrust {
     /// Trust in [0, 1].
     pub score: f32,
     /// True when the viewer attested the author themself (one hop). Such authors are
@@ -34,7 +34,7 @@ pub struct TrustStep {
 /// allocate; `path` is called only to explain.
 pub trait TrustLookup {
     /// The viewer's trust in `author`, or `None` when there is no evidence at all.
-    fn trust(&self, author: &PublicKey) -> Option<TrustScore>;
+    fn trust(&self, author: &PublicKey) -> Option<ViewerTrust>;
     /// The strongest path from the viewer to `author`, first hop first.
     fn path(&self, author: &PublicKey) -> Vec<TrustStep> {
         let _ = author;
@@ -47,7 +47,7 @@ pub trait TrustLookup {
 #[derive(Debug, Clone, Default)]
 pub struct DirectTrust {
     viewer: Option<PublicKey>,
-    entries: FastMap<PublicKey, (TrustScore, TrustStep)>,
+    entries: FastMap<PublicKey, (ViewerTrust, TrustStep)>,
 }
 
 impl DirectTrust {
@@ -80,7 +80,7 @@ impl DirectTrust {
         self.entries.insert(
             subject,
             (
-                TrustScore {
+                ViewerTrust {
                     score,
                     direct: true,
                 },
@@ -101,7 +101,7 @@ impl DirectTrust {
 }
 
 impl TrustLookup for DirectTrust {
-    fn trust(&self, author: &PublicKey) -> Option<TrustScore> {
+    fn trust(&self, author: &PublicKey) -> Option<ViewerTrust> {
         self.entries.get(author).map(|(s, _)| *s)
     }
 
@@ -137,5 +137,65 @@ pub struct CredentialSet(pub BTreeSet<(PublicKey, String)>);
 impl CredentialLookup for CredentialSet {
     fn holds(&self, author: &PublicKey, issuer: &str) -> bool {
         self.0.contains(&(*author, issuer.to_string()))
+    }
+}
+
+/// The trust engine as a decision's [`TrustLookup`]: scores and explanations come from the
+/// viewer's [`crate::TrustView`]; whether an author is trusted *directly* (and so protected
+/// from block lists) comes from the viewer's own attestations in a [`DirectTrust`].
+#[derive(Debug, Clone, Copy)]
+pub struct EngineTrust<'a> {
+    graph: &'a crate::TrustGraph,
+    view: &'a crate::TrustView,
+    direct: &'a DirectTrust,
+}
+
+impl<'a> EngineTrust<'a> {
+    /// Combines an engine view (computed for the viewer) with the viewer's own attestations.
+    pub fn new(
+        graph: &'a crate::TrustGraph,
+        view: &'a crate::TrustView,
+        direct: &'a DirectTrust,
+    ) -> Self {
+        EngineTrust {
+            graph,
+            view,
+            direct,
+        }
+    }
+}
+
+impl TrustLookup for EngineTrust<'_> {
+    fn trust(&self, author: &PublicKey) -> Option<ViewerTrust> {
+        let direct = self.direct.trust(author).is_some_and(|t| t.score > 0.0);
+        let engine = self.view.score(self.graph, author.as_bytes());
+        match engine {
+            Some(s) if s.has_signal() => Some(ViewerTrust {
+                score: s.score as f32,
+                direct,
+            }),
+            _ => self.direct.trust(author),
+        }
+    }
+
+    fn path(&self, author: &PublicKey) -> Vec<TrustStep> {
+        let strongest = self
+            .view
+            .explain(self.graph, author.as_bytes())
+            .and_then(|e| e.paths.into_iter().next());
+        let Some(path) = strongest else {
+            return self.direct.path(author);
+        };
+        path.hops
+            .iter()
+            .filter_map(|hop| {
+                Some(TrustStep {
+                    from: PublicKey::from_bytes(&hop.from).ok()?,
+                    to: PublicKey::from_bytes(&hop.to).ok()?,
+                    level: i64::from(hop.level),
+                    attest: ObjectId(hop.object),
+                })
+            })
+            .collect()
     }
 }

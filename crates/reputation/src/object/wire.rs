@@ -91,6 +91,122 @@ pub(crate) fn decode_envelope(bytes: &[u8]) -> Result<(Object, Signature), Valid
     ))
 }
 
+/// Fast path for input in canonical layout: the envelope's fixed frame is parsed by hand and
+/// the body is decoded straight into its typed struct, then re-encoded and compared. Returns
+/// `None` whenever anything differs from the canonical layout or fails to decode: the
+/// generic path ([`decode_envelope`] plus a full re-encoding) then decides, so errors are
+/// always reported by one code path. `Some` means: canonical, decoded, keys valid.
+pub(crate) fn decode_canonical(bytes: &[u8]) -> Option<(Object, Signature)> {
+    let mut r = Reader { b: bytes, i: 0 };
+    r.expect(&[0xa6, 0x61, b'v', 0x01, 0x62, b'a', b't'])?;
+    let at = r.uint()?;
+    r.expect(&[0x63, b's', b'i', b'g', 0x58, 0x40])?;
+    let sig = Signature(r.take(64)?.try_into().ok()?);
+    r.expect(&[0x64, b'b', b'o', b'd', b'y'])?;
+    let body_start = r.i;
+    r.skip_item(0)?;
+    let body_bytes = &bytes[body_start..r.i];
+    r.expect(&[0x64, b'k', b'i', b'n', b'd'])?;
+    let head = r.take(1)?[0];
+    if !(0x61..=0x77).contains(&head) {
+        return None;
+    }
+    let kind = Kind::parse(std::str::from_utf8(r.take(usize::from(head - 0x60))?).ok()?)?;
+    r.expect(&[0x66, b'a', b'u', b't', b'h', b'o', b'r', 0x58, 0x20])?;
+    let author = PublicKey::from_bytes(r.take(32)?).ok()?;
+    if r.i != bytes.len() {
+        return None;
+    }
+    let body = decode_body_bytes(kind, body_bytes)?;
+    let reencoded = serde_ipld_dagcbor::to_vec(&BodyRef(&body)).ok()?;
+    if reencoded != body_bytes {
+        return None;
+    }
+    Some((Object { author, at, body }, sig))
+}
+
+fn decode_body_bytes(kind: Kind, b: &[u8]) -> Option<Body> {
+    fn de<T: serde::de::DeserializeOwned>(b: &[u8]) -> Option<T> {
+        serde_ipld_dagcbor::from_slice(b).ok()
+    }
+    Some(match kind {
+        Kind::Post => Body::Post(de(b)?),
+        Kind::Vote => Body::Vote(de(b)?),
+        Kind::Attest => Body::Attest(de(b)?),
+        Kind::List => Body::List(de(b)?),
+        Kind::ListAdd => Body::ListAdd(de(b)?),
+        Kind::ListRemove => Body::ListRemove(de(b)?),
+        Kind::Group => Body::Group(de(b)?),
+        Kind::Label => Body::Label(de(b)?),
+        Kind::Report => Body::Report(de(b)?),
+        Kind::Appeal => Body::Appeal(de(b)?),
+        Kind::Rotate => Body::Rotate(de(b)?),
+        Kind::Revoke => Body::Revoke(de(b)?),
+        Kind::Link => Body::Link(de(b)?),
+    })
+}
+
+/// A cursor over canonical CBOR, just enough to walk the envelope frame.
+struct Reader<'a> {
+    b: &'a [u8],
+    i: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let end = self.i.checked_add(n)?;
+        let out = self.b.get(self.i..end)?;
+        self.i = end;
+        Some(out)
+    }
+    fn expect(&mut self, want: &[u8]) -> Option<()> {
+        (self.take(want.len())? == want).then_some(())
+    }
+    /// A head's argument, in shortest form only.
+    fn arg(&mut self, info: u8) -> Option<u64> {
+        let v = match info {
+            0..=23 => return Some(u64::from(info)),
+            24 => u64::from(self.take(1)?[0]),
+            25 => u64::from(u16::from_be_bytes(self.take(2)?.try_into().ok()?)),
+            26 => u64::from(u32::from_be_bytes(self.take(4)?.try_into().ok()?)),
+            27 => u64::from_be_bytes(self.take(8)?.try_into().ok()?),
+            _ => return None,
+        };
+        let min = match info {
+            24 => 24,
+            25 => 0x100,
+            26 => 0x1_0000,
+            _ => 0x1_0000_0000,
+        };
+        (v >= min).then_some(v)
+    }
+    fn uint(&mut self) -> Option<u64> {
+        let h = self.take(1)?[0];
+        if h >> 5 != 0 {
+            return None;
+        }
+        self.arg(h & 0x1f)
+    }
+    /// Skips one data item (definite lengths only), at most 16 levels deep.
+    fn skip_item(&mut self, depth: u8) -> Option<()> {
+        if depth > 16 {
+            return None;
+        }
+        let h = self.take(1)?[0];
+        let n = self.arg(h & 0x1f)?;
+        match h >> 5 {
+            0 | 1 | 7 => Some(()),
+            2 | 3 => self.take(usize::try_from(n).ok()?).map(|_| ()),
+            4 => (0..n).try_for_each(|_| self.skip_item(depth + 1)),
+            5 => (0..n).try_for_each(|_| {
+                self.skip_item(depth + 1)?;
+                self.skip_item(depth + 1)
+            }),
+            _ => self.skip_item(depth + 1), // tag 6: its one item
+        }
+    }
+}
+
 fn decode_body(kind: Kind, ipld: Ipld) -> Result<Body, ValidationError> {
     fn de<T: serde::de::DeserializeOwned>(ipld: Ipld) -> Result<T, ValidationError> {
         ipld_core::serde::from_ipld(ipld).map_err(|e| {
@@ -166,4 +282,54 @@ fn short(mut s: String) -> String {
         s.push('…');
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vectors(file: &str) -> Vec<Vec<u8>> {
+        let text = match file {
+            "valid" => include_str!("../../../../specs/vectors/objects-valid.json"),
+            _ => include_str!("../../../../specs/vectors/objects-invalid.json"),
+        };
+        let json: serde_json::Value = serde_json::from_str(text).unwrap();
+        json["vectors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| hex::decode(v["bytes"].as_str().unwrap()).unwrap())
+            .collect()
+    }
+
+    /// Whatever the fast path accepts, the generic path accepts as the same object with the
+    /// same canonical bytes; and every valid vector takes the fast path.
+    #[test]
+    fn fast_path_agrees_with_generic_path() {
+        for bytes in vectors("valid") {
+            let fast = decode_canonical(&bytes).expect("valid vector takes the fast path");
+            let generic = decode_envelope(&bytes).unwrap();
+            assert_eq!(fast, generic);
+            assert_eq!(encode_envelope(&fast.0, Some(&fast.1)).unwrap(), bytes);
+        }
+        let mut fast_taken = 0;
+        for bytes in vectors("invalid") {
+            // Also every single-byte truncation and bit flip of the invalid vectors.
+            let mut variants = vec![bytes.clone()];
+            for i in (0..bytes.len()).step_by(7) {
+                let mut b = bytes.clone();
+                b[i] ^= 0x10;
+                variants.push(b);
+            }
+            for b in variants {
+                if let Some(fast) = decode_canonical(&b) {
+                    fast_taken += 1;
+                    assert_eq!(decode_envelope(&b).unwrap(), fast);
+                    assert_eq!(encode_envelope(&fast.0, Some(&fast.1)).unwrap(), b);
+                }
+            }
+        }
+        // Invalid-by-bounds and bad-signature vectors are canonical: the fast path decodes them.
+        assert!(fast_taken > 10, "{fast_taken}");
+    }
 }

@@ -1,0 +1,394 @@
+//! A viewer's trust view: the flow of the viewer's trust budget along positive attestations
+//! (synchronous rounds of forward push in fixed-point integers), one step of evidence, scores,
+//! and incremental catch-up with the graph's changes.
+
+use super::graph::{AuthorId, TrustGraph};
+use super::KeyBytes;
+
+/// One unit of trust budget in fixed point: the viewer's whole budget is `2^50`.
+pub(crate) const ONE: i64 = 1 << 50;
+const ALPHA_DEN: i64 = 1024;
+const MAX_ROUNDS: u32 = 100_000;
+
+/// Parameters of the metric. The defaults are the ones `specs/trust.md` argues for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TrustParams {
+    /// Share of the mass arriving at an author that moves on along its positive attestations
+    /// (the rest stays as the author's trust). Rounded to a multiple of 1/1024.
+    pub alpha: f64,
+    /// Resolution, as a share of the viewer's budget: an author pushes its pending mass on only
+    /// while it is at least `epsilon` times its number of positive attestations.
+    pub epsilon: f64,
+}
+
+impl Default for TrustParams {
+    fn default() -> Self {
+        TrustParams {
+            alpha: 0.5,
+            epsilon: 1e-7,
+        }
+    }
+}
+
+/// The view of one author from one viewer.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct TrustScore {
+    /// The trust score in [0, 1]: `(trust - negative) / (alpha * (1 - alpha))`, clamped.
+    pub score: f64,
+    /// Reach in [0, 1]: the author's share of the viewer's budget, relative to what a sole
+    /// direct attestation from the viewer would give it, capped at 1.
+    pub reach: f64,
+    /// The author's share of the viewer's trust budget (sums to at most 1 over all authors).
+    pub trust: f64,
+    /// Positive evidence: sum over raters of (rater's trust x level / 100).
+    pub positive: f64,
+    /// Negative evidence: sum over raters of (rater's trust x |level| / 100).
+    pub negative: f64,
+}
+
+impl TrustScore {
+    /// Whether the viewer has any signal about the author (trust or evidence).
+    pub fn has_signal(&self) -> bool {
+        self.trust > 0.0 || self.positive > 0.0 || self.negative > 0.0
+    }
+
+    /// The total order used to rank authors: trust minus one step of distrust, unclamped
+    /// (negative for an author that trusted raters distrust more than the viewer trusts it).
+    pub fn standing(&self) -> f64 {
+        self.trust - self.negative
+    }
+}
+
+/// One viewer's trust in every author reachable from its roots.
+#[derive(Debug, Clone)]
+pub struct TrustView {
+    params: TrustParams,
+    alpha_q: i64,
+    theta: i64,
+    viewer: KeyBytes,
+    extra_roots: Vec<KeyBytes>,
+    /// Canonical root ids, the viewer first.
+    roots: Vec<u32>,
+    epoch: u64,
+    generation: u64,
+    /// Retained trust per author.
+    p: Vec<i64>,
+    /// Pending (not yet pushed) mass per author.
+    r: Vec<i64>,
+    /// Total mass pushed through each author (for incremental corrections).
+    m: Vec<i64>,
+    /// Positive and negative evidence per author, in units of ONE x level.
+    pos: Vec<i64>,
+    neg: Vec<i64>,
+    touched: Vec<u32>,
+    flag: Vec<bool>,
+}
+
+impl TrustView {
+    /// Computes the view of `viewer`, whose roots are itself and `roots`, over `graph` at the
+    /// graph's current time. The result depends only on the graph's effective edges, the roots
+    /// and the parameters, never on the order in which records arrived.
+    pub fn compute(
+        graph: &TrustGraph,
+        viewer: &KeyBytes,
+        roots: &[KeyBytes],
+        params: TrustParams,
+    ) -> TrustView {
+        let mut v = TrustView {
+            params,
+            alpha_q: ((params.alpha.clamp(0.0, 1.0) * ALPHA_DEN as f64).round() as i64)
+                .clamp(0, ALPHA_DEN - 1),
+            theta: ((params.epsilon.max(1e-15) * ONE as f64).ceil() as i64).max(1),
+            viewer: *viewer,
+            extra_roots: roots.to_vec(),
+            roots: Vec::new(),
+            epoch: 0,
+            generation: 0,
+            p: Vec::new(),
+            r: Vec::new(),
+            m: Vec::new(),
+            pos: Vec::new(),
+            neg: Vec::new(),
+            touched: Vec::new(),
+            flag: Vec::new(),
+        };
+        v.recompute(graph);
+        v
+    }
+
+    /// The parameters the view was computed with.
+    pub fn params(&self) -> TrustParams {
+        self.params
+    }
+
+    /// Recomputes the whole view from the graph.
+    pub fn recompute(&mut self, graph: &TrustGraph) {
+        let n = graph.n_authors();
+        self.epoch = graph.epoch();
+        self.generation = graph.generation();
+        for v in [
+            &mut self.p,
+            &mut self.r,
+            &mut self.m,
+            &mut self.pos,
+            &mut self.neg,
+        ] {
+            v.clear();
+            v.resize(n, 0);
+        }
+        self.flag.clear();
+        self.flag.resize(n, false);
+        self.touched.clear();
+        // Roots: the viewer first, then the others in key order, canonical and distinct.
+        let mut extra: Vec<KeyBytes> = self.extra_roots.clone();
+        extra.sort_unstable();
+        self.roots.clear();
+        let viewer = graph
+            .author_id(&self.viewer)
+            .map(|id| graph.current_id(id).0);
+        for id in viewer.into_iter().chain(
+            extra
+                .iter()
+                .filter_map(|k| graph.author_id(k))
+                .map(|id| graph.current_id(id).0),
+        ) {
+            if !self.roots.contains(&id) {
+                self.roots.push(id);
+            }
+        }
+        if viewer.is_none() {
+            self.roots.clear();
+            return;
+        }
+        self.give_to_roots(ONE);
+        let frontier = self.take_frontier(graph);
+        self.run(graph, frontier, false);
+        for w in 0..n as u32 {
+            let pw = self.p[w as usize];
+            if pw != 0 {
+                self.add_evidence(graph, w, pw);
+            }
+        }
+    }
+
+    /// Brings the view up to date with the graph: applies the graph's row changes since the
+    /// view was computed by local corrections, or recomputes in full if the graph was rebuilt
+    /// (rotation, revocation, expiry) or the view fell too far behind.
+    pub fn update(&mut self, graph: &TrustGraph) {
+        if self.epoch != graph.epoch() || self.roots.is_empty() {
+            return self.recompute(graph);
+        }
+        let n = graph.n_authors();
+        for v in [
+            &mut self.p,
+            &mut self.r,
+            &mut self.m,
+            &mut self.pos,
+            &mut self.neg,
+        ] {
+            v.resize(n, 0);
+        }
+        self.flag.resize(n, false);
+        let Some(changes) = graph.changes_since(self.generation) else {
+            return self.recompute(graph);
+        };
+        let changes: Vec<_> = changes.cloned().collect();
+        self.generation = graph.generation();
+        for ch in &changes {
+            let u = ch.author as usize;
+            let pu = self.p[u];
+            if pu != 0 {
+                for (&t, &l) in ch.before.targets.iter().zip(&ch.before.levels) {
+                    self.evidence(t, -pu, l);
+                }
+                for (&t, &l) in ch.after.targets.iter().zip(&ch.after.levels) {
+                    self.evidence(t, pu, l);
+                }
+            }
+            let fwd = self.m[u] * self.alpha_q / ALPHA_DEN;
+            if fwd != 0 {
+                let rem_before = self.spread(-fwd, &ch.before.targets, ch.before.n_flow);
+                let rem_after = self.spread(fwd, &ch.after.targets, ch.after.n_flow);
+                let dp = rem_before + rem_after;
+                if dp != 0 {
+                    self.p[u] += dp;
+                    for (&t, &l) in ch.after.targets.iter().zip(&ch.after.levels) {
+                        self.evidence(t, dp, l);
+                    }
+                }
+            }
+        }
+        let frontier = self.take_frontier(graph);
+        self.run(graph, frontier, true);
+    }
+
+    /// The score of author `id` (use [`TrustGraph::current_id`] for rotated keys).
+    pub fn score_id(&self, id: AuthorId) -> TrustScore {
+        let i = id.0 as usize;
+        if i >= self.p.len() {
+            return TrustScore::default();
+        }
+        let one = ONE as f64;
+        let a = self.params.alpha;
+        let trust = self.p[i].max(0) as f64 / one;
+        let positive = self.pos[i].max(0) as f64 / one / 100.0;
+        let negative = self.neg[i].max(0) as f64 / one / 100.0;
+        let scale = (a * (1.0 - a)).max(1e-12);
+        let is_root = self.roots.contains(&id.0);
+        let (reach, score) = if is_root {
+            (1.0, 1.0)
+        } else {
+            (
+                (trust / scale).min(1.0),
+                ((trust - negative) / scale).clamp(0.0, 1.0),
+            )
+        };
+        TrustScore {
+            score,
+            reach,
+            trust,
+            positive,
+            negative,
+        }
+    }
+
+    /// The score of `key` (following rotations), or `None` if the graph has never seen it.
+    pub fn score(&self, graph: &TrustGraph, key: &KeyBytes) -> Option<TrustScore> {
+        let id = graph.author_id(key)?;
+        Some(self.score_id(graph.current_id(id)))
+    }
+
+    /// Every author with a signal, in key order, with its score.
+    pub fn scores(&self, graph: &TrustGraph) -> Vec<(KeyBytes, TrustScore)> {
+        let mut out: Vec<(KeyBytes, TrustScore)> = (0..self.p.len() as u32)
+            .filter_map(|i| {
+                let s = self.score_id(AuthorId(i));
+                let key = graph.key(AuthorId(i))?;
+                s.has_signal().then_some((*key, s))
+            })
+            .collect();
+        out.sort_unstable_by_key(|a| a.0);
+        out
+    }
+
+    /// The canonical ids of the view's roots, the viewer first.
+    pub fn roots(&self) -> Vec<AuthorId> {
+        self.roots.iter().map(|&r| AuthorId(r)).collect()
+    }
+
+    pub(crate) fn retained(&self, id: u32) -> i64 {
+        self.p.get(id as usize).copied().unwrap_or(0)
+    }
+
+    /// Heap bytes held by the view.
+    pub fn heap_bytes(&self) -> usize {
+        (self.p.capacity()
+            + self.r.capacity()
+            + self.m.capacity()
+            + self.pos.capacity()
+            + self.neg.capacity())
+            * 8
+            + self.touched.capacity() * 4
+            + self.flag.capacity()
+    }
+
+    fn evidence(&mut self, t: u32, weight: i64, level: i8) {
+        let x = weight * i64::from(level.unsigned_abs());
+        if level > 0 {
+            self.pos[t as usize] += x;
+        } else {
+            self.neg[t as usize] += x;
+        }
+    }
+
+    fn add_evidence(&mut self, graph: &TrustGraph, w: u32, weight: i64) {
+        let (targets, levels, _) = graph.row(w);
+        for (&t, &l) in targets.iter().zip(levels) {
+            let x = weight * i64::from(l.unsigned_abs());
+            if l > 0 {
+                self.pos[t as usize] += x;
+            } else {
+                self.neg[t as usize] += x;
+            }
+        }
+    }
+
+    fn touch(&mut self, t: u32) {
+        if !self.flag[t as usize] {
+            self.flag[t as usize] = true;
+            self.touched.push(t);
+        }
+    }
+
+    /// Splits `x` among the roots (the viewer takes the rounding remainder).
+    fn give_to_roots(&mut self, x: i64) {
+        let k = self.roots.len() as i64;
+        if k == 0 {
+            return;
+        }
+        let per = x / k;
+        for i in 0..self.roots.len() {
+            let root = self.roots[i];
+            self.r[root as usize] += if i == 0 { x - per * (k - 1) } else { per };
+            self.touch(root);
+        }
+    }
+
+    /// Adds `x` spread over the first `n_flow` targets (or to the roots if there are none);
+    /// returns the rounding remainder, which the pushing author retains.
+    fn spread(&mut self, x: i64, targets: &[u32], n_flow: u32) -> i64 {
+        if n_flow == 0 {
+            self.give_to_roots(x);
+            return 0;
+        }
+        let per = x / i64::from(n_flow);
+        if per != 0 {
+            for &t in &targets[..n_flow as usize] {
+                self.r[t as usize] += per;
+                self.touch(t);
+            }
+        }
+        x - per * i64::from(n_flow)
+    }
+
+    fn take_frontier(&mut self, graph: &TrustGraph) -> Vec<u32> {
+        let mut frontier = Vec::new();
+        for t in std::mem::take(&mut self.touched) {
+            self.flag[t as usize] = false;
+            let limit = self.theta * i64::from(graph.n_flow(t).max(1));
+            if self.r[t as usize].abs() >= limit {
+                frontier.push(t);
+            }
+        }
+        frontier
+    }
+
+    /// Synchronous rounds of push: every author in the frontier takes its pending mass at the
+    /// start of the round, keeps `mass - fwd` and spreads `fwd = mass * alpha` over its
+    /// positive attestations (or back to the roots if it has none).
+    fn run(&mut self, graph: &TrustGraph, mut frontier: Vec<u32>, inline_evidence: bool) {
+        let mut masses: Vec<i64> = Vec::new();
+        let mut rounds = 0;
+        while !frontier.is_empty() && rounds < MAX_ROUNDS {
+            rounds += 1;
+            masses.clear();
+            masses.extend(
+                frontier
+                    .iter()
+                    .map(|&w| std::mem::take(&mut self.r[w as usize])),
+            );
+            for (&w, &mass) in frontier.iter().zip(&masses) {
+                self.m[w as usize] += mass;
+                let fwd = mass * self.alpha_q / ALPHA_DEN;
+                let (targets, _, n_flow) = graph.row(w);
+                let rem = self.spread(fwd, targets, n_flow);
+                let kept = mass - fwd + rem;
+                self.p[w as usize] += kept;
+                if inline_evidence && kept != 0 {
+                    self.add_evidence(graph, w, kept);
+                }
+            }
+            frontier = self.take_frontier(graph);
+        }
+    }
+}

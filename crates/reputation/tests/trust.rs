@@ -1,0 +1,485 @@
+//! Properties of the trust metric (specs/trust.md), each a test that fails if it breaks.
+// Test helpers outside #[test] functions unwrap too.
+#![allow(clippy::unwrap_used)]
+
+use proptest::prelude::*;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use vouch_reputation::{
+    Attestation, EvidenceKind, IngestError, Ingested, KeyBytes, Revocation, Rotation, TrustGraph,
+    TrustParams, TrustView, Vote,
+};
+
+fn k(i: u32) -> KeyBytes {
+    let mut key = [0u8; 32];
+    key[..4].copy_from_slice(&i.to_be_bytes());
+    key
+}
+
+fn obj(i: u64) -> [u8; 32] {
+    let mut o = [0xEE; 32];
+    o[..8].copy_from_slice(&i.to_be_bytes());
+    o
+}
+
+fn att(a: u32, b: u32, level: i8, at: u64) -> Attestation {
+    Attestation {
+        author: k(a),
+        subject: k(b),
+        level,
+        context: None,
+        expires_at_ms: None,
+        at_ms: at,
+        object: obj(at * 1_000_003 + u64::from(a) * 1009 + u64::from(b)),
+    }
+}
+
+fn graph(edges: &[(u32, u32, i8)]) -> TrustGraph {
+    let mut g = TrustGraph::new(None);
+    for (i, &(a, b, l)) in edges.iter().enumerate() {
+        g.add_attestation(&att(a, b, l, i as u64 + 1)).unwrap();
+    }
+    g
+}
+
+fn view(g: &TrustGraph, viewer: u32) -> TrustView {
+    TrustView::compute(g, &k(viewer), &[], TrustParams::default())
+}
+
+fn trust(g: &TrustGraph, v: &TrustView, i: u32) -> f64 {
+    v.score(g, &k(i)).map_or(0.0, |s| s.trust)
+}
+
+fn standing(g: &TrustGraph, v: &TrustView, i: u32) -> f64 {
+    v.score(g, &k(i)).map_or(0.0, |s| s.standing())
+}
+
+/// A random honest graph: `n` nodes, each attesting `d` others, 90% positive.
+fn honest(n: u32, d: u32, rng: &mut ChaCha8Rng) -> Vec<(u32, u32, i8)> {
+    let mut e = Vec::new();
+    for a in 0..n {
+        for _ in 0..d {
+            let b = rng.gen_range(0..n);
+            if a != b {
+                let l = if rng.gen_bool(0.9) {
+                    rng.gen_range(1..=100)
+                } else {
+                    -50
+                };
+                e.push((a, b, l));
+            }
+        }
+    }
+    e
+}
+
+#[test]
+fn personalized_with_decay_per_hop() {
+    // 0 -> 1 -> 2 -> 3, and 3 -> 0.
+    let g = graph(&[(0, 1, 100), (1, 2, 100), (2, 3, 100), (3, 4, 100)]);
+    let v0 = view(&g, 0);
+    let t: Vec<f64> = (1..=4).map(|i| trust(&g, &v0, i)).collect();
+    assert!(
+        t[0] > t[1] && t[1] > t[2] && t[2] > t[3] && t[3] > 0.0,
+        "{t:?}"
+    );
+    // Each hop keeps (1 - alpha) and passes alpha on: trust halves per hop.
+    assert!((t[1] / t[0] - 0.5).abs() < 1e-6, "{t:?}");
+    // Personalized: viewer 2 sees neither 0 nor 1, and trusts 3 most.
+    let v2 = view(&g, 2);
+    assert_eq!(trust(&g, &v2, 1), 0.0);
+    assert!(trust(&g, &v2, 3) > trust(&g, &v2, 4));
+    assert!(v0.score(&g, &k(1)).unwrap().score > v0.score(&g, &k(3)).unwrap().score);
+}
+
+#[test]
+fn distrust_lowers_the_subject() {
+    let base = [(0, 1, 100), (0, 2, 100), (1, 3, 50), (2, 3, 50)];
+    let g = graph(&base);
+    let mut with = base.to_vec();
+    with.push((1, 2, -100));
+    let g2 = graph(&with);
+    let (v, v2) = (view(&g, 0), view(&g2, 0));
+    assert!(standing(&g2, &v2, 2) < standing(&g, &v, 2));
+    assert!(v2.score(&g2, &k(2)).unwrap().negative > 0.0);
+}
+
+#[test]
+fn distrust_does_not_chain() {
+    // 0 trusts 1, 2 and 3; 2 distrusts 3.
+    let base = [
+        (0, 1, 100),
+        (0, 2, 100),
+        (0, 3, 100),
+        (2, 3, -100),
+        (3, 4, 100),
+    ];
+    let g = graph(&base);
+    let v = view(&g, 0);
+    // Distrust of distrust is not trust: 1 distrusting 2 does not raise 3.
+    let mut with = base.to_vec();
+    with.push((1, 2, -100));
+    let g2 = graph(&with);
+    let v2 = view(&g2, 0);
+    assert!(standing(&g2, &v2, 3) <= standing(&g, &v, 3));
+    // Distrust does not propagate: 4, vouched for by the distrusted 3, keeps its standing.
+    assert_eq!(standing(&g2, &v2, 4), standing(&g, &v, 4));
+    // A negative attestation carries no trust: 5 is reached only through a negative edge.
+    let g3 = graph(&[(0, 1, 100), (0, 5, -100), (5, 6, 100)]);
+    let v3 = view(&g3, 0);
+    assert_eq!(trust(&g3, &v3, 5), 0.0);
+    assert_eq!(trust(&g3, &v3, 6), 0.0);
+    assert!(standing(&g3, &v3, 5) < 0.0);
+}
+
+/// Total trust of nodes `from..` in the view of 0.
+fn region_trust(g: &TrustGraph, v: &TrustView, from: u32, to: u32) -> f64 {
+    (from..to).map(|i| trust(g, v, i)).sum()
+}
+
+fn with_sybils(
+    base: &[(u32, u32, i8)],
+    n: u32,
+    sybils: u32,
+    attack: &[(u32, u32)],
+    rng: &mut ChaCha8Rng,
+) -> Vec<(u32, u32, i8)> {
+    let mut e = base.to_vec();
+    for s in 0..sybils {
+        for _ in 0..10 {
+            let o = rng.gen_range(0..sybils);
+            if o != s {
+                e.push((n + s, n + o, 100));
+            }
+        }
+    }
+    for &(h, s) in attack {
+        e.push((h, n + s % sybils, 100));
+    }
+    e
+}
+
+#[test]
+fn sybil_gain_is_bounded_by_attack_edges_not_size() {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let n = 300;
+    let base = honest(n, 6, &mut rng);
+    let attack: Vec<(u32, u32)> = (0..5)
+        .map(|_| (rng.gen_range(1..n), rng.gen_range(0..50)))
+        .collect();
+    let small = graph(&with_sybils(&base, n, 50, &attack, &mut rng));
+    let large_edges = with_sybils(&base, n, 2000, &attack, &mut rng);
+    let large = graph(&large_edges);
+    let none = graph(&with_sybils(&base, n, 2000, &[], &mut rng));
+    let (vs, vl, vn) = (view(&small, 0), view(&large, 0), view(&none, 0));
+    let ts = region_trust(&small, &vs, n, n + 50);
+    let tl = region_trust(&large, &vl, n, n + 2000);
+    // Keys that only vouch for each other gain nothing.
+    assert_eq!(region_trust(&none, &vn, n, n + 2000), 0.0);
+    // 40x more sybils, same attack edges: the same gain (up to the push resolution).
+    assert!(ts > 0.0);
+    assert!((tl - ts).abs() < 1e-4, "small {ts} large {tl}");
+    // The capacity bound: at most alpha x (what each attacked rater passes on) per edge.
+    let alpha = TrustParams::default().alpha;
+    let g = &large;
+    let bound: f64 = attack
+        .iter()
+        .map(|&(h, _)| {
+            let out = g_out_positive(&large_edges, h);
+            trust(g, &vl, h) / (1.0 - alpha) * alpha / out as f64
+        })
+        .sum();
+    assert!(
+        tl <= bound * 1.001 + 1e-6,
+        "sybil trust {tl} above capacity bound {bound}"
+    );
+}
+
+fn g_out_positive(edges: &[(u32, u32, i8)], h: u32) -> usize {
+    let mut t: Vec<u32> = edges
+        .iter()
+        .filter(|e| e.0 == h && e.2 > 0)
+        .map(|e| e.1)
+        .collect();
+    t.sort_unstable();
+    t.dedup();
+    t.len()
+}
+
+#[test]
+fn deterministic_whatever_the_arrival_order() {
+    let mut rng = ChaCha8Rng::seed_from_u64(3);
+    let edges = honest(200, 5, &mut rng);
+    let records: Vec<Attestation> = edges
+        .iter()
+        .enumerate()
+        .map(|(i, &(a, b, l))| att(a, b, l, i as u64 + 1))
+        .collect();
+    let reference = {
+        let mut g = TrustGraph::new(None);
+        for r in &records {
+            g.add_attestation(r).unwrap();
+        }
+        view(&g, 0).scores(&g)
+    };
+    assert!(reference.len() > 100);
+    for seed in 0..3 {
+        let mut shuffled = records.clone();
+        shuffled.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+        let mut g = TrustGraph::new(None);
+        for r in &shuffled {
+            g.add_attestation(r).unwrap();
+        }
+        // Bit-identical numbers, in key order.
+        assert_eq!(view(&g, 0).scores(&g), reference);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    /// An incremental update gives the full computation's numbers, up to the push resolution.
+    #[test]
+    fn incremental_matches_full(seed in 0u64..1000, extra in prop::collection::vec((0u32..60, 0u32..60, -100i8..=100), 1..20)) {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let base = honest(60, 3, &mut rng);
+        let mut g = graph(&base);
+        let mut v = view(&g, 0);
+        for (i, &(a, b, l)) in extra.iter().enumerate() {
+            if a == b { continue; }
+            g.add_attestation(&att(a, b, l, 10_000 + i as u64)).unwrap();
+            if i % 3 == 0 {
+                g.add_vote(&Vote { voter: k(b), target: k(a), value: if l >= 0 { 1 } else { -1 }, at_ms: 10_000 + i as u64, object: obj(i as u64) }).unwrap();
+            }
+            v.update(&g);
+        }
+        let fresh = view(&g, 0);
+        for i in 0..60 {
+            let (a, b) = (v.score(&g, &k(i)).unwrap_or_default(), fresh.score(&g, &k(i)).unwrap_or_default());
+            prop_assert!((a.trust - b.trust).abs() < 1e-5, "author {}: {} vs {}", i, a.trust, b.trust);
+            prop_assert!((a.negative - b.negative).abs() < 1e-5);
+            prop_assert!((a.positive - b.positive).abs() < 1e-5);
+        }
+    }
+}
+
+#[test]
+fn latest_attestation_per_slot_wins() {
+    let mut g = TrustGraph::new(None);
+    assert_eq!(
+        g.add_attestation(&att(0, 1, 100, 5)).unwrap(),
+        Ingested::Applied
+    );
+    assert_eq!(
+        g.add_attestation(&att(0, 1, 100, 5)).unwrap(),
+        Ingested::Duplicate
+    );
+    assert_eq!(
+        g.add_attestation(&att(0, 1, -100, 3)).unwrap(),
+        Ingested::Stale
+    );
+    assert!(trust(&g, &view(&g, 0), 1) > 0.0);
+    assert_eq!(
+        g.add_attestation(&att(0, 1, -100, 9)).unwrap(),
+        Ingested::Applied
+    );
+    let v = view(&g, 0);
+    assert_eq!(trust(&g, &v, 1), 0.0);
+    assert!(standing(&g, &v, 1) < 0.0);
+    // Level 0 retracts.
+    g.add_attestation(&att(0, 1, 0, 10)).unwrap();
+    assert!(!view(&g, 0).score(&g, &k(1)).unwrap().has_signal());
+}
+
+#[test]
+fn bad_records_are_errors_with_codes() {
+    let mut g = TrustGraph::new(None);
+    let e = g.add_attestation(&att(0, 1, 101, 1)).unwrap_err();
+    assert_eq!(e, IngestError::LevelOutOfRange(101));
+    assert_eq!(e.code(), "trust.level_out_of_range");
+    assert_eq!(
+        g.add_attestation(&att(2, 2, 10, 1)).unwrap_err(),
+        IngestError::SelfReference
+    );
+    let vote = Vote {
+        voter: k(0),
+        target: k(1),
+        value: 2,
+        at_ms: 1,
+        object: obj(1),
+    };
+    assert_eq!(g.add_vote(&vote).unwrap_err(), IngestError::VoteValue(2));
+}
+
+#[test]
+fn expiry_and_context() {
+    let group = [7u8; 32];
+    let mut g = TrustGraph::new(Some(group));
+    let mut a = att(0, 1, 100, 1);
+    a.expires_at_ms = Some(1_000);
+    g.add_attestation(&a).unwrap();
+    let mut other = att(0, 2, 100, 1);
+    other.context = Some([8u8; 32]);
+    assert_eq!(g.add_attestation(&other).unwrap(), Ingested::OutOfScope);
+    let mut scoped = att(0, 3, 100, 1);
+    scoped.context = Some(group);
+    assert_eq!(g.add_attestation(&scoped).unwrap(), Ingested::Applied);
+    g.set_now(999);
+    let v = view(&g, 0);
+    assert!(trust(&g, &v, 1) > 0.0 && trust(&g, &v, 3) > 0.0);
+    g.set_now(1_000);
+    let mut v2 = v.clone();
+    v2.update(&g);
+    assert_eq!(trust(&g, &v2, 1), 0.0);
+    assert!(trust(&g, &v2, 3) > 0.0);
+}
+
+#[test]
+fn votes_are_weak_evidence_not_paths() {
+    let mut g = graph(&[(0, 1, 100), (0, 2, 100)]);
+    g.add_vote(&Vote {
+        voter: k(1),
+        target: k(3),
+        value: 1,
+        at_ms: 5,
+        object: obj(5),
+    })
+    .unwrap();
+    g.add_vote(&Vote {
+        voter: k(1),
+        target: k(2),
+        value: -1,
+        at_ms: 6,
+        object: obj(6),
+    })
+    .unwrap();
+    let v = view(&g, 0);
+    assert_eq!(trust(&g, &v, 3), 0.0);
+    let s3 = v.score(&g, &k(3)).unwrap();
+    assert!(s3.positive > 0.0);
+    // A vote weighs a tenth of a full attestation by the same rater.
+    let mut g2 = graph(&[(0, 1, 100), (0, 2, 100)]);
+    g2.add_attestation(&att(1, 2, -100, 6)).unwrap();
+    let v2 = view(&g2, 0);
+    let (weak, strong) = (
+        v.score(&g, &k(2)).unwrap().negative,
+        v2.score(&g2, &k(2)).unwrap().negative,
+    );
+    assert!((weak * 10.0 - strong).abs() < 1e-9, "{weak} {strong}");
+}
+
+#[test]
+fn rotation_moves_trust_and_revocation_voids() {
+    let g0 = graph(&[(0, 1, 100), (1, 2, 100)]);
+    let before = trust(&g0, &view(&g0, 0), 1);
+    let mut g = graph(&[(0, 1, 100), (1, 2, 100)]);
+    g.add_rotation(&Rotation {
+        old: k(1),
+        new: k(9),
+        at_ms: 50,
+        object: obj(50),
+    })
+    .unwrap();
+    let v = view(&g, 0);
+    // Trust in the old key is now trust in the new key; the old key's earlier edges still count.
+    assert!((trust(&g, &v, 9) - before).abs() < 1e-9);
+    assert!(trust(&g, &v, 2) > 0.0);
+    // The old key's edges dated after the rotation are void.
+    g.add_attestation(&att(1, 3, 100, 60)).unwrap();
+    assert_eq!(trust(&g, &view(&g, 0), 3), 0.0);
+    // Revocation: 2's edges at or after T are void, earlier ones stand.
+    let mut g = graph(&[(0, 2, 100), (2, 4, 100)]);
+    g.add_attestation(&att(2, 5, 100, 100)).unwrap();
+    g.add_revocation(&Revocation {
+        key: k(2),
+        since_ms: 100,
+        object: obj(99),
+    })
+    .unwrap();
+    let v = view(&g, 0);
+    assert!(trust(&g, &v, 4) > 0.0);
+    assert_eq!(trust(&g, &v, 5), 0.0);
+}
+
+#[test]
+fn explanation_names_paths_objects_and_negative_evidence() {
+    let edges = [
+        (0, 1, 100),
+        (1, 2, 80),
+        (0, 3, 100),
+        (3, 2, 60),
+        (0, 4, 100),
+        (4, 2, -100),
+    ];
+    let g = graph(&edges);
+    let v = view(&g, 0);
+    let e = v.explain(&g, &k(2)).unwrap();
+    assert_eq!(e.subject, k(2));
+    assert_eq!(e.paths.len(), 2);
+    let p = &e.paths[0];
+    assert_eq!(p.hops.len(), 2);
+    assert_eq!(p.hops[0].from, k(0));
+    assert_eq!(p.hops[1].to, k(2));
+    // Each hop names the attestation it rests on.
+    let first = edges
+        .iter()
+        .position(|&(a, b, _)| k(a) == p.hops[0].from && k(b) == p.hops[0].to)
+        .unwrap();
+    let (a, b, l) = edges[first];
+    assert_eq!(p.hops[0].object, att(a, b, l, first as u64 + 1).object);
+    assert!((p.strength - 0.5 / 3.0 * 0.5).abs() < 1e-9);
+    assert_eq!(e.negative.len(), 1);
+    assert_eq!(e.negative[0].rater, k(4));
+    assert_eq!(e.negative[0].level, -100);
+    assert_eq!(e.negative[0].kind, EvidenceKind::Attestation);
+    assert_eq!(e.positive.len(), 2);
+    assert!(e.score.negative > 0.0);
+}
+
+/// Validated objects feed the graph directly: an attestation chain gives the subject trust,
+/// a revocation of the middle key voids its later attestation.
+#[test]
+fn signed_objects_feed_the_graph() {
+    use vouch_identity::SecretKey;
+    use vouch_reputation::{AttestBody, Body, Object, RevokeBody};
+    let now = 1_767_225_600_000u64;
+    let k = |n: u8| SecretKey::from_seed(&[n; 32]);
+    let attest = |from: &SecretKey, to: &SecretKey, at: u64| {
+        Object {
+            author: from.public_key(),
+            at,
+            body: Body::Attest(AttestBody {
+                subject: to.public_key(),
+                level: 90,
+                context: None,
+                claim: None,
+                expires: None,
+            }),
+        }
+        .sign(from)
+        .unwrap()
+    };
+    let (viewer, mid, far) = (k(1), k(2), k(3));
+    let mut g = TrustGraph::new(None);
+    g.set_now(now);
+    g.apply_object(&attest(&viewer, &mid, now - 10)).unwrap();
+    g.apply_object(&attest(&mid, &far, now - 5)).unwrap();
+    let vb = *viewer.public_key().as_bytes();
+    let fb = *far.public_key().as_bytes();
+    let view = TrustView::compute(&g, &vb, &[], TrustParams::default());
+    assert!(view.score(&g, &fb).is_some_and(|s| s.score > 0.0));
+    // The middle key says it was compromised before it attested `far`.
+    let revoke = Object {
+        author: mid.public_key(),
+        at: now - 1,
+        body: Body::Revoke(RevokeBody {
+            since: now - 6,
+            reason: None,
+        }),
+    }
+    .sign(&mid)
+    .unwrap();
+    g.apply_object(&revoke).unwrap();
+    let view = TrustView::compute(&g, &vb, &[], TrustParams::default());
+    assert!(!view.score(&g, &fb).is_some_and(|s| s.score > 0.0));
+}
