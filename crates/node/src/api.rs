@@ -98,13 +98,17 @@ pub struct Submitted {
 
 async fn submit(State(s): State<ApiState>, body: Bytes) -> Result<Json<Submitted>, ApiError> {
     let bytes = body.to_vec();
-    let result = s.ingest.ingest(vec![bytes.clone()]).await.into_iter().next();
+    let result = s
+        .ingest
+        .ingest(vec![bytes.clone()])
+        .await
+        .into_iter()
+        .next();
     match result {
         Some(Ok(done)) => {
             if done.new {
                 // Best effort: the object is stored; catch-up carries it if gossip cannot.
-                if s
-                    .net
+                if s.net
                     .try_send(NetCmd::Publish {
                         topic: done.topic,
                         bytes,
@@ -153,9 +157,7 @@ async fn fetch(State(s): State<ApiState>, Path(cid): Path<String>) -> Response {
         Ok(Ok(None)) => {
             ApiError::new(StatusCode::NOT_FOUND, "not-found", "no such object").into_response()
         }
-        Ok(Err(e)) => {
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.code(), e).into_response()
-        }
+        Ok(Err(e)) => ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.code(), e).into_response(),
         Err(e) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e).into_response(),
     }
 }
@@ -174,13 +176,20 @@ pub struct Status {
 
 async fn status(State(s): State<ApiState>) -> Result<Json<Status>, ApiError> {
     let (ack, rx) = oneshot::channel();
-    s.net
-        .send(NetCmd::Status { ack })
-        .await
-        .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "net-closed", "network stopped"))?;
-    let net = rx
-        .await
-        .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "net-closed", "network stopped"))?;
+    s.net.send(NetCmd::Status { ack }).await.map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "net-closed",
+            "network stopped",
+        )
+    })?;
+    let net = rx.await.map_err(|_| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "net-closed",
+            "network stopped",
+        )
+    })?;
     let reader = s.reader.clone();
     let objects = tokio::task::spawn_blocking(move || reader.count())
         .await
@@ -221,7 +230,13 @@ async fn publish_raw(
             ack,
         })
         .await
-        .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "net-closed", "network stopped"))?;
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "net-closed",
+                "network stopped",
+            )
+        })?;
     match rx.await {
         Ok(Ok(id)) => Ok(Json(serde_json::json!({ "message_id": id }))),
         Ok(Err(e)) if e == "disabled" => Err(ApiError::new(

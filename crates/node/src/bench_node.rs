@@ -125,8 +125,14 @@ pub fn bench_ingest(args: &BenchIngestArgs) -> anyhow::Result<ExitCode> {
         Durability::Full
     };
     let metrics = Arc::new(Metrics::default());
-    let (writer, handle) = StoreWriter::spawn(store::open(dir.path(), durability)?, metrics.clone());
-    let ingest = Ingest::new(limits, SharedFilter::default(), writer.clone(), metrics.clone());
+    let (writer, handle) =
+        StoreWriter::spawn(store::open(dir.path(), durability)?, metrics.clone());
+    let ingest = Ingest::new(
+        limits,
+        SharedFilter::default(),
+        writer.clone(),
+        metrics.clone(),
+    );
     let start = Instant::now();
     std::thread::scope(|s| {
         for part in objects.chunks(objects.len().div_ceil(threads).max(1)) {
@@ -152,9 +158,18 @@ pub fn bench_ingest(args: &BenchIngestArgs) -> anyhow::Result<ExitCode> {
     drop(writer);
     let _ = handle.join();
     let stored = store::StoreReader::open(dir.path())?.count()?;
-    anyhow::ensure!(stored as usize == objects.len(), "stored {stored} of {}", objects.len());
+    anyhow::ensure!(
+        stored as usize == objects.len(),
+        "stored {stored} of {}",
+        objects.len()
+    );
 
-    println!("objects: {} ({} bytes, {} per object)", objects.len(), bytes, bytes / objects.len().max(1));
+    println!(
+        "objects: {} ({} bytes, {} per object)",
+        objects.len(),
+        bytes,
+        bytes / objects.len().max(1)
+    );
     println!("raw batch verify, 1 thread:        {raw_1:>10.0} obj/s");
     println!("raw batch verify, {threads} threads:       {raw_t:>10.0} obj/s");
     println!(
@@ -205,7 +220,12 @@ pub fn bench_sync(args: &BenchSyncArgs) -> anyhow::Result<ExitCode> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
     // Objects one second apart, ids are digests (as in the store).
     let all: Vec<(u64, [u8; 32])> = (0..n as u64)
-        .map(|i| (NOW - (n as u64 - i) * 1000, Sha256::digest(i.to_le_bytes()).into()))
+        .map(|i| {
+            (
+                NOW - (n as u64 - i) * 1000,
+                Sha256::digest(i.to_le_bytes()).into(),
+            )
+        })
         .collect();
     let full_list_bytes = n * 32;
     println!(

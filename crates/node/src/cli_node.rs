@@ -102,8 +102,12 @@ pub struct RunArgs {
 #[derive(Debug, Args)]
 pub struct RendezvousArgs {
     /// Listen address (repeatable).
-    #[arg(long, env = "VOUCH_RENDEZVOUS_LISTEN", value_delimiter = ',',
-          default_value = "/ip4/0.0.0.0/tcp/4002")]
+    #[arg(
+        long,
+        env = "VOUCH_RENDEZVOUS_LISTEN",
+        value_delimiter = ',',
+        default_value = "/ip4/0.0.0.0/tcp/4002"
+    )]
     pub listen: Vec<String>,
     /// Directory for the point's key (a fresh key each start if not given).
     #[arg(long)]
@@ -208,12 +212,17 @@ pub fn run_node_cmd(cmd: NodeCmd) -> anyhow::Result<ExitCode> {
             let addr = client::api_addr(&data_dir_or_default(data_dir))?;
             let mut ok = true;
             for f in files {
-                let bytes = std::fs::read(&f).with_context(|| format!("reading {}", f.display()))?;
+                let bytes =
+                    std::fs::read(&f).with_context(|| format!("reading {}", f.display()))?;
                 let resp = client::request(addr, "POST", "/v1/objects", &bytes)?;
                 println!("{}", String::from_utf8_lossy(&resp.body));
                 ok &= resp.status == 200;
             }
-            Ok(if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+            Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         NodeCmd::Get {
             data_dir,

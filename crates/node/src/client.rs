@@ -101,7 +101,11 @@ fn parse_response(raw: &[u8]) -> Result<HttpResponse, ClientError> {
         l.starts_with("transfer-encoding:") && l.contains("chunked")
     });
     let rest = &raw[split + 4..];
-    let body = if chunked { dechunk(rest)? } else { rest.to_vec() };
+    let body = if chunked {
+        dechunk(rest)?
+    } else {
+        rest.to_vec()
+    };
     Ok(HttpResponse { status, body })
 }
 

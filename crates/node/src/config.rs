@@ -143,10 +143,11 @@ impl NodeConfig {
     pub fn replication_filter(&self) -> Result<ReplicationFilter, ConfigError> {
         let mut f = ReplicationFilter::new();
         for a in &self.replication.blocked_authors {
-            let key = vouch_identity::PublicKey::from_did_key(a).map_err(|_| ConfigError::Value {
-                field: "replication.blocked_authors",
-                value: a.clone(),
-            })?;
+            let key =
+                vouch_identity::PublicKey::from_did_key(a).map_err(|_| ConfigError::Value {
+                    field: "replication.blocked_authors",
+                    value: a.clone(),
+                })?;
             f.block_author(key);
         }
         for b in &self.replication.group_bans {
@@ -154,11 +155,12 @@ impl NodeConfig {
                 field: "replication.group_bans.group",
                 value: b.group.clone(),
             })?;
-            let key =
-                vouch_identity::PublicKey::from_did_key(&b.author).map_err(|_| ConfigError::Value {
+            let key = vouch_identity::PublicKey::from_did_key(&b.author).map_err(|_| {
+                ConfigError::Value {
                     field: "replication.group_bans.author",
                     value: b.author.clone(),
-                })?;
+                }
+            })?;
             f.ban_in_group(group, key);
         }
         Ok(f)
@@ -171,7 +173,9 @@ mod tests {
 
     #[test]
     fn toml_overrides_defaults_and_builds_the_filter() {
-        let alice = vouch_identity::SecretKey::from_seed(&[1; 32]).public_key().to_did_key();
+        let alice = vouch_identity::SecretKey::from_seed(&[1; 32])
+            .public_key()
+            .to_did_key();
         let text = format!(
             r#"
             listen = ["/ip4/127.0.0.1/tcp/0"]

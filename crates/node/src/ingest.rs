@@ -129,7 +129,11 @@ impl Ingest {
         &self,
         checked: Vec<Result<StoredObject, IngestError>>,
     ) -> Vec<Result<Ingested, IngestError>> {
-        let good: Vec<StoredObject> = checked.iter().filter_map(|r| r.as_ref().ok()).cloned().collect();
+        let good: Vec<StoredObject> = checked
+            .iter()
+            .filter_map(|r| r.as_ref().ok())
+            .cloned()
+            .collect();
         let stored = self.writer.insert(good).await;
         let mut news = match stored {
             Ok(n) => n.into_iter(),

@@ -4,7 +4,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Debug, Parser)]
-#[command(name = "vouch", version, about = "Vouch: reputation, moderation and identity for decentralized social media")]
+#[command(
+    name = "vouch",
+    version,
+    about = "Vouch: reputation, moderation and identity for decentralized social media"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,

@@ -201,8 +201,10 @@ pub fn build_swarm(params: &NetParams) -> Result<Swarm<Behaviour>, NetError> {
                 })
                 .build()
                 .map_err(|e| e.to_string())?;
-            let mut gossipsub =
-                gossipsub::Behaviour::new(gossipsub::MessageAuthenticity::Anonymous, gossip_config)?;
+            let mut gossipsub = gossipsub::Behaviour::new(
+                gossipsub::MessageAuthenticity::Anonymous,
+                gossip_config,
+            )?;
             gossipsub.with_peer_score(
                 gossipsub::PeerScoreParams::default(),
                 gossipsub::PeerScoreThresholds::default(),
@@ -333,11 +335,7 @@ impl NetLoop {
         let (gossip_store_tx, gossip_store_rx) = mpsc::channel(GOSSIP_STORE_QUEUE);
         let (fetched_tx, fetched_rx) = mpsc::channel(FETCH_INGEST_QUEUE);
         tokio::spawn(gossip_store_task(writer.clone(), gossip_store_rx));
-        tokio::spawn(fetch_ingest_task(
-            ingest,
-            fetched_rx,
-            internal_tx.clone(),
-        ));
+        tokio::spawn(fetch_ingest_task(ingest, fetched_rx, internal_tx.clone()));
         let mut this = NetLoop {
             swarm,
             limits: Limits::default(),
@@ -518,17 +516,15 @@ impl NetLoop {
             }
             SwarmEvent::ConnectionClosed {
                 peer_id,
-                num_established,
+                num_established: 0,
                 ..
             } => {
-                if num_established == 0 {
-                    self.metrics
-                        .peers_connected
-                        .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-                    self.synced.remove(&peer_id);
-                    self.sessions.retain(|(p, _), _| *p != peer_id);
-                    self.rendezvous_peers.remove(&peer_id);
-                }
+                self.metrics
+                    .peers_connected
+                    .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+                self.synced.remove(&peer_id);
+                self.sessions.retain(|(p, _), _| *p != peer_id);
+                self.rendezvous_peers.remove(&peer_id);
             }
             SwarmEvent::Behaviour(ev) => self.on_behaviour_event(ev),
             _ => {}
@@ -568,8 +564,7 @@ impl NetLoop {
                 let me = *self.swarm.local_peer_id();
                 for reg in registrations {
                     let peer = reg.record.peer_id();
-                    if peer == me || self.swarm.is_connected(&peer) || self.banned.contains(&peer)
-                    {
+                    if peer == me || self.swarm.is_connected(&peer) || self.banned.contains(&peer) {
                         continue;
                     }
                     let addrs = reg.record.addresses().to_vec();
@@ -610,11 +605,11 @@ impl NetLoop {
             && self.rendezvous_peers.insert(peer)
         {
             if let Ok(ns) = rendezvous::Namespace::new(RENDEZVOUS_NAMESPACE.to_owned()) {
-                if let Err(e) = self
-                    .swarm
-                    .behaviour_mut()
-                    .rendezvous
-                    .register(ns.clone(), peer, None)
+                if let Err(e) =
+                    self.swarm
+                        .behaviour_mut()
+                        .rendezvous
+                        .register(ns.clone(), peer, None)
                 {
                     tracing::warn!(error = %e, "rendezvous register");
                 }
@@ -777,7 +772,13 @@ impl NetLoop {
                 })
                 .await
                 .unwrap_or_else(|e| Err(SyncError::Negentropy(e.to_string())));
-                let _ = tx.send(Internal::SyncStart { peer, topic, result }).await;
+                let _ = tx
+                    .send(Internal::SyncStart {
+                        peer,
+                        topic,
+                        result,
+                    })
+                    .await;
             });
         }
     }
@@ -794,12 +795,15 @@ impl NetLoop {
                     if let Some(s) = self.sessions.get_mut(&key) {
                         s.init = Some(init);
                         Metrics::add(&self.metrics.sync_bytes_sent_total, first.len() as u64);
-                        let id = self
-                            .swarm
-                            .behaviour_mut()
-                            .sync
-                            .send_request(&peer, SyncRequest::Reconcile { topic: topic.clone(), msg: first });
-                        self.pending.insert(id, (peer, Pending::Reconcile { topic }));
+                        let id = self.swarm.behaviour_mut().sync.send_request(
+                            &peer,
+                            SyncRequest::Reconcile {
+                                topic: topic.clone(),
+                                msg: first,
+                            },
+                        );
+                        self.pending
+                            .insert(id, (peer, Pending::Reconcile { topic }));
                     }
                 }
                 Err(e) => {
@@ -923,24 +927,30 @@ impl NetLoop {
                         return;
                     }
                 };
-                Box::new(move || match reader.get_many(&ids, FETCH_RESPONSE_MAX_BYTES) {
-                    Ok(objects) => SyncResponse::Objects {
-                        objects: objects.into_iter().map(serde_bytes::ByteBuf::from).collect(),
+                Box::new(
+                    move || match reader.get_many(&ids, FETCH_RESPONSE_MAX_BYTES) {
+                        Ok(objects) => SyncResponse::Objects {
+                            objects: objects
+                                .into_iter()
+                                .map(serde_bytes::ByteBuf::from)
+                                .collect(),
+                        },
+                        Err(_) => SyncResponse::Error {
+                            code: "internal".into(),
+                        },
                     },
-                    Err(_) => SyncResponse::Error {
-                        code: "internal".into(),
-                    },
-                })
+                )
             }
         };
         self.serving += 1;
         let tx = self.internal_tx.clone();
         tokio::spawn(async move {
-            let response = tokio::task::spawn_blocking(response)
-                .await
-                .unwrap_or(SyncResponse::Error {
-                    code: "internal".into(),
-                });
+            let response =
+                tokio::task::spawn_blocking(response)
+                    .await
+                    .unwrap_or(SyncResponse::Error {
+                        code: "internal".into(),
+                    });
             let _ = tx.send(Internal::Respond { channel, response }).await;
         });
     }
@@ -974,7 +984,8 @@ impl NetLoop {
                                 msg: next,
                             },
                         );
-                        self.pending.insert(id, (peer, Pending::Reconcile { topic }));
+                        self.pending
+                            .insert(id, (peer, Pending::Reconcile { topic }));
                     }
                     Ok(None) => {
                         let need = init.take_need();

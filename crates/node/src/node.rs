@@ -50,7 +50,12 @@ pub async fn run(
     let (writer, writer_thread) = StoreWriter::spawn(conn, metrics.clone());
     let reader = StoreReader::open(&data_dir)?;
     let filter = SharedFilter::new(config.replication_filter()?);
-    let ingest = Ingest::new(Limits::default(), filter.clone(), writer.clone(), metrics.clone());
+    let ingest = Ingest::new(
+        Limits::default(),
+        filter.clone(),
+        writer.clone(),
+        metrics.clone(),
+    );
     let keypair = load_or_create_key(&data_dir)?;
 
     let mut groups = Vec::new();
@@ -120,7 +125,10 @@ pub async fn run(
     // The writer thread ends when the last handle is gone (the API's and the network's went
     // with their tasks); wait for it so the last commit is on disk before exit.
     let join = tokio::task::spawn_blocking(move || writer_thread.join());
-    if tokio::time::timeout(std::time::Duration::from_secs(10), join).await.is_err() {
+    if tokio::time::timeout(std::time::Duration::from_secs(10), join)
+        .await
+        .is_err()
+    {
         tracing::warn!("store writer did not stop in time");
     }
     tracing::info!("stopped");

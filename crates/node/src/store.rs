@@ -295,10 +295,7 @@ fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<WriteCmd>, metrics: 
                     if let WriteCmd::Insert { ack, .. } = cmd {
                         let n_new = news.iter().filter(|n| **n).count() as u64;
                         Metrics::add(&metrics.objects_stored_total, n_new);
-                        Metrics::add(
-                            &metrics.objects_duplicate_total,
-                            news.len() as u64 - n_new,
-                        );
+                        Metrics::add(&metrics.objects_duplicate_total, news.len() as u64 - n_new);
                         let _ = ack.send(Ok(news));
                     }
                 }
@@ -339,8 +336,9 @@ fn apply_batch(conn: &mut Connection, batch: &[WriteCmd]) -> Result<Vec<Vec<bool
             "INSERT OR IGNORE INTO objects (id, at, kind, author, topic, bytes, received_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
-        let mut idx =
-            tx.prepare_cached("INSERT OR IGNORE INTO sync_index (topic, at, id) VALUES (?1, ?2, ?3)")?;
+        let mut idx = tx.prepare_cached(
+            "INSERT OR IGNORE INTO sync_index (topic, at, id) VALUES (?1, ?2, ?3)",
+        )?;
         let mut auth = tx.prepare_cached(
             "INSERT INTO authors (author, n_objects, last_at) VALUES (?1, 1, ?2)
              ON CONFLICT(author) DO UPDATE SET n_objects = n_objects + 1,
@@ -561,7 +559,8 @@ pub fn rebuild(data_dir: &Path) -> Result<RebuildReport, StoreError> {
     {
         let mut read = tx.prepare("SELECT bytes FROM objects ORDER BY seq")?;
         let mut fix = tx.prepare("UPDATE objects SET topic = ?2, at = ?3 WHERE id = ?1")?;
-        let mut idx = tx.prepare("INSERT OR IGNORE INTO sync_index (topic, at, id) VALUES (?1, ?2, ?3)")?;
+        let mut idx =
+            tx.prepare("INSERT OR IGNORE INTO sync_index (topic, at, id) VALUES (?1, ?2, ?3)")?;
         let mut auth = tx.prepare(
             "INSERT INTO authors (author, n_objects, last_at) VALUES (?1, 1, ?2)
              ON CONFLICT(author) DO UPDATE SET n_objects = n_objects + 1,
@@ -632,8 +631,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let conn = open(dir.path(), Durability::Normal).unwrap();
         let (w, handle) = StoreWriter::spawn(conn, Arc::new(Metrics::default()));
-        let objs: Vec<StoredObject> = (0..10).map(|n| StoredObject::from_signed(&post(n))).collect();
-        assert_eq!(w.insert_blocking(objs[..5].to_vec()).unwrap(), vec![true; 5]);
+        let objs: Vec<StoredObject> = (0..10)
+            .map(|n| StoredObject::from_signed(&post(n)))
+            .collect();
+        assert_eq!(
+            w.insert_blocking(objs[..5].to_vec()).unwrap(),
+            vec![true; 5]
+        );
         let again = w.insert_blocking(objs.clone()).unwrap();
         assert_eq!(again, [vec![false; 5], vec![true; 5]].concat());
         w.remember_peer("p1".into(), vec!["/ip4/127.0.0.1/tcp/1".into()], 5);
@@ -650,16 +654,28 @@ mod tests {
         assert!(items.windows(2).all(|w| w[0] <= w[1]));
         assert_eq!(r.get(&objs[3].id).unwrap(), Some(objs[3].bytes.clone()));
         assert!(r.contains(&objs[9].id).unwrap());
-        assert_eq!(r.get_many(&[objs[0].id, objs[1].id], 1 << 20).unwrap().len(), 2);
+        assert_eq!(
+            r.get_many(&[objs[0].id, objs[1].id], 1 << 20)
+                .unwrap()
+                .len(),
+            2
+        );
         assert_eq!(r.known_peers(10).unwrap().len(), 1);
         assert_eq!(r.banned_peers().unwrap(), vec!["p2".to_string()]);
         drop(r);
 
         let c = open(dir.path(), Durability::Normal).unwrap();
-        c.execute_batch("DELETE FROM sync_index; DELETE FROM authors;").unwrap();
+        c.execute_batch("DELETE FROM sync_index; DELETE FROM authors;")
+            .unwrap();
         drop(c);
         let report = rebuild(dir.path()).unwrap();
-        assert_eq!(report, RebuildReport { objects: 10, invalid: 0 });
+        assert_eq!(
+            report,
+            RebuildReport {
+                objects: 10,
+                invalid: 0
+            }
+        );
         let r = StoreReader::open(dir.path()).unwrap();
         assert_eq!(r.sync_items(crate::topic::SOCIAL_TOPIC).unwrap(), items);
         assert_eq!(integrity_check(dir.path()).unwrap(), "ok");

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use vouch_reputation::ObjectId;
 
 /// Largest negentropy message either side sends (bytes); `0` would mean unlimited.
-pub const FRAME_SIZE_LIMIT: u64 = 512 * 1024;
+pub const FRAME_SIZE_LIMIT: u64 = 1024 * 1024;
 /// Most round trips an initiator makes before it gives up on a session.
 pub const MAX_ROUNDS: u32 = 64;
 /// Most object ids in one fetch request.
@@ -235,7 +235,11 @@ mod tests {
             assert!(answer(&store, bad).is_err());
         }
         // Truncated or odd but well-versioned input: an answer or an error, never a panic.
-        for odd in [&[0x61][..], &[0x61, 0xff, 0xff, 0xff], &[0x61, 0x00, 0x02, 0x05]] {
+        for odd in [
+            &[0x61][..],
+            &[0x61, 0xff, 0xff, 0xff],
+            &[0x61, 0x00, 0x02, 0x05],
+        ] {
             let _ = answer(&store, odd);
         }
     }

@@ -12,7 +12,10 @@ fn a_node_started_later_catches_up_without_the_rendezvous_point() {
     let tmp = tempfile::tempdir().unwrap();
     let g = group_arg();
     let mut rv = Rendezvous::start(&tmp.path().join("rv"));
-    let a = Node::start(&tmp.path().join("a"), &["--group", &g, "--rendezvous", &rv.addr]);
+    let a = Node::start(
+        &tmp.path().join("a"),
+        &["--group", &g, "--rendezvous", &rv.addr],
+    );
     let author = key(11);
     let mut ids = Vec::new();
     for i in 0..10 {
@@ -24,7 +27,9 @@ fn a_node_started_later_catches_up_without_the_rendezvous_point() {
     // First contact: C finds A only through the rendezvous point and catches up.
     let c_dir = tmp.path().join("c");
     let mut c = Node::start(&c_dir, &["--group", &g, "--rendezvous", &rv.addr]);
-    wait_until("C has A's first ten objects", || ids.iter().all(|id| c.has(id)));
+    wait_until("C has A's first ten objects", || {
+        ids.iter().all(|id| c.has(id))
+    });
     assert!(c.stop(), "clean shutdown on SIGTERM");
 
     // The rendezvous point goes away; A writes while C is offline.
@@ -37,7 +42,9 @@ fn a_node_started_later_catches_up_without_the_rendezvous_point() {
 
     // C restarts, finds A among its known peers, reconciles per topic and fetches the rest.
     let c = Node::start(&c_dir, &["--group", &g, "--rendezvous", &rv.addr]);
-    wait_until("C has everything it missed", || ids.iter().all(|id| c.has(id)));
+    wait_until("C has everything it missed", || {
+        ids.iter().all(|id| c.has(id))
+    });
     assert!(c.metric("sync_objects_fetched_total") >= 40);
     assert!(c.metric("sync_round_trips_total") >= 2);
     assert_eq!(c.status()["objects"].as_u64().unwrap(), 50);

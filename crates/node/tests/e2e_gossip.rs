@@ -36,7 +36,9 @@ fn five_nodes_a_post_reaches_all_and_blocked_authors_are_not_replicated() {
     let p = post(&key(1), "hello from node 2", true);
     assert_eq!(others[1].submit(&p).status, 200);
     let all: Vec<&Node> = std::iter::once(&hub).chain(others.iter()).collect();
-    wait_until("the post on all five nodes", || all.iter().all(|n| n.has(&p.id())));
+    wait_until("the post on all five nodes", || {
+        all.iter().all(|n| n.has(&p.id()))
+    });
 
     // A social post by a blocked author reaches everyone but the node that blocks it.
     let b = post(&blocked, "spam", false);
@@ -53,7 +55,9 @@ fn five_nodes_a_post_reaches_all_and_blocked_authors_are_not_replicated() {
     assert_eq!(r.status, 403);
     assert!(String::from_utf8_lossy(&r.body).contains("refused-blocked-author"));
     let metrics = others[3].request("GET", "/metrics", &[]);
-    assert!(String::from_utf8_lossy(&metrics.body).contains("vouch_objects_refused_by_policy_total"));
+    assert!(
+        String::from_utf8_lossy(&metrics.body).contains("vouch_objects_refused_by_policy_total")
+    );
 }
 
 #[test]
@@ -66,7 +70,9 @@ fn a_peer_sending_bad_signatures_is_banned_and_nothing_it_sent_is_stored() {
         &["--bootstrap", &victim_addr, "--unsafe-dev-publish-raw"],
     );
     let evil_id = evil.peer_id();
-    wait_until("evil connected to the victim", || victim.connected().contains(&evil_id));
+    wait_until("evil connected to the victim", || {
+        victim.connected().contains(&evil_id)
+    });
 
     let mut bad_ids = Vec::new();
     for i in 0..5 {
@@ -87,7 +93,11 @@ fn a_peer_sending_bad_signatures_is_banned_and_nothing_it_sent_is_stored() {
     }
     wait_until("the evil peer banned and disconnected", || {
         let s = victim.status();
-        s["banned"].as_array().unwrap().iter().any(|p| p == evil_id.as_str())
+        s["banned"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == evil_id.as_str())
             && !victim.connected().contains(&evil_id)
     });
     assert!(victim.metric("gossip_rejected_total") >= 3);
@@ -109,7 +119,13 @@ fn oversize_and_malformed_input_never_crashes_a_node() {
     if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
         let _ = s.write_all(&vec![0xAB; 256 * 1024]);
     }
-    let quic_port: u16 = victim.quic_addr().split('/').nth(4).unwrap().parse().unwrap();
+    let quic_port: u16 = victim
+        .quic_addr()
+        .split('/')
+        .nth(4)
+        .unwrap()
+        .parse()
+        .unwrap();
     let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     for _ in 0..50 {
         let _ = udp.send_to(&[0x5A; 1200], ("127.0.0.1", quic_port));
@@ -120,13 +136,18 @@ fn oversize_and_malformed_input_never_crashes_a_node() {
     assert_eq!(r.status, 422);
     assert!(String::from_utf8_lossy(&r.body).contains("\"code\":\"malformed\""));
     // Over the body limit: 413, unless the server closed the connection before reading it all.
-    if let Ok(r) = vouch_node::client::request(victim.api, "POST", "/v1/objects", &vec![0u8; 1536 * 1024]) {
+    if let Ok(r) =
+        vouch_node::client::request(victim.api, "POST", "/v1/objects", &vec![0u8; 1536 * 1024])
+    {
         assert_eq!(r.status, 413);
     }
     let r = victim.request("POST", "/v1/objects", &vec![0x40; 70 * 1024]);
     assert_eq!(r.status, 422);
     assert!(String::from_utf8_lossy(&r.body).contains("\"code\":\"oversize\""));
-    assert_eq!(victim.request("GET", "/v1/objects/not-a-cid", &[]).status, 400);
+    assert_eq!(
+        victim.request("GET", "/v1/objects/not-a-cid", &[]).status,
+        400
+    );
 
     // Garbage over gossip from a peer: malformed, truncated and oversize messages.
     let evil = Node::start(

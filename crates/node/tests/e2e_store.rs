@@ -44,7 +44,9 @@ fn acknowledged_objects_survive_kill_9() {
                 })
             })
             .collect();
-        wait_until("some writes acknowledged", || acked.lock().unwrap().len() > before);
+        wait_until("some writes acknowledged", || {
+            acked.lock().unwrap().len() > before
+        });
         std::thread::sleep(Duration::from_millis(rng.gen_range(0..400)));
         node.kill9();
         stop.store(true, Ordering::Relaxed);
@@ -52,14 +54,22 @@ fn acknowledged_objects_survive_kill_9() {
             w.join().unwrap();
         }
         // After the crash: the database is consistent and holds every acknowledged object.
-        assert_eq!(vouch_node::store::integrity_check(&dir).unwrap(), "ok", "round {round}");
+        assert_eq!(
+            vouch_node::store::integrity_check(&dir).unwrap(),
+            "ok",
+            "round {round}"
+        );
         let reader = vouch_node::store::StoreReader::open(&dir).unwrap();
         let acked_now = acked.lock().unwrap().clone();
         let missing: Vec<_> = acked_now
             .iter()
             .filter(|id| !reader.contains(id).unwrap())
             .collect();
-        assert!(missing.is_empty(), "round {round}: lost {} acknowledged objects", missing.len());
+        assert!(
+            missing.is_empty(),
+            "round {round}: lost {} acknowledged objects",
+            missing.len()
+        );
     }
     let total = acked.lock().unwrap().len();
     assert!(total >= KILLS, "only {total} writes acknowledged");

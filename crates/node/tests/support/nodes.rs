@@ -119,7 +119,8 @@ impl Node {
             if let Ok(Some(status)) = node.child.try_wait() {
                 panic!("node exited early with {status}: {}", node.log());
             }
-            let addrs = std::fs::read_to_string(dir.join(client::LISTEN_ADDRS_FILE)).unwrap_or_default();
+            let addrs =
+                std::fs::read_to_string(dir.join(client::LISTEN_ADDRS_FILE)).unwrap_or_default();
             match client::api_addr(dir) {
                 Ok(a) if addrs.contains("/tcp/") && addrs.contains("/quic-v1") => {
                     node.api = a;
@@ -163,7 +164,9 @@ impl Node {
     }
 
     pub fn has(&self, id: &ObjectId) -> bool {
-        self.request("GET", &format!("/v1/objects/{id}"), &[]).status == 200
+        self.request("GET", &format!("/v1/objects/{id}"), &[])
+            .status
+            == 200
     }
 
     pub fn status(&self) -> serde_json::Value {
@@ -231,7 +234,12 @@ impl Rendezvous {
         std::fs::create_dir_all(dir).unwrap();
         let file = dir.join("rendezvous.addrs");
         let child = vouch()
-            .args(["rendezvous", "--listen", "/ip4/127.0.0.1/tcp/0", "--addr-file"])
+            .args([
+                "rendezvous",
+                "--listen",
+                "/ip4/127.0.0.1/tcp/0",
+                "--addr-file",
+            ])
             .arg(&file)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -239,7 +247,10 @@ impl Rendezvous {
             .unwrap();
         let mut addr = String::new();
         wait_until("rendezvous address", || {
-            addr = std::fs::read_to_string(&file).unwrap_or_default().trim().to_owned();
+            addr = std::fs::read_to_string(&file)
+                .unwrap_or_default()
+                .trim()
+                .to_owned();
             !addr.is_empty()
         });
         Rendezvous { child, addr }
