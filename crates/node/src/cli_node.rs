@@ -78,7 +78,7 @@ pub struct RunArgs {
     /// Rendezvous point address.
     #[arg(long, env = "VOUCH_RENDEZVOUS")]
     pub rendezvous: Option<String>,
-    /// Loopback HTTP endpoint address (port 0 picks one; see <data dir>/api.addr).
+    /// Loopback HTTP endpoint address (port 0 picks one; see `<data dir>/api.addr`).
     #[arg(long, env = "VOUCH_API")]
     pub api: Option<String>,
     /// Group to follow, `<owner did:key>/<name>` (repeatable).
@@ -112,7 +112,7 @@ pub struct RendezvousArgs {
     /// Directory for the point's key (a fresh key each start if not given).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// Write the listen addresses (with /p2p/<id>) to this file.
+    /// Write the listen addresses (with `/p2p/<id>`) to this file.
     #[arg(long)]
     pub addr_file: Option<PathBuf>,
 }
