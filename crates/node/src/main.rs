@@ -31,6 +31,11 @@ enum Command {
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Run and manage a node (store, network, loopback endpoint).
+    #[command(subcommand)]
+    Node(vouch_node::cli_node::NodeCmd),
+    /// Run a rendezvous point for first contact between nodes.
+    Rendezvous(vouch_node::cli_node::RendezvousArgs),
 }
 
 /// Metric parameters shared by the evaluations (defaults: specs/trust.md).
@@ -100,6 +105,8 @@ fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Key(cmd) => cli_keys::run(cmd),
         Command::Object(cmd) => cli_objects::run(cmd),
+        Command::Node(cmd) => vouch_node::cli_node::run_node_cmd(cmd),
+        Command::Rendezvous(args) => vouch_node::cli_node::run_rendezvous_cmd(args),
         other => run_eval_or_bench(other).map(|()| ExitCode::SUCCESS),
     };
     match result {
@@ -138,6 +145,6 @@ fn run_eval_or_bench(command: Command) -> anyhow::Result<()> {
             params: metric.params(),
         }),
         Command::Bench(BenchCommand::Trust(args)) => bench::run_trust(&args),
-        Command::Key(_) | Command::Object(_) => Ok(()),
+        Command::Key(_) | Command::Object(_) | Command::Node(_) | Command::Rendezvous(_) => Ok(()),
     }
 }

@@ -1,0 +1,204 @@
+//! Node configuration: defaults, overridden by a TOML file, overridden by environment
+//! variables and command-line flags (clap reads both; see `cli_node.rs`).
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+use crate::filter::ReplicationFilter;
+use crate::store::Durability;
+use crate::topic::parse_group;
+
+/// Name of the config file looked for in the data directory when none is given.
+pub const CONFIG_FILE: &str = "config.toml";
+
+/// Everything a node needs to start.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NodeConfig {
+    /// Where the database, the node key and the address files live.
+    pub data_dir: PathBuf,
+    /// libp2p listen addresses (TCP and QUIC).
+    pub listen: Vec<String>,
+    /// Peers to dial at start (multiaddrs, with or without `/p2p/<id>`).
+    pub bootstrap: Vec<String>,
+    /// A rendezvous point to register at and discover peers through.
+    pub rendezvous: Option<String>,
+    /// The loopback HTTP endpoint (submit, fetch, status, metrics).
+    pub api: String,
+    /// Groups (`<owner did:key>/<name>`) whose topics this node follows.
+    pub groups: Vec<String>,
+    /// Commit durability.
+    pub durability: Durability,
+    /// Invalid objects a peer may send before it is banned and disconnected.
+    pub max_invalid_per_peer: u32,
+    /// Seconds between periodic catch-up rounds with a random connected peer.
+    pub resync_secs: u64,
+    /// Which posts are not stored or relayed.
+    pub replication: ReplicationConfig,
+    /// Development only: allow `POST /v1/dev/publish-raw` (publishes bytes unchecked).
+    pub unsafe_dev_publish_raw: bool,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        NodeConfig {
+            data_dir: crate::store::default_data_dir(),
+            listen: vec![
+                "/ip4/0.0.0.0/tcp/4001".into(),
+                "/ip4/0.0.0.0/udp/4001/quic-v1".into(),
+            ],
+            bootstrap: Vec::new(),
+            rendezvous: None,
+            api: "127.0.0.1:7070".into(),
+            groups: Vec::new(),
+            durability: Durability::Full,
+            max_invalid_per_peer: 3,
+            resync_secs: 30,
+            replication: ReplicationConfig::default(),
+            unsafe_dev_publish_raw: false,
+        }
+    }
+}
+
+/// `[replication]`: the bans and blocks the node's viewers apply.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ReplicationConfig {
+    /// Authors (`did:key`) none of whose posts are stored or relayed.
+    pub blocked_authors: Vec<String>,
+    /// `(group, author)` pairs: the author's posts in that group are not stored or relayed.
+    pub group_bans: Vec<GroupBan>,
+}
+
+/// One group ban.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupBan {
+    /// `<owner did:key>/<name>`.
+    pub group: String,
+    /// The banned author's `did:key`.
+    pub author: String,
+}
+
+/// A configuration error. Every variant has a stable [`code`](ConfigError::code).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this schema.
+    #[error("invalid config file {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// A value is not valid.
+    #[error("invalid value for {field}: {value}")]
+    Value {
+        /// The field.
+        field: &'static str,
+        /// The value.
+        value: String,
+    },
+}
+
+impl ConfigError {
+    /// The stable error code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ConfigError::Read { .. } => "config-read",
+            ConfigError::Parse { .. } => "config-parse",
+            ConfigError::Value { .. } => "config-value",
+        }
+    }
+}
+
+impl NodeConfig {
+    /// Reads a TOML config file; fields it does not set keep their defaults.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_toml(&text).map_err(|message| ConfigError::Parse {
+            path: path.to_owned(),
+            message,
+        })
+    }
+
+    /// Parses TOML text.
+    pub fn from_toml(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.to_string())
+    }
+
+    /// The replication filter the config describes.
+    pub fn replication_filter(&self) -> Result<ReplicationFilter, ConfigError> {
+        let mut f = ReplicationFilter::new();
+        for a in &self.replication.blocked_authors {
+            let key =
+                vouch_identity::PublicKey::from_did_key(a).map_err(|_| ConfigError::Value {
+                    field: "replication.blocked_authors",
+                    value: a.clone(),
+                })?;
+            f.block_author(key);
+        }
+        for b in &self.replication.group_bans {
+            let group = parse_group(&b.group).ok_or_else(|| ConfigError::Value {
+                field: "replication.group_bans.group",
+                value: b.group.clone(),
+            })?;
+            let key = vouch_identity::PublicKey::from_did_key(&b.author).map_err(|_| {
+                ConfigError::Value {
+                    field: "replication.group_bans.author",
+                    value: b.author.clone(),
+                }
+            })?;
+            f.ban_in_group(group, key);
+        }
+        Ok(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn toml_overrides_defaults_and_builds_the_filter() {
+        let alice = vouch_identity::SecretKey::from_seed(&[1; 32])
+            .public_key()
+            .to_did_key();
+        let text = format!(
+            r#"
+            listen = ["/ip4/127.0.0.1/tcp/0"]
+            groups = ["{alice}/rust"]
+            durability = "normal"
+            [replication]
+            blocked_authors = ["{alice}"]
+            group_bans = [{{ group = "{alice}/rust", author = "{alice}" }}]
+            "#
+        );
+        let c = NodeConfig::from_toml(&text).unwrap();
+        assert_eq!(c.listen, vec!["/ip4/127.0.0.1/tcp/0".to_string()]);
+        assert_eq!(c.durability, Durability::Normal);
+        assert_eq!(c.api, NodeConfig::default().api);
+        assert_eq!(c.replication_filter().unwrap().len(), 2);
+        assert!(NodeConfig::from_toml("nonsense = 1").is_err());
+        let bad = NodeConfig {
+            replication: ReplicationConfig {
+                blocked_authors: vec!["did:key:nope".into()],
+                group_bans: vec![],
+            },
+            ..NodeConfig::default()
+        };
+        assert_eq!(bad.replication_filter().unwrap_err().code(), "config-value");
+    }
+}

@@ -1,0 +1,136 @@
+//! Starting and stopping a node: store, writer, ingest, network task and loopback endpoint,
+//! wired together over bounded channels.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use libp2p::identity::Keypair;
+use tokio::sync::mpsc;
+use vouch_reputation::Limits;
+
+use crate::api::{router, ApiState};
+use crate::client::{API_ADDR_FILE, LISTEN_ADDRS_FILE};
+use crate::config::NodeConfig;
+use crate::filter::SharedFilter;
+use crate::ingest::Ingest;
+use crate::metrics::Metrics;
+use crate::net::{parse_addrs, NetCmd, NetLoop, NetParams, NET_CMD_QUEUE};
+use crate::store::{self, StoreReader, StoreWriter};
+use crate::topic::parse_group;
+
+/// Name of the node's libp2p key file in the data directory.
+pub const NODE_KEY_FILE: &str = "node.key";
+
+/// Loads the node's libp2p key, creating it on first start.
+pub fn load_or_create_key(data_dir: &Path) -> anyhow::Result<Keypair> {
+    let path = data_dir.join(NODE_KEY_FILE);
+    let secret = if path.exists() {
+        vouch_identity::read_key_file(&path)?
+    } else {
+        let key = vouch_identity::SecretKey::generate(&mut rand::rngs::OsRng);
+        vouch_identity::write_key_file(&path, &key)?;
+        key
+    };
+    let mut seed = secret.to_seed();
+    Ok(Keypair::ed25519_from_bytes(&mut seed)?)
+}
+
+/// Runs a node until `shutdown` completes, then stops cleanly (the writer drains and the
+/// database is closed).
+pub async fn run(
+    config: NodeConfig,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> anyhow::Result<()> {
+    let data_dir = config.data_dir.clone();
+    std::fs::create_dir_all(&data_dir)?;
+    let _ = std::fs::remove_file(data_dir.join(API_ADDR_FILE));
+    let _ = std::fs::remove_file(data_dir.join(LISTEN_ADDRS_FILE));
+    let metrics = Arc::new(Metrics::default());
+    let conn = store::open(&data_dir, config.durability)?;
+    let (writer, writer_thread) = StoreWriter::spawn(conn, metrics.clone());
+    let reader = StoreReader::open(&data_dir)?;
+    let filter = SharedFilter::new(config.replication_filter()?);
+    let ingest = Ingest::new(
+        Limits::default(),
+        filter.clone(),
+        writer.clone(),
+        metrics.clone(),
+    );
+    let keypair = load_or_create_key(&data_dir)?;
+
+    let mut groups = Vec::new();
+    for g in &config.groups {
+        groups.push(parse_group(g).ok_or_else(|| anyhow::anyhow!("invalid group {g:?}"))?);
+    }
+    let params = NetParams {
+        keypair,
+        listen: parse_addrs(&config.listen)?,
+        bootstrap: parse_addrs(&config.bootstrap)?,
+        rendezvous: match &config.rendezvous {
+            Some(a) => parse_addrs(std::slice::from_ref(a))?.into_iter().next(),
+            None => None,
+        },
+        groups,
+        max_invalid_per_peer: config.max_invalid_per_peer.max(1),
+        resync: std::time::Duration::from_secs(config.resync_secs.max(1)),
+        unsafe_dev_publish_raw: config.unsafe_dev_publish_raw,
+        listen_file: Some(data_dir.join(LISTEN_ADDRS_FILE)),
+    };
+    let (net_tx, net_rx) = mpsc::channel::<NetCmd>(NET_CMD_QUEUE);
+    let net = NetLoop::new(
+        params,
+        reader.clone(),
+        writer.clone(),
+        ingest.clone(),
+        filter,
+        metrics.clone(),
+        net_rx,
+    )?;
+    tracing::info!(peer_id = %net.local_peer_id(), data_dir = %data_dir.display(), "node starting");
+
+    let listener = tokio::net::TcpListener::bind(&config.api).await?;
+    let api_addr = listener.local_addr()?;
+    let app = router(ApiState {
+        ingest,
+        reader,
+        net: net_tx,
+        metrics,
+    });
+    let tmp = data_dir.join("api.addr.tmp");
+    std::fs::write(&tmp, api_addr.to_string())?;
+    std::fs::rename(&tmp, data_dir.join(API_ADDR_FILE))?;
+    tracing::info!(%api_addr, "http endpoint listening");
+
+    let (stop_tx, _) = tokio::sync::broadcast::channel::<()>(1);
+    let mut api_stop = stop_tx.subscribe();
+    let api = tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = api_stop.recv().await;
+            })
+            .await;
+    });
+    let mut net_stop = stop_tx.subscribe();
+    let net_task = tokio::spawn(net.run(async move {
+        let _ = net_stop.recv().await;
+    }));
+
+    shutdown.await;
+    tracing::info!("shutting down");
+    let _ = stop_tx.send(());
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), api).await;
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), net_task).await;
+    drop(writer);
+    let _ = std::fs::remove_file(data_dir.join(API_ADDR_FILE));
+    // The writer thread ends when the last handle is gone (the API's and the network's went
+    // with their tasks); wait for it so the last commit is on disk before exit.
+    let join = tokio::task::spawn_blocking(move || writer_thread.join());
+    if tokio::time::timeout(std::time::Duration::from_secs(10), join)
+        .await
+        .is_err()
+    {
+        tracing::warn!("store writer did not stop in time");
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
