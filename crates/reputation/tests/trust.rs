@@ -133,6 +133,58 @@ fn distrust_does_not_chain() {
     assert!(standing(&g3, &v3, 5) < 0.0);
 }
 
+#[test]
+fn distrust_of_the_viewer_lowers_only_the_distruster() {
+    // 0 trusts 1 and 2; both attest 3.
+    let base = [(0, 1, 100), (0, 2, 100), (1, 3, 50), (2, 3, 50)];
+    let g = graph(&base);
+    let v = view(&g, 0);
+    // (a) 3 distrusting the viewer lowers 3 in the viewer's view, by the viewer's whole
+    // budget times |level| / 100, and nobody else.
+    let mut with = base.to_vec();
+    with.push((3, 0, -40));
+    let g2 = graph(&with);
+    let mut v2 = view(&g2, 0);
+    assert!(standing(&g2, &v2, 3) < standing(&g, &v, 3));
+    let neg = v2.score(&g2, &k(3)).unwrap().negative;
+    assert!((neg - 0.4).abs() < 1e-12, "{neg}");
+    assert_eq!(v2.score(&g2, &k(3)).unwrap().score, 0.0);
+    for i in [1, 2] {
+        assert_eq!(standing(&g2, &v2, i), standing(&g, &v, i));
+    }
+    // Another viewer is not affected: 3 does not distrust 1.
+    assert_eq!(
+        standing(&g2, &view(&g2, 1), 3),
+        standing(&g, &view(&g, 1), 3)
+    );
+    // The incremental update adds and retracts it.
+    let mut g3 = g.clone();
+    let mut v3 = v.clone();
+    g3.add_attestation(&att(3, 0, -40, 100)).unwrap();
+    v3.update(&g3);
+    assert_eq!(v3.score(&g3, &k(3)).unwrap().negative, neg);
+    g3.add_attestation(&att(3, 0, 0, 101)).unwrap();
+    v3.update(&g3);
+    assert_eq!(v3.score(&g3, &k(3)).unwrap().negative, 0.0);
+    v2.update(&g2);
+    assert_eq!(v2.score(&g2, &k(3)).unwrap().negative, neg);
+    // (b) A swarm of fresh keys attesting the viewer positively (and each other) gains
+    // nothing, nor does an honest author that attests the viewer.
+    let mut swarm = base.to_vec();
+    for s in 100..150 {
+        swarm.push((s, 0, 100));
+        swarm.push((s, s + 1, 100));
+    }
+    swarm.push((3, 0, 100));
+    let g4 = graph(&swarm);
+    let v4 = view(&g4, 0);
+    for s in 100..151 {
+        assert_eq!(standing(&g4, &v4, s), 0.0);
+        assert!(!v4.score(&g4, &k(s)).unwrap().has_signal());
+    }
+    assert!(standing(&g4, &v4, 3) <= standing(&g, &v, 3) + 1e-12);
+}
+
 /// Total trust of nodes `from..` in the view of 0.
 fn region_trust(g: &TrustGraph, v: &TrustView, from: u32, to: u32) -> f64 {
     (from..to).map(|i| trust(g, v, i)).sum()

@@ -168,6 +168,31 @@ impl TrustView {
             if pw != 0 {
                 self.add_evidence(graph, w, pw);
             }
+            let (targets, levels, n_flow) = graph.row(w);
+            self.reciprocal_distrust(
+                &targets[n_flow as usize..],
+                &levels[n_flow as usize..],
+                w,
+                1,
+            );
+        }
+    }
+
+    /// Negative reciprocity: if author `w`'s evidence edges (`targets`, `levels`, without its
+    /// flow edges, sorted by target) distrust the viewer, adds (`sign = 1`) or removes
+    /// (`sign = -1`) `ONE * |level|` of negative evidence about `w`: the viewer's whole budget,
+    /// as if the viewer had distrusted `w` at that level. Positive attestations of the viewer
+    /// are never counted (any key could make them).
+    fn reciprocal_distrust(&mut self, targets: &[u32], levels: &[i8], w: u32, sign: i64) {
+        let Some(&viewer) = self.roots.first() else {
+            return;
+        };
+        if let Ok(i) = targets.binary_search(&viewer) {
+            if let Some(&l) = levels.get(i) {
+                if l < 0 {
+                    self.neg[w as usize] += sign * ONE * i64::from(l.unsigned_abs());
+                }
+            }
         }
     }
 
@@ -196,6 +221,14 @@ impl TrustView {
         self.generation = graph.generation();
         for ch in &changes {
             let u = ch.author as usize;
+            let (b, a) = (ch.before.n_flow as usize, ch.after.n_flow as usize);
+            self.reciprocal_distrust(
+                &ch.before.targets[b..],
+                &ch.before.levels[b..],
+                ch.author,
+                -1,
+            );
+            self.reciprocal_distrust(&ch.after.targets[a..], &ch.after.levels[a..], ch.author, 1);
             let pu = self.p[u];
             if pu != 0 {
                 for (&t, &l) in ch.before.targets.iter().zip(&ch.before.levels) {
