@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 mod object;
+mod poll;
 mod validate;
 
 pub use object::{
@@ -16,4 +17,10 @@ pub use object::{
 };
 pub use validate::{
     epoch_of, validate, validate_batch, Limits, ValidationError, ERROR_CODES, MS_PER_EPOCH,
+};
+#[cfg(feature = "personhood")]
+pub use poll::personhood_issuer;
+pub use poll::{
+    tally_personhood_poll, PersonhoodBallot, PersonhoodVerifier, Poll, PollError, PollPseudonym,
+    PollTally, BALLOT_PREFIX, MAX_CHOICES, POLL_PSEUDONYM_LEN,
 };
