@@ -2,7 +2,7 @@
 //! not a valid, non-weak curve point fails to deserialize with a message starting
 //! `invalid-key`, so decoders can report the stable code.
 
-use crate::keys::{PublicKey, PUBLIC_KEY_LEN, SIGNATURE_LEN};
+use crate::keys::{PublicKey, SIGNATURE_LEN};
 use crate::sign::Signature;
 use serde::de::{Error, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -20,6 +20,18 @@ impl Serialize for Signature {
     }
 }
 
+struct AnyBytes;
+
+impl<'de> Visitor<'de> for AnyBytes {
+    type Value = Vec<u8>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a byte string")
+    }
+    fn visit_bytes<E: Error>(self, v: &[u8]) -> Result<Self::Value, E> {
+        Ok(v.to_vec())
+    }
+}
+
 struct FixedBytes<const N: usize>;
 
 impl<'de, const N: usize> Visitor<'de> for FixedBytes<N> {
@@ -34,7 +46,8 @@ impl<'de, const N: usize> Visitor<'de> for FixedBytes<N> {
 
 impl<'de> Deserialize<'de> for PublicKey {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let bytes = d.deserialize_bytes(FixedBytes::<PUBLIC_KEY_LEN>)?;
+        // Any length is read so that a short or long key reports `invalid-key` too.
+        let bytes = d.deserialize_bytes(AnyBytes)?;
         PublicKey::from_bytes(&bytes)
             .map_err(|_| D::Error::custom("invalid-key: not a valid ed25519 public key"))
     }

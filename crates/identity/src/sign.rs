@@ -113,9 +113,9 @@ pub fn verify_prefixed(
     prefixed_message: &[u8],
     sig: &Signature,
 ) -> Result<(), VerifyError> {
-    let vk = key.verifying_key().map_err(|_| VerifyError::BadSignature)?;
     let sig = ed25519_dalek::Signature::from_bytes(&sig.0);
-    vk.verify_strict(prefixed_message, &sig)
+    key.verifying_key()
+        .verify_strict(prefixed_message, &sig)
         .map_err(|_| VerifyError::BadSignature)
 }
 
@@ -138,15 +138,12 @@ pub fn verify_batch(
     if n == 0 {
         return Ok(Vec::new());
     }
-    let mut dalek_sigs = Vec::with_capacity(n);
-    let mut dalek_keys = Vec::with_capacity(n);
-    for (sig, key) in sigs.iter().zip(keys) {
-        dalek_sigs.push(ed25519_dalek::Signature::from_bytes(&sig.0));
-        match key.verifying_key() {
-            Ok(vk) => dalek_keys.push(vk),
-            Err(_) => return Ok(verify_each(prefixed_messages, sigs, keys)),
-        }
-    }
+    let dalek_sigs: Vec<ed25519_dalek::Signature> = sigs
+        .iter()
+        .map(|s| ed25519_dalek::Signature::from_bytes(&s.0))
+        .collect();
+    let dalek_keys: Vec<ed25519_dalek::VerifyingKey> =
+        keys.iter().map(|k| *k.verifying_key()).collect();
     if ed25519_dalek::verify_batch(prefixed_messages, &dalek_sigs, &dalek_keys).is_ok() {
         Ok(vec![Ok(()); n])
     } else {

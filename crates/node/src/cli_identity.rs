@@ -10,6 +10,7 @@ use clap::{Args, Subcommand};
 use rand_core::{OsRng, RngCore};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 use vouch_identity::{
     issue_credential, read_key_file, verify_credential, write_key_file, CredentialRequest,
@@ -34,7 +35,7 @@ pub enum IdentityCommand {
 #[derive(Debug, Args)]
 pub struct KeyDir {
     /// Key directory [default: $VOUCH_HOME/keys, else ~/.vouch/keys].
-    #[arg(long, env = "VOUCH_KEY_DIR", global = true)]
+    #[arg(long, env = "VOUCH_KEY_DIR")]
     pub key_dir: Option<PathBuf>,
 }
 
@@ -136,14 +137,14 @@ pub struct LinkArgs {
     dir: KeyDir,
 }
 
-/// Runs an identity command.
-pub fn run(cmd: IdentityCommand) -> Result<()> {
+/// Runs an identity command. Exit code 1: a credential did not verify.
+pub fn run(cmd: IdentityCommand) -> Result<ExitCode> {
     match cmd {
         IdentityCommand::Identity(IdentitySubcommand::New { name, dir }) => {
-            let dir = key_dir(&dir)?;
+            let dir = key_dir(&dir);
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("creating key directory {}", dir.display()))?;
-            let path = dir.join(format!("{name}.key"));
+            let path = crate::cli_keys::key_path(&dir, &name)?;
             let key = SecretKey::generate(&mut OsRng);
             write_key_file(&path, &key)
                 .map_err(|e| anyhow!("{}: {e} ({})", e.code(), path.display()))?;
@@ -153,7 +154,7 @@ pub fn run(cmd: IdentityCommand) -> Result<()> {
         IdentityCommand::Identity(IdentitySubcommand::Show { key, dir }) => {
             println!("{}", load_key(&key, &dir)?.public_key().to_did_key());
         }
-        IdentityCommand::Credential(c) => run_credential(c)?,
+        IdentityCommand::Credential(c) => return run_credential(c),
         IdentityCommand::Link(args) => {
             let posting = load_key(&args.posting, &args.dir)?;
             let identity = load_key(&args.identity, &args.dir)?;
@@ -177,10 +178,10 @@ pub fn run(cmd: IdentityCommand) -> Result<()> {
             }
         }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
-fn run_credential(cmd: CredentialCommand) -> Result<()> {
+fn run_credential(cmd: CredentialCommand) -> Result<ExitCode> {
     match cmd {
         CredentialCommand::Issue {
             issuer,
@@ -255,7 +256,7 @@ fn run_credential(cmd: CredentialCommand) -> Result<()> {
                         serde_json::json!({"valid": false, "code": e.code(), "error": e.to_string()})
                     );
                     eprintln!("{}: {e}", e.code());
-                    std::process::exit(1);
+                    return Ok(ExitCode::from(1));
                 }
             }
         }
@@ -292,28 +293,22 @@ fn run_credential(cmd: CredentialCommand) -> Result<()> {
             write_out(out.as_deref(), &serde_json::to_string_pretty(&rev.to_json())?)?;
         }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
-fn key_dir(dir: &KeyDir) -> Result<PathBuf> {
-    if let Some(d) = &dir.key_dir {
-        return Ok(d.clone());
-    }
-    if let Some(home) = std::env::var_os("VOUCH_HOME") {
-        return Ok(PathBuf::from(home).join("keys"));
-    }
-    let home = std::env::var_os("HOME").ok_or_else(|| anyhow!("set --key-dir or $HOME"))?;
-    Ok(PathBuf::from(home).join(".vouch").join("keys"))
+fn key_dir(dir: &KeyDir) -> PathBuf {
+    dir.key_dir
+        .clone()
+        .unwrap_or_else(crate::cli_keys::default_key_dir)
 }
 
 /// A key named by path (contains `/` or ends in `.key`) or by name in the key directory.
 fn load_key(name: &str, dir: &KeyDir) -> Result<SecretKey> {
-    let path = if name.contains('/') || name.ends_with(".key") {
-        PathBuf::from(name)
-    } else {
-        key_dir(dir)?.join(format!("{name}.key"))
-    };
-    read_key_file(&path).map_err(|e| anyhow!("{}: {e} ({})", e.code(), path.display()))
+    if name.contains('/') || name.ends_with(".key") {
+        let path = PathBuf::from(name);
+        return read_key_file(&path).map_err(|e| anyhow!("{}: {e} ({})", e.code(), path.display()));
+    }
+    crate::cli_keys::load_key(Some(key_dir(dir)), name)
 }
 
 fn now_ms() -> Result<u64> {

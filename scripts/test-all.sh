@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every test suite of Vouch: the Rust workspace (unit, property, vector and end-to-end
+# tests) and the interop suites that check our formats with independent implementations.
+# Installs what it needs (Python packages into a virtualenv under the cache folder).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+CACHE="${VOUCH_CACHE:-$HOME/.cache/vouch}"
+mkdir -p "$CACHE"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/target}"
+
+echo "==> cargo test --workspace"
+cargo test --workspace --locked
+
+echo "==> interop: object vectors checked by Python (dag-cbor, multiformats, PyNaCl)"
+VENV="$CACHE/venv-objects"
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+fi
+"$VENV/bin/pip" install --quiet --disable-pip-version-check -r tests/interop-objects/requirements.txt
+"$VENV/bin/python" -m pytest -q -p no:cacheprovider tests/interop-objects
