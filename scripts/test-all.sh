@@ -18,3 +18,8 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/pip" install --quiet --disable-pip-version-check -r tests/interop-objects/requirements.txt
 "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests/interop-objects
+
+echo "==> interop: credentials checked by Digital Bazaar's VC stack (Node.js, offline)"
+(cd tests/interop-vc && npm ci --no-audit --no-fund --silent)
+cargo build -p vouch-node --bin vouch --locked --quiet
+VOUCH="$CARGO_TARGET_DIR/debug/vouch" bash tests/interop-vc/run.sh

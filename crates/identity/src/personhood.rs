@@ -292,11 +292,11 @@ impl PersonhoodIssuer {
         let sig = BlindSignature::<BbsBls12381Sha256>::blind_sign_with_nym(
             &self.sk,
             &self.pk,
-            Some(&request.0),
+            Some(request.0.as_slice()),
             1,
             Some(HEADER),
             &signer_nym_entropy,
-            Some(&messages),
+            Some(&messages[..]),
         )
         .map_err(|e| match e {
             zkryptium::errors::Error::InvalidCommitmentProof
@@ -396,7 +396,7 @@ impl PendingPersonhood {
             .verify_finalize_with_nym(
                 &pk,
                 Some(HEADER),
-                Some(&messages),
+                Some(&messages[..]),
                 None,
                 vec![prover_nym],
                 Some(&entropy),
@@ -486,11 +486,8 @@ impl PersonhoodCredential {
     /// This holder's pseudonym in `scope`, without making a proof.
     pub fn pseudonym(&self, scope: &PersonhoodScope) -> Result<Pseudonym, PersonhoodError> {
         // The pseudonym is deterministic, so a throwaway proof's pseudonym is the answer.
-        let key = PublicKey::from_bytes(&[0u8; 32]).ok();
-        match key {
-            Some(k) => Ok(self.prove(scope, &k)?.pseudonym),
-            None => Err(PersonhoodError::Malformed("placeholder key")),
-        }
+        let key = crate::keys::SecretKey::from_seed(&[0u8; 32]).public_key();
+        Ok(self.prove(scope, &key)?.pseudonym)
     }
 
     /// Proves, for `scope`, that the holder of `voting_key` holds a valid credential of this
@@ -513,12 +510,12 @@ impl PersonhoodCredential {
             &pk,
             &self.signature,
             Some(HEADER),
-            Some(&ph),
+            Some(ph.as_slice()),
             &vec![nym],
             &scope.context_id(),
-            Some(&messages),
+            Some(&messages[..]),
             None,
-            Some(&[0]),
+            Some(&[0usize][..]),
             None,
             Some(&blind),
         )
@@ -658,14 +655,14 @@ pub fn verify_personhood(
     poks.proof_verify_with_nym(
         &pk,
         Some(HEADER),
-        Some(&scope.presentation_header(voting_key)),
+        Some(scope.presentation_header(voting_key).as_slice()),
         &nym,
         &scope.context_id(),
         1,
         Some(messages.len()),
-        Some(&messages),
+        Some(&messages[..]),
         None,
-        Some(&[0]),
+        Some(&[0usize][..]),
         None,
     )
     .map_err(|_| PersonhoodError::BadProof)?;
@@ -838,5 +835,33 @@ mod tests {
         );
         let back = PersonhoodIssuer::from_bytes(&issuer.to_bytes()).unwrap();
         assert_eq!(back.public_key(), issuer.public_key());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+        #[test]
+        fn decoders_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..700)) {
+            let _ = PersonhoodProof::from_bytes(&bytes);
+            let _ = PersonhoodCredential::from_bytes(&bytes);
+            let _ = PersonhoodRequest::from_bytes(&bytes);
+            let _ = PersonhoodIssuerKey::from_bytes(&bytes);
+        }
+
+        #[test]
+        fn proof_encoding_round_trips(group in "[a-z/:0-9]{0,40}", epoch in proptest::num::u64::ANY,
+                                      pseudonym in proptest::array::uniform32(proptest::num::u8::ANY),
+                                      proof in proptest::collection::vec(proptest::num::u8::ANY, BBS_PROOF_LEN)) {
+            let issuer = PersonhoodIssuer::from_key_material(&[7u8; 32]).unwrap();
+            let mut nym = [0u8; PSEUDONYM_LEN];
+            nym[..32].copy_from_slice(&pseudonym);
+            let p = PersonhoodProof {
+                issuer: issuer.public_key(),
+                scope: PersonhoodScope::new(group, epoch),
+                expires_at_ms: epoch ^ 0x55,
+                pseudonym: Pseudonym(nym),
+                proof,
+            };
+            proptest::prop_assert_eq!(PersonhoodProof::from_bytes(&p.to_bytes()).unwrap(), p);
+        }
     }
 }

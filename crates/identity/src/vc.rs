@@ -14,7 +14,7 @@ use ssi::claims::vc::v2::JsonCredential;
 use ssi::claims::VerificationParameters;
 use ssi::dids::{DIDKey, VerificationMethodDIDResolver};
 use ssi::jwk::{Base64urlUInt, OctetParams, Params, JWK};
-use ssi::verification_methods::{AnyMethod, SingleSecretSigner};
+use ssi::verification_methods::{Multikey, SingleSecretSigner};
 
 /// The only Data Integrity cryptosuite Vouch issues and accepts.
 pub const CRYPTOSUITE: &str = "eddsa-rdfc-2022";
@@ -149,7 +149,7 @@ fn jwk_of(key: &SecretKey) -> JWK {
     }))
 }
 
-fn resolver() -> VerificationMethodDIDResolver<DIDKey, AnyMethod> {
+fn resolver() -> VerificationMethodDIDResolver<DIDKey, Multikey> {
     VerificationMethodDIDResolver::new(DIDKey)
 }
 
@@ -184,7 +184,8 @@ pub fn issue_credential(
     let jwk = jwk_of(issuer);
     let vm = DIDKey::generate_url(&jwk).map_err(|e| VcError::Sign(e.to_string()))?;
     let mut options = ProofOptions::from_method(vm.into_iri().into());
-    options.created = Some(time_of(now_ms)?.into());
+    let created = ssi::xsd::DateTimeStamp::from(time_of(now_ms - now_ms % 1000)?);
+    options.created = Some(created.into());
     let signed = futures_executor::block_on(EdDsaRdfc2022.sign(
         credential,
         resolver(),
@@ -470,5 +471,20 @@ mod tests {
         assert_eq!(code(&old_suite, T0 + DAY, &[]), "vc-unsupported-proof");
         assert_eq!(code("{}", T0, &[]), "vc-malformed");
         assert_eq!(code("[", T0, &[]), "vc-malformed");
+    }
+
+    #[test]
+    fn verifies_a_digital_bazaar_credential() {
+        // Issued by @digitalbazaar/vc 7.3.0 + eddsa-rdfc-2022-cryptosuite 1.3.0
+        // (tests/interop-vc/interop.mjs issue).
+        let json = include_str!("../../../specs/vectors/vc-digitalbazaar.json");
+        let now = 1_798_761_600_000; // 2027-01-01T00:00:00Z
+        let v = verify_credential(json, now, &[]).unwrap();
+        assert!(v.types.iter().any(|t| t == PERSONHOOD_CREDENTIAL_TYPE));
+        let tampered = json.replace("digital bazaar interop", "digital bazaar interop!");
+        assert_eq!(
+            verify_credential(&tampered, now, &[]).unwrap_err().code(),
+            "vc-bad-proof"
+        );
     }
 }
