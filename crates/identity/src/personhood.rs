@@ -15,9 +15,9 @@
 use crate::keys::PublicKey;
 use rand_core::CryptoRngCore;
 use std::fmt;
+use zkryptium::bbsplus::commitment::BlindFactor;
 use zkryptium::bbsplus::keys::{BBSplusPublicKey, BBSplusSecretKey};
 use zkryptium::bbsplus::pseudonym::{BBSplusPseudonym, PseudonymSecret};
-use zkryptium::bbsplus::commitment::BlindFactor;
 use zkryptium::keys::pair::KeyPair;
 use zkryptium::schemes::algorithms::BbsBls12381Sha256;
 use zkryptium::schemes::generics::{BlindSignature, Commitment, PoKSignature};
@@ -649,8 +649,8 @@ pub fn verify_personhood(
     let pk = issuer.bbs()?;
     let poks = PoKSignature::<BbsBls12381Sha256>::from_bytes(&proof.proof)
         .map_err(|_| PersonhoodError::BadProof)?;
-    let nym = BBSplusPseudonym::from_bytes(&proof.pseudonym.0)
-        .map_err(|_| PersonhoodError::BadProof)?;
+    let nym =
+        BBSplusPseudonym::from_bytes(&proof.pseudonym.0).map_err(|_| PersonhoodError::BadProof)?;
     let messages = [expiry_message(proof.expires_at_ms)];
     poks.proof_verify_with_nym(
         &pk,
@@ -745,7 +745,10 @@ mod tests {
         // Encoding round trip.
         let bytes = p1.to_bytes();
         assert_eq!(PersonhoodProof::from_bytes(&bytes).unwrap(), p1);
-        assert_eq!(bytes.len(), 1 + 96 + 2 + village.group.len() + 16 + 48 + 336);
+        assert_eq!(
+            bytes.len(),
+            1 + 96 + 2 + village.group.len() + 16 + 48 + 336
+        );
         let cred = PersonhoodCredential::from_bytes(&alice.to_bytes()).unwrap();
         assert_eq!(cred.pseudonym(&village).unwrap(), n1);
         let ik2 = PersonhoodIssuerKey::from_did_key(&ik.to_did_key()).unwrap();
@@ -769,36 +772,63 @@ mod tests {
         // Forged: a flipped byte in the proof, a borrowed pseudonym, another voting key.
         let mut forged = p.clone();
         forged.proof[300] ^= 1;
-        assert_eq!(code(verify_personhood(&forged, &ik, &scope, &k, NOW)), "personhood-bad-proof");
+        assert_eq!(
+            code(verify_personhood(&forged, &ik, &scope, &k, NOW)),
+            "personhood-bad-proof"
+        );
         let bob = issue(&issuer, 3, expires);
         let mut stolen = p.clone();
         stolen.pseudonym = bob.pseudonym(&scope).unwrap();
-        assert_eq!(code(verify_personhood(&stolen, &ik, &scope, &k, NOW)), "personhood-bad-proof");
+        assert_eq!(
+            code(verify_personhood(&stolen, &ik, &scope, &k, NOW)),
+            "personhood-bad-proof"
+        );
         assert_eq!(
             code(verify_personhood(&p, &ik, &scope, &voting_key(11), NOW)),
             "personhood-bad-proof"
         );
         // A proof for another scope; the same proof relabelled as this scope.
         let elsewhere = PersonhoodScope::new("g", 2);
-        assert_eq!(code(verify_personhood(&p, &ik, &elsewhere, &k, NOW)), "personhood-wrong-scope");
+        assert_eq!(
+            code(verify_personhood(&p, &ik, &elsewhere, &k, NOW)),
+            "personhood-wrong-scope"
+        );
         let mut relabelled = alice.prove(&elsewhere, &k).unwrap();
         relabelled.scope = scope.clone();
-        assert_eq!(code(verify_personhood(&relabelled, &ik, &scope, &k, NOW)), "personhood-bad-proof");
+        assert_eq!(
+            code(verify_personhood(&relabelled, &ik, &scope, &k, NOW)),
+            "personhood-bad-proof"
+        );
         // Another issuer: as claimed, and relabelled.
         let ok = other.public_key();
-        assert_eq!(code(verify_personhood(&p, &ok, &scope, &k, NOW)), "personhood-wrong-issuer");
+        assert_eq!(
+            code(verify_personhood(&p, &ok, &scope, &k, NOW)),
+            "personhood-wrong-issuer"
+        );
         let mut reissued = p.clone();
         reissued.issuer = ok;
-        assert_eq!(code(verify_personhood(&reissued, &ok, &scope, &k, NOW)), "personhood-bad-proof");
+        assert_eq!(
+            code(verify_personhood(&reissued, &ok, &scope, &k, NOW)),
+            "personhood-bad-proof"
+        );
         // Expired, and an expiry pushed forward by hand.
-        assert_eq!(code(verify_personhood(&p, &ik, &scope, &k, expires)), "personhood-expired");
+        assert_eq!(
+            code(verify_personhood(&p, &ik, &scope, &k, expires)),
+            "personhood-expired"
+        );
         let mut extended = p.clone();
         extended.expires_at_ms += DAY;
-        assert_eq!(code(verify_personhood(&extended, &ik, &scope, &k, expires)), "personhood-bad-proof");
+        assert_eq!(
+            code(verify_personhood(&extended, &ik, &scope, &k, expires)),
+            "personhood-bad-proof"
+        );
         // Truncated or garbage bytes never panic.
         let bytes = p.to_bytes();
         for n in 0..bytes.len() {
-            assert_eq!(PersonhoodProof::from_bytes(&bytes[..n]).unwrap_err().code(), "personhood-malformed");
+            assert_eq!(
+                PersonhoodProof::from_bytes(&bytes[..n]).unwrap_err().code(),
+                "personhood-malformed"
+            );
         }
         let mut garbage = bytes.clone();
         for b in garbage.iter_mut().skip(200) {
@@ -819,18 +849,28 @@ mod tests {
             "personhood-bad-expiry"
         );
         assert_eq!(
-            issuer.issue(&req, NOW - NOW % DAY, NOW, &mut r).unwrap_err().code(),
+            issuer
+                .issue(&req, NOW - NOW % DAY, NOW, &mut r)
+                .unwrap_err()
+                .code(),
             "personhood-bad-expiry"
         );
         let mut bad = req.as_bytes().to_vec();
         bad[60] ^= 1;
         let bad = PersonhoodRequest::from_bytes(&bad).unwrap();
-        assert!(issuer.issue(&bad, NOW - NOW % DAY + DAY, NOW, &mut r).is_err());
+        assert!(issuer
+            .issue(&bad, NOW - NOW % DAY + DAY, NOW, &mut r)
+            .is_err());
         // A signature from another issuer does not finalize.
         let other = PersonhoodIssuer::generate(&mut rng(2)).unwrap();
-        let iss = other.issue(&req, NOW - NOW % DAY + DAY, NOW, &mut r).unwrap();
+        let iss = other
+            .issue(&req, NOW - NOW % DAY + DAY, NOW, &mut r)
+            .unwrap();
         assert_eq!(
-            pending.finalize(&issuer.public_key(), &iss).unwrap_err().code(),
+            pending
+                .finalize(&issuer.public_key(), &iss)
+                .unwrap_err()
+                .code(),
             "personhood-bad-issuance"
         );
         let back = PersonhoodIssuer::from_bytes(&issuer.to_bytes()).unwrap();

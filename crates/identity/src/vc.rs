@@ -189,7 +189,7 @@ pub fn issue_credential(
     let signed = futures_executor::block_on(EdDsaRdfc2022.sign(
         credential,
         resolver(),
-        SingleSecretSigner::new(jwk).into_local(),
+        SingleSecretSigner::new(jwk),
         options,
     ))
     .map_err(|e| VcError::Sign(e.to_string()))?;
@@ -225,7 +225,11 @@ pub fn verify_credential(
     // The proof: exactly one, Data Integrity eddsa-rdfc-2022, made by the issuer's key.
     let proof = match obj.get("proof") {
         Some(Value::Object(p)) => p,
-        Some(_) => return Err(VcError::UnsupportedProof("expected exactly one proof".into())),
+        Some(_) => {
+            return Err(VcError::UnsupportedProof(
+                "expected exactly one proof".into(),
+            ))
+        }
         None => return Err(VcError::Malformed("no proof".into())),
     };
     if str_field(proof, "type") != Some("DataIntegrityProof")
@@ -357,7 +361,12 @@ impl Revocation {
 
     /// The JSON form: `{"issuer": did, "credentialId", "revokedAt": ms, "signature": hex}`.
     pub fn to_json(&self) -> Value {
-        let sig: String = self.signature.0.iter().map(|b| format!("{b:02x}")).collect();
+        let sig: String = self
+            .signature
+            .0
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         json!({
             "type": "VouchCredentialRevocation",
             "issuer": self.issuer.to_did_key(),
@@ -434,10 +443,14 @@ mod tests {
 
         let ok = verify_credential(&json, T0 + DAY, &[]).unwrap();
         assert_eq!(ok.issuer, issuer.public_key());
-        assert_eq!(ok.subject.as_deref(), Some(holder.public_key().to_did_key().as_str()));
+        assert_eq!(
+            ok.subject.as_deref(),
+            Some(holder.public_key().to_did_key().as_str())
+        );
         assert!(ok.types.iter().any(|t| t == PERSONHOOD_CREDENTIAL_TYPE));
 
-        let code = |j: &str, now: u64, r: &[Revocation]| verify_credential(j, now, r).unwrap_err().code();
+        let code =
+            |j: &str, now: u64, r: &[Revocation]| verify_credential(j, now, r).unwrap_err().code();
 
         // Tampered claim.
         let tampered = json.replace("in-person check", "in-person check!");

@@ -213,7 +213,8 @@ fn run_credential(cmd: CredentialCommand) -> Result<ExitCode> {
                 types,
                 claims: map,
                 valid_from_ms: now - now % 1000,
-                valid_until_ms: (valid_days > 0).then(|| now - now % 1000 + valid_days * 86_400_000),
+                valid_until_ms: (valid_days > 0)
+                    .then(|| now - now % 1000 + valid_days * 86_400_000),
             };
             let json = issue_credential(&issuer, &request, now)
                 .map_err(|e| anyhow!("{}: {e}", e.code()))?;
@@ -290,7 +291,10 @@ fn run_credential(cmd: CredentialCommand) -> Result<ExitCode> {
         } => {
             let issuer = load_key(&issuer, &dir)?;
             let rev = Revocation::new(&issuer, &id, now_ms()?);
-            write_out(out.as_deref(), &serde_json::to_string_pretty(&rev.to_json())?)?;
+            write_out(
+                out.as_deref(),
+                &serde_json::to_string_pretty(&rev.to_json())?,
+            )?;
         }
     }
     Ok(ExitCode::SUCCESS)

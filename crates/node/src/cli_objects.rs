@@ -56,7 +56,10 @@ pub(crate) fn read_object_file(path: &PathBuf) -> Result<Vec<u8>> {
         .copied()
         .filter(|b| !b.is_ascii_whitespace())
         .collect();
-    if !trimmed.is_empty() && trimmed.len().is_multiple_of(2) && trimmed.iter().all(u8::is_ascii_hexdigit) {
+    if !trimmed.is_empty()
+        && trimmed.len().is_multiple_of(2)
+        && trimmed.iter().all(u8::is_ascii_hexdigit)
+    {
         if let Ok(bytes) = hex::decode(&trimmed) {
             return Ok(bytes);
         }

@@ -32,9 +32,18 @@ fn credential_lifecycle_and_link() {
     let out = vouch(
         d,
         &[
-            "credential", "issue", "--issuer", "issuer", "--subject", &holder, "--claim",
-            "verifiedBy=cli-test", "--id", "urn:uuid:11111111-2222-4333-8444-555555555555",
-            "--out", vc_s,
+            "credential",
+            "issue",
+            "--issuer",
+            "issuer",
+            "--subject",
+            &holder,
+            "--claim",
+            "verifiedBy=cli-test",
+            "--id",
+            "urn:uuid:11111111-2222-4333-8444-555555555555",
+            "--out",
+            vc_s,
         ],
     );
     assert!(out.status.success(), "{out:?}");
@@ -56,7 +65,10 @@ fn credential_lifecycle_and_link() {
     assert!(stdout(&out).contains("vc-bad-proof"), "{out:?}");
 
     // Expired (checked as of a later time).
-    let out = vouch(d, &["credential", "verify", vc_s, "--at", "2999-01-01T00:00:00Z"]);
+    let out = vouch(
+        d,
+        &["credential", "verify", vc_s, "--at", "2999-01-01T00:00:00Z"],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).contains("vc-expired"));
 
@@ -65,19 +77,43 @@ fn credential_lifecycle_and_link() {
     let out = vouch(
         d,
         &[
-            "credential", "revoke", "--issuer", "issuer", "--id",
-            "urn:uuid:11111111-2222-4333-8444-555555555555", "--out", rev.to_str().unwrap(),
+            "credential",
+            "revoke",
+            "--issuer",
+            "issuer",
+            "--id",
+            "urn:uuid:11111111-2222-4333-8444-555555555555",
+            "--out",
+            rev.to_str().unwrap(),
         ],
     );
     assert!(out.status.success(), "{out:?}");
-    let out = vouch(d, &["credential", "verify", vc_s, "--revocations", rev.to_str().unwrap()]);
+    let out = vouch(
+        d,
+        &[
+            "credential",
+            "verify",
+            vc_s,
+            "--revocations",
+            rev.to_str().unwrap(),
+        ],
+    );
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).contains("vc-revoked"));
 
     // Link: a posting key and the identity key; the object validates.
     assert!(vouch(d, &["key", "new", "posting1"]).status.success());
     let link = d.join("link.cbor");
-    let out = vouch(d, &["link", "--posting", "posting1", "--out", link.to_str().unwrap()]);
+    let out = vouch(
+        d,
+        &[
+            "link",
+            "--posting",
+            "posting1",
+            "--out",
+            link.to_str().unwrap(),
+        ],
+    );
     assert!(out.status.success(), "{out:?}");
     let check = vouch(d, &["object", "check", link.to_str().unwrap()]);
     assert!(check.status.success(), "{check:?}");

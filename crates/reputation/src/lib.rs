@@ -15,12 +15,12 @@ pub use object::{
     PostBody, ReportBody, RevokeBody, RotateBody, SignedObject, Subject, VoteBody, DAG_CBOR_CODEC,
     OBJECT_VERSION, SHA2_256_CODE,
 };
-pub use validate::{
-    epoch_of, validate, validate_batch, Limits, ValidationError, ERROR_CODES, MS_PER_EPOCH,
-};
 #[cfg(feature = "personhood")]
 pub use poll::personhood_issuer;
 pub use poll::{
     tally_personhood_poll, PersonhoodBallot, PersonhoodVerifier, Poll, PollError, PollPseudonym,
     PollTally, BALLOT_PREFIX, MAX_CHOICES, POLL_PSEUDONYM_LEN,
+};
+pub use validate::{
+    epoch_of, validate, validate_batch, Limits, ValidationError, ERROR_CODES, MS_PER_EPOCH,
 };

@@ -181,7 +181,10 @@ impl PersonhoodVerifier for vouch_identity::PersonhoodIssuerKey {
 pub fn personhood_issuer(
     policy: &GroupPolicy,
 ) -> Result<vouch_identity::PersonhoodIssuerKey, PollError> {
-    let did = policy.credential_issuer.as_deref().ok_or(PollError::NoIssuer)?;
+    let did = policy
+        .credential_issuer
+        .as_deref()
+        .ok_or(PollError::NoIssuer)?;
     vouch_identity::PersonhoodIssuerKey::from_did_key(did).map_err(|_| PollError::NoIssuer)
 }
 
@@ -237,7 +240,11 @@ pub fn tally_personhood_poll(
                     .map(|&(i, _)| (i, PollError::DuplicatePseudonym)),
             );
         } else {
-            rejected.extend(entries.iter().map(|&(i, _)| (i, PollError::DuplicatePseudonym)));
+            rejected.extend(
+                entries
+                    .iter()
+                    .map(|&(i, _)| (i, PollError::DuplicatePseudonym)),
+            );
         }
     }
     rejected.sort_by_key(|(i, _)| *i);
@@ -318,7 +325,10 @@ mod tests {
 
     fn person(v: &Village, rng: &mut ChaCha20Rng) -> PersonhoodCredential {
         let (req, pending) = PersonhoodRequest::new(rng).unwrap();
-        let iss = v.issuer.issue(&req, NOW - NOW % DAY + 30 * DAY, NOW, rng).unwrap();
+        let iss = v
+            .issuer
+            .issue(&req, NOW - NOW % DAY + 30 * DAY, NOW, rng)
+            .unwrap();
         pending.finalize(&v.issuer.public_key(), &iss).unwrap()
     }
 
@@ -384,7 +394,9 @@ mod tests {
         let foreign = {
             let other = PersonhoodIssuer::generate(&mut rng).unwrap();
             let (req, pending) = PersonhoodRequest::new(&mut rng).unwrap();
-            let iss = other.issue(&req, NOW - NOW % DAY + DAY, NOW, &mut rng).unwrap();
+            let iss = other
+                .issue(&req, NOW - NOW % DAY + DAY, NOW, &mut rng)
+                .unwrap();
             let cred = pending.finalize(&other.public_key(), &iss).unwrap();
             ballot(&v, &cred, 0, &mut rng)
         };
@@ -413,8 +425,9 @@ mod tests {
         );
 
         // After the credentials expire nothing counts.
-        let late = tally_personhood_poll(&v.poll, &v.policy, &ballots[..1], &verifier, NOW + 40 * DAY)
-            .unwrap();
+        let late =
+            tally_personhood_poll(&v.poll, &v.policy, &ballots[..1], &verifier, NOW + 40 * DAY)
+                .unwrap();
         assert_eq!(codes(&late), vec!["personhood-expired"]);
 
         // A group without village votes cannot run this tally.
@@ -427,6 +440,9 @@ mod tests {
             "poll-not-personhood-group"
         );
         plain.credential_issuer = None;
-        assert_eq!(personhood_issuer(&plain).unwrap_err().code(), "poll-no-issuer");
+        assert_eq!(
+            personhood_issuer(&plain).unwrap_err().code(),
+            "poll-no-issuer"
+        );
     }
 }
