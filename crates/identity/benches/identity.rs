@@ -2,6 +2,7 @@
 //! measured in the same run), and personhood proof size, creation and verification time.
 //!
 //! `cargo bench -p vouch-identity --features vc --bench identity`
+#![allow(clippy::unwrap_used)]
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use rand_chacha::rand_core::SeedableRng;

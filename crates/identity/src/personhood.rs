@@ -284,7 +284,7 @@ impl PersonhoodIssuer {
         now_ms: u64,
         rng: &mut R,
     ) -> Result<PersonhoodIssuance, PersonhoodError> {
-        if expires_at_ms % EXPIRY_GRANULARITY_MS != 0 || expires_at_ms <= now_ms {
+        if !expires_at_ms.is_multiple_of(EXPIRY_GRANULARITY_MS) || expires_at_ms <= now_ms {
             return Err(PersonhoodError::BadExpiry(expires_at_ms));
         }
         let signer_nym_entropy = random_nym_secret(rng);

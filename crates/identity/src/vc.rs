@@ -472,7 +472,10 @@ mod tests {
         // Revocation: by the issuer counts; by someone else, or forged, does not.
         let id = &request(&holder).id;
         let rev = Revocation::new(&issuer, id, T0 + 2 * DAY);
-        assert_eq!(code(&json, T0 + 3 * DAY, &[rev.clone()]), "vc-revoked");
+        assert_eq!(
+            code(&json, T0 + 3 * DAY, std::slice::from_ref(&rev)),
+            "vc-revoked"
+        );
         let by_other = Revocation::new(&key(4), id, T0 + 2 * DAY);
         assert!(verify_credential(&json, T0 + 3 * DAY, &[by_other]).is_ok());
         let mut forged = rev.clone();

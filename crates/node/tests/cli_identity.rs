@@ -1,5 +1,6 @@
 //! End-to-end tests of `vouch identity new`, `vouch credential issue|verify|show|revoke` and
 //! `vouch link`, running the real binary on a temporary key folder.
+#![allow(clippy::unwrap_used)]
 
 use std::path::Path;
 use std::process::{Command, Output};
