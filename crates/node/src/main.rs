@@ -1,6 +1,8 @@
 //! The `vouch` command line: dispatch only; each subcommand lives in its own module.
 
 mod bench;
+#[cfg(feature = "vc")]
+mod cli_identity;
 mod cli_keys;
 mod cli_objects;
 mod eval;
@@ -36,6 +38,10 @@ enum Command {
     Node(vouch_node::cli_node::NodeCmd),
     /// Run a rendezvous point for first contact between nodes.
     Rendezvous(vouch_node::cli_node::RendezvousArgs),
+    /// Identity keys, verifiable credentials and identity links (feature `vc`).
+    #[cfg(feature = "vc")]
+    #[command(flatten)]
+    Identity(cli_identity::IdentityCommand),
 }
 
 /// Metric parameters shared by the evaluations (defaults: specs/trust.md).
@@ -107,6 +113,8 @@ fn main() -> ExitCode {
         Command::Object(cmd) => cli_objects::run(cmd),
         Command::Node(cmd) => vouch_node::cli_node::run_node_cmd(cmd),
         Command::Rendezvous(args) => vouch_node::cli_node::run_rendezvous_cmd(args),
+        #[cfg(feature = "vc")]
+        Command::Identity(cmd) => cli_identity::run(cmd),
         other => run_eval_or_bench(other).map(|()| ExitCode::SUCCESS),
     };
     match result {
@@ -145,6 +153,6 @@ fn run_eval_or_bench(command: Command) -> anyhow::Result<()> {
             params: metric.params(),
         }),
         Command::Bench(BenchCommand::Trust(args)) => bench::run_trust(&args),
-        Command::Key(_) | Command::Object(_) | Command::Node(_) | Command::Rendezvous(_) => Ok(()),
+        _ => Ok(()),
     }
 }

@@ -7,6 +7,7 @@
 
 mod decide;
 mod object;
+mod poll;
 mod trust;
 mod validate;
 
@@ -23,6 +24,12 @@ pub use object::{
     LinkBody, ListAddBody, ListBody, ListPurpose, ListRef, ListRemoveBody, Object, ObjectId,
     PostBody, ReportBody, RevokeBody, RotateBody, SignedObject, Subject, VoteBody, DAG_CBOR_CODEC,
     OBJECT_VERSION, SHA2_256_CODE,
+};
+#[cfg(feature = "personhood")]
+pub use poll::personhood_issuer;
+pub use poll::{
+    tally_personhood_poll, PersonhoodBallot, PersonhoodVerifier, Poll, PollError, PollPseudonym,
+    PollTally, BALLOT_PREFIX, MAX_CHOICES, POLL_PSEUDONYM_LEN,
 };
 pub use trust::{
     Attestation, AuthorId, Evidence, EvidenceKind, Explanation, GroupId, IngestError, Ingested,
