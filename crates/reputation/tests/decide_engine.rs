@@ -5,19 +5,9 @@
 #[path = "support/objects.rs"]
 mod support;
 
-use support::{key, NOW};
+use support::{key, sign, NOW};
 use vouch_identity::SecretKey;
 use vouch_reputation::*;
-
-fn sign(k: &SecretKey, at: u64, body: Body) -> SignedObject {
-    Object {
-        author: k.public_key(),
-        at,
-        body,
-    }
-    .sign(k)
-    .unwrap()
-}
 
 fn attest(by: &SecretKey, subject: &SecretKey, level: i64) -> SignedObject {
     sign(

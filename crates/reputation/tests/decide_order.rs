@@ -10,21 +10,11 @@ mod support;
 
 use proptest::prelude::*;
 use std::sync::OnceLock;
-use support::{key, NOW};
+use support::{key, sign, NOW};
 use vouch_identity::SecretKey;
 use vouch_reputation::*;
 
 const MIN: u64 = 60_000;
-
-fn sign(k: &SecretKey, at: u64, body: Body) -> SignedObject {
-    Object {
-        author: k.public_key(),
-        at,
-        body,
-    }
-    .sign(k)
-    .unwrap()
-}
 
 struct World {
     objects: Vec<SignedObject>,

@@ -7,21 +7,11 @@
 mod support;
 
 use std::collections::BTreeMap;
-use support::{key, NOW};
+use support::{key, sign, NOW};
 use vouch_identity::{PublicKey, SecretKey};
 use vouch_reputation::*;
 
 const MIN: u64 = 60_000;
-
-fn sign(k: &SecretKey, at: u64, body: Body) -> SignedObject {
-    Object {
-        author: k.public_key(),
-        at,
-        body,
-    }
-    .sign(k)
-    .unwrap()
-}
 
 fn list_ref(owner: &SecretKey, name: &str) -> ListRef {
     ListRef {

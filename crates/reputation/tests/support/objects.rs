@@ -23,6 +23,17 @@ pub fn some_id(n: u8) -> ObjectId {
     ObjectId([n; 32])
 }
 
+/// Signs a body as `k` at `at` (bounds checked).
+pub fn sign(k: &SecretKey, at: u64, body: Body) -> SignedObject {
+    Object {
+        author: k.public_key(),
+        at,
+        body,
+    }
+    .sign(k)
+    .unwrap()
+}
+
 /// One body of every kind (as authored by `key(1)` at `at`), in spec order.
 pub fn bodies(at: u64) -> Vec<Body> {
     let a = key(1).public_key();
