@@ -1,30 +1,58 @@
-//! The minimal loopback HTTP endpoint (axum): submit and fetch objects, status, health and
-//! Prometheus metrics. The full sidecar API builds on this router.
+//! The sidecar HTTP API (axum), loopback by default. Every answer is JSON except object bytes
+//! and metrics; every error is `{"error": {"code", "message"}}` with a stable code.
+//! `specs/api/openapi.yaml` is the contract; `specs/api/README.md` explains auth, errors
+//! and events.
 //!
-//! - `POST /v1/objects`: raw DAG-CBOR body -> `{"id": cid, "new": bool}` or
-//!   `{"error": {"code", "message"}}`; answered after the store committed.
-//! - `GET /v1/objects/{cid}`: the object's bytes.
-//! - `GET /v1/status`: peer id, addresses, peers, bans, topics, counters (JSON).
-//! - `GET /healthz`, `GET /metrics`.
+//! - objects: `POST /v1/objects` (raw DAG-CBOR; answered after the store committed and the
+//!   viewers' views reflect it), `GET /v1/objects/{cid}`;
+//! - viewers: `GET|POST /v1/viewers`, `GET|DELETE /v1/viewers/{viewer}`,
+//!   `GET|PUT /v1/viewers/{viewer}/policy`, `GET /v1/viewers/{viewer}/subscriptions`;
+//! - decisions: `POST /v1/viewers/{viewer}/decide`, `GET /v1/viewers/{viewer}/explain/{subject}`,
+//!   `GET /v1/viewers/{viewer}/trust/{subject}`, `POST /v1/viewers/{viewer}/diff`;
+//! - events: `GET /v1/viewers/{viewer}/events` (Server-Sent Events);
+//! - groups and lists: `GET /v1/groups/{owner}/{name}` and its `/bans`, `/reports`,
+//!   `/appeals`; `GET /v1/lists/{owner}/{name}`;
+//! - `GET /v1/status`, `GET /healthz`, `GET /metrics`;
 //! - `POST /v1/dev/publish-raw?topic=T`: only with `unsafe_dev_publish_raw`; publishes the
 //!   body unchecked (to test how peers treat bad input).
+//!
+//! With a token configured (required when bound to a non-loopback address), every writing
+//! call needs `Authorization: Bearer <token>`: every method but GET, except the two
+//! read-only POSTs (`decide`, `diff`).
+
+mod decide;
+mod events;
+mod extract;
+mod groups;
+mod viewers;
+
+pub use events::MAX_EVENT_STREAMS;
+pub use groups::{DEFAULT_ENTRIES_PAGE, MAX_ENTRIES_PAGE};
 
 use std::sync::Arc;
 
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{header, StatusCode};
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{header, Method, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use vouch_reputation::ObjectId;
 
+use crate::engine::Engine;
 use crate::ingest::{Ingest, IngestError};
 use crate::metrics::Metrics;
 use crate::net::{NetCmd, NetStatus};
 use crate::store::StoreReader;
+use extract::{PathParams, QueryParams, RawBody};
+
+/// How long `POST /v1/objects` waits for the viewers' views to reflect a new object before
+/// answering anyway.
+pub const SUBMIT_VIEW_WAIT: Duration = Duration::from_secs(5);
 
 /// Largest request body accepted (an object is at most 64 KiB; raw dev bodies up to 1 MiB).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -40,6 +68,12 @@ pub struct ApiState {
     pub net: mpsc::Sender<NetCmd>,
     /// Counters.
     pub metrics: Arc<Metrics>,
+    /// The derived state and the viewers.
+    pub engine: Engine,
+    /// The store's commit hook (the highest committed seq).
+    pub commits: watch::Receiver<i64>,
+    /// The bearer token writing calls need, if any.
+    pub token: Option<Arc<str>>,
 }
 
 /// The router.
@@ -48,11 +82,100 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/objects", post(submit))
         .route("/v1/objects/{cid}", get(fetch))
         .route("/v1/status", get(status))
+        .route("/v1/viewers", get(viewers::list).post(viewers::create))
+        .route(
+            "/v1/viewers/{viewer}",
+            get(viewers::get).delete(viewers::delete),
+        )
+        .route(
+            "/v1/viewers/{viewer}/policy",
+            get(viewers::get_policy).put(viewers::put_policy),
+        )
+        .route(
+            "/v1/viewers/{viewer}/subscriptions",
+            get(viewers::subscriptions),
+        )
+        .route("/v1/viewers/{viewer}/decide", post(decide::decide))
+        .route(
+            "/v1/viewers/{viewer}/explain/{subject}",
+            get(decide::explain),
+        )
+        .route("/v1/viewers/{viewer}/trust/{subject}", get(decide::trust))
+        .route("/v1/viewers/{viewer}/diff", post(decide::diff_policy))
+        .route("/v1/viewers/{viewer}/events", get(events::events))
+        .route("/v1/groups/{owner}/{name}", get(groups::group))
+        .route("/v1/groups/{owner}/{name}/bans", get(groups::bans))
+        .route("/v1/groups/{owner}/{name}/reports", get(groups::reports))
+        .route("/v1/groups/{owner}/{name}/appeals", get(groups::appeals))
+        .route("/v1/lists/{owner}/{name}", get(groups::list))
         .route("/v1/dev/publish-raw", post(publish_raw))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), require_token))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
+}
+
+/// Whether a call writes: every method but GET and HEAD, except the read-only POSTs.
+pub fn is_writing(method: &Method, path: &str) -> bool {
+    !(method == Method::GET
+        || method == Method::HEAD
+        || (method == Method::POST && (path.ends_with("/decide") || path.ends_with("/diff"))))
+}
+
+/// Compares in time independent of where the first difference is.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn require_token(State(s): State<ApiState>, req: Request, next: Next) -> Response {
+    if let Some(token) = &s.token {
+        if is_writing(req.method(), req.uri().path()) {
+            let given = req
+                .headers()
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "));
+            if !given.is_some_and(|g| same_secret(g.as_bytes(), token.as_bytes())) {
+                Metrics::inc(&s.metrics.api_unauthorized_total);
+                let mut r = ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "unauthorized",
+                    "this call writes: send Authorization: Bearer <the node's API token>",
+                )
+                .into_response();
+                r.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    header::HeaderValue::from_static("Bearer"),
+                );
+                return r;
+            }
+        }
+    }
+    next.run(req).await
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "no-route", "no such endpoint")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "this endpoint does not take that method",
+    )
+}
+
+/// Runs CPU work or blocking reads off the async runtime.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e))
 }
 
 /// An error answer: `{"error": {"code", "message"}}`.
@@ -96,7 +219,17 @@ pub struct Submitted {
     pub new: bool,
 }
 
-async fn submit(State(s): State<ApiState>, body: Bytes) -> Result<Json<Submitted>, ApiError> {
+/// `?wait=false` answers as soon as the store committed, without waiting for the views.
+#[derive(Debug, Deserialize)]
+struct SubmitQuery {
+    wait: Option<bool>,
+}
+
+async fn submit(
+    State(s): State<ApiState>,
+    QueryParams(q): QueryParams<SubmitQuery>,
+    RawBody(body): RawBody,
+) -> Result<Json<Submitted>, ApiError> {
     let bytes = body.to_vec();
     let result = s
         .ingest
@@ -116,6 +249,14 @@ async fn submit(State(s): State<ApiState>, body: Bytes) -> Result<Json<Submitted
                     .is_err()
                 {
                     Metrics::inc(&s.metrics.queue_full_total);
+                }
+            }
+            if done.new && q.wait != Some(false) {
+                // Read your writes: the commit hook passed this object's seq before the
+                // store acknowledged it; wait (bounded) until the views reflect it.
+                let seq = *s.commits.borrow();
+                if !s.engine.wait_published(seq, SUBMIT_VIEW_WAIT).await {
+                    tracing::warn!(seq, "views did not reflect a submitted object in time");
                 }
             }
             Ok(Json(Submitted {
@@ -140,7 +281,7 @@ async fn submit(State(s): State<ApiState>, body: Bytes) -> Result<Json<Submitted
     }
 }
 
-async fn fetch(State(s): State<ApiState>, Path(cid): Path<String>) -> Response {
+async fn fetch(State(s): State<ApiState>, PathParams(cid): PathParams<String>) -> Response {
     let id: ObjectId = match cid.parse() {
         Ok(id) => id,
         Err(e) => {
@@ -216,8 +357,8 @@ struct RawQuery {
 
 async fn publish_raw(
     State(s): State<ApiState>,
-    Query(q): Query<RawQuery>,
-    body: Bytes,
+    QueryParams(q): QueryParams<RawQuery>,
+    RawBody(body): RawBody,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let (ack, rx) = oneshot::channel();
     let topic = q

@@ -78,9 +78,13 @@ pub struct RunArgs {
     /// Rendezvous point address.
     #[arg(long, env = "VOUCH_RENDEZVOUS")]
     pub rendezvous: Option<String>,
-    /// Loopback HTTP endpoint address (port 0 picks one; see `<data dir>/api.addr`).
+    /// HTTP API address (port 0 picks one; see `<data dir>/api.addr`). Loopback by default;
+    /// any other address needs --api-token.
     #[arg(long, env = "VOUCH_API")]
     pub api: Option<String>,
+    /// Bearer token that writing API calls must carry (required off loopback).
+    #[arg(long, env = "VOUCH_API_TOKEN", hide_env_values = true)]
+    pub api_token: Option<String>,
     /// Group to follow, `<owner did:key>/<name>` (repeatable).
     #[arg(long = "group", env = "VOUCH_GROUPS", value_delimiter = ',')]
     pub groups: Vec<String>,
@@ -158,6 +162,9 @@ pub fn resolve_config(args: &RunArgs) -> anyhow::Result<NodeConfig> {
     }
     if let Some(a) = &args.api {
         c.api = a.clone();
+    }
+    if let Some(t) = &args.api_token {
+        c.api_token = Some(crate::config::ApiToken(t.clone()));
     }
     c.groups.extend(args.groups.iter().cloned());
     c.replication
@@ -252,8 +259,19 @@ pub fn run_node_cmd(cmd: NodeCmd) -> anyhow::Result<ExitCode> {
             })
         }
         NodeCmd::Rebuild { data_dir } => {
-            let report = store::rebuild(&data_dir_or_default(data_dir))?;
-            println!("{}", serde_json::to_string(&report)?);
+            let dir = data_dir_or_default(data_dir);
+            let report = store::rebuild(&dir)?;
+            // The engine's state lives in memory and is rebuilt at every start; derive it
+            // once here too, so a stopped node's data is known to load.
+            let engine = crate::engine::Engine::load(&dir)?;
+            println!(
+                "{}",
+                serde_json::json!({
+                    "objects": report.objects,
+                    "invalid": report.invalid,
+                    "engine": engine,
+                })
+            );
             Ok(ExitCode::SUCCESS)
         }
         NodeCmd::Check { data_dir } => check(&data_dir_or_default(data_dir)),

@@ -37,6 +37,22 @@ pub struct NodeConfig {
     pub replication: ReplicationConfig,
     /// Development only: allow `POST /v1/dev/publish-raw` (publishes bytes unchecked).
     pub unsafe_dev_publish_raw: bool,
+    /// Bearer token every writing API call must carry. Required when `api` is not a
+    /// loopback address (the node refuses to start without one); enforced whenever set.
+    pub api_token: Option<ApiToken>,
+    /// The engine: how often views are rebuilt, how many posts and viewers it holds.
+    pub engine: crate::engine::EngineConfig,
+}
+
+/// The API token. Its `Debug` form hides it, so it never reaches a log.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ApiToken(pub String);
+
+impl std::fmt::Debug for ApiToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ApiToken(<hidden>)")
+    }
 }
 
 impl Default for NodeConfig {
@@ -56,6 +72,8 @@ impl Default for NodeConfig {
             resync_secs: 30,
             replication: ReplicationConfig::default(),
             unsafe_dev_publish_raw: false,
+            api_token: None,
+            engine: crate::engine::EngineConfig::default(),
         }
     }
 }
@@ -100,6 +118,9 @@ pub enum ConfigError {
         /// The parser's message.
         message: String,
     },
+    /// The API would listen beyond loopback without a token.
+    #[error("the API address {0} is not loopback: set an API token (VOUCH_API_TOKEN or api_token) so writing calls need it")]
+    TokenRequired(String),
     /// A value is not valid.
     #[error("invalid value for {field}: {value}")]
     Value {
@@ -117,11 +138,30 @@ impl ConfigError {
             ConfigError::Read { .. } => "config-read",
             ConfigError::Parse { .. } => "config-parse",
             ConfigError::Value { .. } => "config-value",
+            ConfigError::TokenRequired(_) => "api-token-required",
         }
     }
 }
 
 impl NodeConfig {
+    /// The API's bind address, and the token it requires: `Err` when the address is not a
+    /// loopback address and no (non-empty) token is set.
+    pub fn api_access(&self) -> Result<(std::net::SocketAddr, Option<String>), ConfigError> {
+        let addr: std::net::SocketAddr = self.api.parse().map_err(|_| ConfigError::Value {
+            field: "api",
+            value: self.api.clone(),
+        })?;
+        let token = self
+            .api_token
+            .as_ref()
+            .map(|t| t.0.clone())
+            .filter(|t| !t.is_empty());
+        if !addr.ip().is_loopback() && token.is_none() {
+            return Err(ConfigError::TokenRequired(addr.to_string()));
+        }
+        Ok((addr, token))
+    }
+
     /// Reads a TOML config file; fields it does not set keep their defaults.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -200,5 +240,30 @@ mod tests {
             ..NodeConfig::default()
         };
         assert_eq!(bad.replication_filter().unwrap_err().code(), "config-value");
+    }
+
+    #[test]
+    fn non_loopback_api_needs_a_token_and_the_token_stays_out_of_debug() {
+        let local = NodeConfig::default();
+        assert_eq!(local.api_access().unwrap().1, None);
+        let open = NodeConfig {
+            api: "0.0.0.0:7070".into(),
+            ..NodeConfig::default()
+        };
+        assert_eq!(open.api_access().unwrap_err().code(), "api-token-required");
+        let empty = NodeConfig {
+            api_token: Some(ApiToken(String::new())),
+            ..open.clone()
+        };
+        assert_eq!(empty.api_access().unwrap_err().code(), "api-token-required");
+        let guarded = NodeConfig {
+            api_token: Some(ApiToken("s3cret".into())),
+            ..open
+        };
+        assert_eq!(guarded.api_access().unwrap().1.as_deref(), Some("s3cret"));
+        assert!(!format!("{guarded:?}").contains("s3cret"));
+        let toml = NodeConfig::from_toml("api_token = \"t\"\n[engine]\nrefresh_ms = 5").unwrap();
+        assert_eq!(toml.engine.refresh_ms, 5);
+        assert_eq!(toml.api_token, Some(ApiToken("t".into())));
     }
 }

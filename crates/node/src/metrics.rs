@@ -69,6 +69,40 @@ metrics! {
     queue_full_total: "counter",
     /// Requests or messages refused for exceeding a limit.
     limit_exceeded_total: "counter",
+    /// Objects the engine applied to its trust graph and moderation state.
+    engine_objects_applied_total: "counter",
+    /// Stored objects the engine could not decode (left out of the derived state).
+    engine_objects_undecodable_total: "counter",
+    /// The last store seq the engine applied.
+    engine_seq: "gauge",
+    /// Authors in the trust graph.
+    engine_authors: "gauge",
+    /// Local viewers.
+    engine_viewers: "gauge",
+    /// Posts in the in-memory post index.
+    engine_posts_indexed: "gauge",
+    /// Posts not indexed because the index was full (decisions read them from the store).
+    engine_post_index_full_total: "counter",
+    /// Incremental trust view updates.
+    engine_trust_updates_total: "counter",
+    /// Compiled views built.
+    engine_view_builds_total: "counter",
+    /// Microseconds spent building views.
+    engine_view_build_micros_total: "counter",
+    /// View diffs computed for event streams.
+    engine_diffs_total: "counter",
+    /// Events sent to event streams.
+    events_sent_total: "counter",
+    /// Events a slow stream missed.
+    events_lagged_total: "counter",
+    /// Open event streams.
+    event_streams: "gauge",
+    /// Batch decide calls answered.
+    api_decide_calls_total: "counter",
+    /// Items decided through the API.
+    api_decide_items_total: "counter",
+    /// Writing calls refused for a missing or wrong bearer token.
+    api_unauthorized_total: "counter",
 }
 
 impl Metrics {

@@ -11,6 +11,7 @@ use vouch_reputation::Limits;
 use crate::api::{router, ApiState};
 use crate::client::{API_ADDR_FILE, LISTEN_ADDRS_FILE};
 use crate::config::NodeConfig;
+use crate::engine::Engine;
 use crate::filter::SharedFilter;
 use crate::ingest::Ingest;
 use crate::metrics::Metrics;
@@ -42,6 +43,7 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {
     let data_dir = config.data_dir.clone();
+    let (api_bind, token) = config.api_access()?;
     std::fs::create_dir_all(&data_dir)?;
     let _ = std::fs::remove_file(data_dir.join(API_ADDR_FILE));
     let _ = std::fs::remove_file(data_dir.join(LISTEN_ADDRS_FILE));
@@ -49,6 +51,14 @@ pub async fn run(
     let conn = store::open(&data_dir, config.durability)?;
     let (writer, writer_thread) = StoreWriter::spawn(conn, metrics.clone());
     let reader = StoreReader::open(&data_dir)?;
+    let commits = writer.commits();
+    let (engine, engine_thread) = Engine::start(
+        &data_dir,
+        commits.clone(),
+        metrics.clone(),
+        config.engine.clone(),
+    )
+    .await?;
     let filter = SharedFilter::new(config.replication_filter()?);
     let ingest = Ingest::new(
         Limits::default(),
@@ -88,13 +98,16 @@ pub async fn run(
     )?;
     tracing::info!(peer_id = %net.local_peer_id(), data_dir = %data_dir.display(), "node starting");
 
-    let listener = tokio::net::TcpListener::bind(&config.api).await?;
+    let listener = tokio::net::TcpListener::bind(api_bind).await?;
     let api_addr = listener.local_addr()?;
     let app = router(ApiState {
         ingest,
         reader,
         net: net_tx,
         metrics,
+        engine: engine.clone(),
+        commits,
+        token: token.map(Arc::from),
     });
     let tmp = data_dir.join("api.addr.tmp");
     std::fs::write(&tmp, api_addr.to_string())?;
@@ -120,6 +133,8 @@ pub async fn run(
     let _ = stop_tx.send(());
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), api).await;
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), net_task).await;
+    engine.stop().await;
+    let _ = tokio::task::spawn_blocking(move || engine_thread.join()).await;
     drop(writer);
     let _ = std::fs::remove_file(data_dir.join(API_ADDR_FILE));
     // The writer thread ends when the last handle is gone (the API's and the network's went

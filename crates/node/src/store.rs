@@ -9,7 +9,7 @@
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 use vouch_reputation::{ObjectId, SignedObject};
 
 use crate::metrics::Metrics;
@@ -194,6 +194,7 @@ pub fn open(data_dir: &Path, durability: Durability) -> Result<Connection, Store
 pub struct StoreWriter {
     tx: mpsc::Sender<WriteCmd>,
     metrics: Arc<Metrics>,
+    commits: watch::Receiver<i64>,
 }
 
 impl std::fmt::Debug for WriteCmd {
@@ -211,15 +212,36 @@ impl StoreWriter {
     pub fn spawn(conn: Connection, metrics: Arc<Metrics>) -> (Self, std::thread::JoinHandle<()>) {
         let (tx, rx) = mpsc::channel(WRITER_QUEUE);
         let m = metrics.clone();
+        let last_seq = conn
+            .query_row("SELECT coalesce(max(seq), 0) FROM objects", [], |r| {
+                r.get(0)
+            })
+            .unwrap_or(0);
+        let (commits_tx, commits) = watch::channel(last_seq);
         let handle = std::thread::Builder::new()
             .name("vouch-store-writer".into())
-            .spawn(move || writer_loop(conn, rx, m));
+            .spawn(move || writer_loop(conn, rx, m, commits_tx));
         let handle = match handle {
             Ok(h) => h,
             // Without a thread there is no writer; every send then fails with `Closed`.
             Err(_) => std::thread::spawn(|| {}),
         };
-        (StoreWriter { tx, metrics }, handle)
+        (
+            StoreWriter {
+                tx,
+                metrics,
+                commits,
+            },
+            handle,
+        )
+    }
+
+    /// The commit hook: the highest `objects.seq` committed so far, updated after each
+    /// commit that stored new objects and before the commit is acknowledged. The engine
+    /// watches it to read new objects; a caller that waited for an acknowledgement may wait
+    /// for the engine to pass this value too.
+    pub fn commits(&self) -> watch::Receiver<i64> {
+        self.commits.clone()
     }
 
     /// Stores objects (idempotently); answers, after the commit, which ones were new.
@@ -275,7 +297,12 @@ impl StoreWriter {
     }
 }
 
-fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<WriteCmd>, metrics: Arc<Metrics>) {
+fn writer_loop(
+    mut conn: Connection,
+    mut rx: mpsc::Receiver<WriteCmd>,
+    metrics: Arc<Metrics>,
+    commits: watch::Sender<i64>,
+) {
     while let Some(first) = rx.blocking_recv() {
         let mut batch = vec![first];
         let mut n_objects = batch_objects(&batch);
@@ -291,6 +318,14 @@ fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<WriteCmd>, metrics: 
         let result = apply_batch(&mut conn, &batch);
         match result {
             Ok(per_cmd) => {
+                // Only `objects` has a rowid (the other tables are WITHOUT ROWID), so this is
+                // the highest object seq this connection inserted.
+                let last = conn.last_insert_rowid();
+                commits.send_if_modified(|c| {
+                    let newer = last > *c;
+                    *c = (*c).max(last);
+                    newer
+                });
                 for (cmd, news) in batch.into_iter().zip(per_cmd) {
                     if let WriteCmd::Insert { ack, .. } = cmd {
                         let n_new = news.iter().filter(|n| **n).count() as u64;

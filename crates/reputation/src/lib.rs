@@ -37,5 +37,6 @@ pub use trust::{
     TrustScore, TrustView, Vote,
 };
 pub use validate::{
-    epoch_of, validate, validate_batch, Limits, ValidationError, ERROR_CODES, MS_PER_EPOCH,
+    decode_stored, epoch_of, validate, validate_batch, Limits, ValidationError, ERROR_CODES,
+    MS_PER_EPOCH,
 };

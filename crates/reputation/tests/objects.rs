@@ -140,3 +140,28 @@ fn sign_refuses_out_of_bounds_and_wrong_key() {
         "invalid-signature"
     );
 }
+
+#[test]
+fn decode_stored_reads_back_what_validate_accepted_and_skips_only_the_signature() {
+    for obj in signed_samples(NOW) {
+        assert_eq!(decode_stored(obj.bytes()).unwrap(), obj);
+    }
+    let obj = &signed_samples(NOW)[0];
+    // A flipped signature bit is not noticed (the store vouches for the signature) ...
+    let mut bad_sig = obj.bytes().to_vec();
+    let pos = bad_sig
+        .windows(obj.signature().0.len())
+        .position(|w| w == obj.signature().0)
+        .unwrap();
+    bad_sig[pos + 3] ^= 0x01;
+    assert_eq!(
+        validate(&bad_sig, NOW).unwrap_err().code(),
+        "invalid-signature"
+    );
+    assert_eq!(decode_stored(&bad_sig).unwrap().object(), obj.object());
+    // ... but every other check still runs.
+    let mut broken = obj.bytes().to_vec();
+    broken[0] = 0xa7;
+    assert!(decode_stored(&broken).is_err());
+    assert!(decode_stored(&[]).is_err());
+}
