@@ -63,12 +63,33 @@ pub fn request(
     path: &str,
     body: &[u8],
 ) -> Result<HttpResponse, ClientError> {
+    request_with(addr, method, path, &[], body)
+}
+
+/// Sends one request with extra headers (`Authorization`, `Content-Type`, ...) and reads
+/// the whole answer.
+pub fn request_with(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Result<HttpResponse, ClientError> {
     let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
     s.set_read_timeout(Some(Duration::from_secs(60)))?;
     s.set_write_timeout(Some(Duration::from_secs(60)))?;
+    let mut extra = String::new();
+    let mut content_type = "application/octet-stream";
+    for (name, value) in headers {
+        if name.eq_ignore_ascii_case("content-type") {
+            content_type = value;
+        } else {
+            extra.push_str(&format!("{name}: {value}\r\n"));
+        }
+    }
     let head = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\
-         Content-Type: application/octet-stream\r\nContent-Length: {}\r\n\r\n",
+         Content-Type: {content_type}\r\n{extra}Content-Length: {}\r\n\r\n",
         body.len()
     );
     s.write_all(head.as_bytes())?;

@@ -85,6 +85,11 @@ pub struct Node {
 impl Node {
     /// Starts a node on `dir` (loopback TCP and QUIC, ephemeral ports) with `extra` flags.
     pub fn start(dir: &Path, extra: &[&str]) -> Node {
+        Node::start_on(dir, "127.0.0.1:0", extra)
+    }
+
+    /// Starts a node whose HTTP API listens on `api`.
+    pub fn start_on(dir: &Path, api: &str, extra: &[&str]) -> Node {
         std::fs::create_dir_all(dir).unwrap();
         let _ = std::fs::remove_file(dir.join(client::API_ADDR_FILE));
         let _ = std::fs::remove_file(dir.join(client::LISTEN_ADDRS_FILE));
@@ -102,7 +107,7 @@ impl Node {
                 "--listen",
                 "/ip4/127.0.0.1/udp/0/quic-v1",
                 "--api",
-                "127.0.0.1:0",
+                api,
             ])
             .args(extra)
             .env("RUST_LOG", "info")
