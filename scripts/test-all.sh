@@ -23,3 +23,6 @@ echo "==> interop: credentials checked by Digital Bazaar's VC stack (Node.js, of
 (cd tests/interop-vc && npm ci --no-audit --no-fund --silent)
 cargo build -p vouch-node --bin vouch --locked --quiet
 VOUCH="$CARGO_TARGET_DIR/debug/vouch" bash tests/interop-vc/run.sh
+
+echo "==> API contract: a live, seeded node checked against specs/api/openapi.yaml by Schemathesis"
+VOUCH="$CARGO_TARGET_DIR/debug/vouch" bash tests/api-schema/run.sh

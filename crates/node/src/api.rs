@@ -54,8 +54,9 @@ use extract::{PathParams, QueryParams, RawBody};
 /// answering anyway.
 pub const SUBMIT_VIEW_WAIT: Duration = Duration::from_secs(5);
 
-/// Largest request body accepted (an object is at most 64 KiB; raw dev bodies up to 1 MiB).
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Largest request body accepted: an object is at most 64 KiB, but a policy may hold up to
+/// 10,000 entries per list and a decide call 1,000 items.
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
 /// What the handlers share.
 #[derive(Debug, Clone)]

@@ -21,10 +21,47 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|e| body_error(e.status(), e.body_text()))?;
-        serde_json::from_slice(&bytes)
+        let bad = |e: String| ApiError::new(StatusCode::BAD_REQUEST, "bad-json", e);
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
+        objects_as_objects(&value, "body").map_err(bad)?;
+        serde_json::from_value(value)
             .map(JsonBody)
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad-json", e))
+            .map_err(|e| bad(e.to_string()))
     }
+}
+
+/// Fields of request bodies whose value is an object.
+const OBJECT_FIELDS: [&str; 4] = ["policy", "quorum", "votes", "label_verdicts"];
+
+/// Serde reads a struct from a JSON array too (`[1, 2.0]` for `{"a": 1, "b": 2.0}`); the API
+/// documents objects only. No request body has an array where an object belongs: not at the
+/// root, not inside an array, not in the fields above.
+fn objects_as_objects(v: &serde_json::Value, at: &str) -> Result<(), String> {
+    use serde_json::Value;
+    match v {
+        Value::Array(items) => {
+            if at == "body" {
+                return Err("the body must be a JSON object".into());
+            }
+            for item in items {
+                if item.is_array() {
+                    return Err(format!("{at}: an array inside an array"));
+                }
+                objects_as_objects(item, at)?;
+            }
+        }
+        Value::Object(fields) => {
+            for (k, v) in fields {
+                if v.is_array() && OBJECT_FIELDS.contains(&k.as_str()) {
+                    return Err(format!("{k} must be an object"));
+                }
+                objects_as_objects(v, k)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// A raw request body, with the API's errors.
