@@ -908,8 +908,10 @@ pub struct ErrorJson {
     pub message: String,
 }
 
-/// One item's answer: a decision, or why the item could not be decided.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One item's answer: a decision, or why the item could not be decided. Read back by
+/// looking for `error` (serde's `untagged` cannot read floats when a dependency turns on
+/// serde_json's `arbitrary_precision`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum ItemResultJson {
     /// The decision.
@@ -919,6 +921,21 @@ pub enum ItemResultJson {
         /// The error.
         error: ErrorJson,
     },
+}
+
+impl<'de> Deserialize<'de> for ItemResultJson {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let mut v = serde_json::Value::deserialize(d)?;
+        match v.get_mut("error").map(serde_json::Value::take) {
+            Some(e) => serde_json::from_value(e)
+                .map(|error| ItemResultJson::Error { error })
+                .map_err(D::Error::custom),
+            None => serde_json::from_value(v)
+                .map(ItemResultJson::Decision)
+                .map_err(D::Error::custom),
+        }
+    }
 }
 
 /// The answer to a decide call.
@@ -1195,9 +1212,12 @@ pub struct ListChangeEventJson {
     pub viewer: String,
     /// The store seq the new view reflects.
     pub seq: i64,
-    /// The difference.
-    #[serde(flatten)]
-    pub diff: DiffJson,
+    /// One sentence per list that changed.
+    pub sentences: Vec<String>,
+    /// Every author whose verdict changed.
+    pub changes: Vec<SubjectChangeJson>,
+    /// Per list.
+    pub lists: Vec<ListChangeJson>,
 }
 
 /// SSE `ready`: the stream is subscribed; events from here on are delivered.
@@ -1286,5 +1306,21 @@ mod tests {
         );
         assert_eq!(parse_verdict("collapse"), Some(Verdict::Collapse));
         assert_eq!(parse_verdict("nope"), None);
+    }
+}
+
+#[cfg(test)]
+mod wire_tests {
+    use super::*;
+
+    #[test]
+    fn decide_answers_read_back() {
+        let text = r#"{"viewer":"did:key:z6MktsLs7ByDkjGWBmDQMgZin2gPpd2H4i8PWmz1qVua7dmq","seq":12,"built_at":1,"decisions":[{"verdict":"hide","score":0.0,"reasons":[{"code":"list-block","effect":"hide","sentence":"x","subject":"did:key:z6Mkfi2W1cpVi1GEzScHLmPVBYqRGodLeEj8ghLZ1cpELxrV","objects":["bafyreiegulyyyqcfzf2oaz6kjm7bwyda4shruck2u6ip76xx6vd37gfoky"],"list":"a/b","curator":"c","note":"sells pills","weight":1.0,"count":1}]},{"error":{"code":"not-found","message":"m"}}]}"#;
+        let v: serde_json::Value = serde_json::from_str(text).unwrap();
+        let d: Result<DecisionJson, _> = serde_json::from_value(v["decisions"][0].clone());
+        assert!(d.is_ok(), "{d:?}");
+        let r: DecideResponse = serde_json::from_str(text).unwrap();
+        assert_eq!(r.decisions.len(), 2);
+        assert!(matches!(r.decisions[1], ItemResultJson::Error { .. }));
     }
 }

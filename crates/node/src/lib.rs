@@ -4,8 +4,10 @@
 //! trust logic.
 
 pub mod api;
+pub mod bench_http;
 pub mod bench_node;
 pub mod cli_node;
+pub mod cli_query;
 pub mod client;
 pub mod clock;
 pub mod config;

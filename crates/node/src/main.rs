@@ -42,6 +42,23 @@ enum Command {
     #[cfg(feature = "vc")]
     #[command(flatten)]
     Identity(cli_identity::IdentityCommand),
+
+    // ---- sidecar API queries (issue 6; vouch_node::cli_query), answered by the running node ----
+    /// A viewer's trust in an author, and every reason behind a decision.
+    #[command(subcommand)]
+    Trust(vouch_node::cli_query::TrustCmd),
+    /// What a viewer sees of some posts and authors, and why.
+    Decide(vouch_node::cli_query::DecideArgs),
+    /// Shared lists: show one, or say what a change of subscriptions would change.
+    #[command(subcommand)]
+    List(vouch_node::cli_query::ListQuery),
+    /// Groups: header and moderators, report queue, bans, appeals.
+    #[command(subcommand)]
+    Group(vouch_node::cli_query::GroupQuery),
+    /// The node's local viewers and their policies.
+    #[command(subcommand)]
+    Viewer(vouch_node::cli_query::ViewerCmd),
+    // ---- end of the sidecar API block ----
 }
 
 /// Metric parameters shared by the evaluations (defaults: specs/trust.md).
@@ -104,6 +121,11 @@ enum EvalCommand {
 enum BenchCommand {
     /// Full and incremental per-viewer trust computation on generated graphs.
     Trust(bench::TrustBenchArgs),
+    // ---- sidecar API (issue 6; cli_query.rs and bench_http.rs) ----
+    /// Batch decide calls/s and p50/p99 latency against a real node over HTTP, next to
+    /// /healthz and in-process decide_batch in the same run.
+    #[command(after_help = "Example:\n  vouch bench http --connections 4 --seconds 5")]
+    Http(vouch_node::bench_http::BenchHttpArgs),
 }
 
 /// Exit codes: 0 success, 1 a check failed (e.g. an object is invalid), 2 usage or I/O error.
@@ -113,6 +135,12 @@ fn main() -> ExitCode {
         Command::Object(cmd) => cli_objects::run(cmd),
         Command::Node(cmd) => vouch_node::cli_node::run_node_cmd(cmd),
         Command::Rendezvous(args) => vouch_node::cli_node::run_rendezvous_cmd(args),
+        Command::Bench(BenchCommand::Http(args)) => vouch_node::bench_http::run(&args),
+        Command::Trust(cmd) => vouch_node::cli_query::run_trust(cmd),
+        Command::Decide(args) => vouch_node::cli_query::run_decide(args),
+        Command::List(cmd) => vouch_node::cli_query::run_list(cmd),
+        Command::Group(cmd) => vouch_node::cli_query::run_group(cmd),
+        Command::Viewer(cmd) => vouch_node::cli_query::run_viewer(cmd),
         #[cfg(feature = "vc")]
         Command::Identity(cmd) => cli_identity::run(cmd),
         other => run_eval_or_bench(other).map(|()| ExitCode::SUCCESS),

@@ -135,14 +135,19 @@ fn render(st: &Follow, event: &Event) -> Option<SseEvent> {
                 },
             ))
         }
-        Event::ListChange { viewer, diff, seq } if *viewer == st.viewer => Some(sse(
-            "list-change",
-            &ListChangeEventJson {
-                viewer: json::did(viewer),
-                seq: *seq,
-                diff: DiffJson::from(diff),
-            },
-        )),
+        Event::ListChange { viewer, diff, seq } if *viewer == st.viewer => {
+            let d = DiffJson::from(diff);
+            Some(sse(
+                "list-change",
+                &ListChangeEventJson {
+                    viewer: json::did(viewer),
+                    seq: *seq,
+                    sentences: d.sentences,
+                    changes: d.changes,
+                    lists: d.lists,
+                },
+            ))
+        }
         Event::ListChange { .. } => None,
     }
 }
