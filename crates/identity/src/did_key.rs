@@ -37,13 +37,34 @@ impl DidKeyError {
     }
 }
 
+/// Most `did:key` strings remembered per thread. Base58 encoding is quadratic in the length
+/// and costs a few microseconds; an API answer names the same keys (curators, moderators,
+/// authors) again and again.
+const DID_MEMO_CAPACITY: usize = 16 * 1024;
+
+thread_local! {
+    static DID_MEMO: std::cell::RefCell<std::collections::HashMap<[u8; PUBLIC_KEY_LEN], Box<str>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
 impl PublicKey {
     /// The key as `did:key:z6Mk…`.
     pub fn to_did_key(&self) -> String {
+        if let Some(s) = DID_MEMO.with(|m| m.borrow().get(self.as_bytes()).map(|s| s.to_string())) {
+            return s;
+        }
         let mut buf = Vec::with_capacity(2 + PUBLIC_KEY_LEN);
         buf.extend_from_slice(&ED25519_MULTICODEC);
         buf.extend_from_slice(self.as_bytes());
-        format!("{PREFIX}{}", bs58::encode(buf).into_string())
+        let s = format!("{PREFIX}{}", bs58::encode(buf).into_string());
+        DID_MEMO.with(|m| {
+            let mut m = m.borrow_mut();
+            if m.len() >= DID_MEMO_CAPACITY {
+                m.clear();
+            }
+            m.insert(*self.as_bytes(), s.clone().into_boxed_str());
+        });
+        s
     }
 
     /// Parses `did:key:z6Mk…` (a fragment such as `#z6Mk…` is accepted and ignored).
@@ -78,6 +99,9 @@ mod tests {
         let did = "did:key:z6MkiTBz1ymuepAQ4HEHYSF1H8quG5GLVVQR3djdX3mDooWp";
         let key = PublicKey::from_did_key(did).unwrap();
         assert_eq!(key.to_did_key(), did);
+        // The second call comes from the memo and must be the same.
+        assert_eq!(key.to_did_key(), did);
+        assert_eq!(key.to_string(), did);
     }
 
     #[test]

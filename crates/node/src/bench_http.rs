@@ -126,6 +126,7 @@ fn generate(args: &BenchHttpArgs) -> Community {
     let friends: Vec<SecretKey> = (0..20).map(|_| key()).collect();
     let known: Vec<SecretKey> = (0..200).map(|_| key()).collect();
     let spam: Vec<SecretKey> = (0..2000).map(|_| key()).collect();
+    let regular: Vec<SecretKey> = (0..700).map(|_| key()).collect();
     let curators: Vec<SecretKey> = (0..args.lists).map(|_| key()).collect();
     let owner = key();
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(args.seed ^ 0x5eed);
@@ -237,7 +238,13 @@ fn generate(args: &BenchHttpArgs) -> Community {
         }
         lists.push(list);
     }
-    let posters: Vec<&SecretKey> = known.iter().chain(spam.iter().take(800)).collect();
+    // A feed as it looks: 200 authors in the viewer's trust web, 700 strangers nobody
+    // listed, 100 listed spammers (also banned in the group).
+    let posters: Vec<&SecretKey> = known
+        .iter()
+        .chain(regular.iter())
+        .chain(spam.iter().take(100))
+        .collect();
     let mut posts = Vec::new();
     for i in 0..args.posts {
         let author = posters[rng.gen_range(0..posters.len())];
@@ -278,7 +285,7 @@ fn policy(c: &Community) -> PolicyJson {
 }
 
 /// `batches` decide requests of `batch` items: 60% posts by CID, 30% authors, 10% authors
-/// in the group.
+/// in the group; about a tenth are by listed spammers.
 fn batches(c: &Community, batch: usize, n: usize, seed: u64) -> Vec<Vec<ItemJson>> {
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed ^ 0xba7c);
     (0..n)

@@ -870,9 +870,9 @@ impl From<&ViewDiff> for DiffJson {
 pub const MAX_DECIDE_ITEMS: usize = 1000;
 
 /// One item to decide: exactly one of `post` (a stored post's CID), `object` (a signed post,
-/// base64 of its DAG-CBOR bytes) or `author` (a `did:key`, optionally in `group`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// base64 of its DAG-CBOR bytes) or `author` (a `did:key`, optionally in `group`). Read from
+/// a JSON object only (see [`DecideRequest`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct ItemJson {
     /// A post this node stores, by CID.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -888,15 +888,89 @@ pub struct ItemJson {
     pub group: Option<String>,
 }
 
-/// `POST /v1/viewers/{viewer}/decide`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// `POST /v1/viewers/{viewer}/decide`. It and [`ItemJson`] deserialize by hand from JSON
+/// objects only (derived impls would also read arrays, which the API does not document), so
+/// the hot path parses the body in one pass.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct DecideRequest {
     /// The items, at most [`MAX_DECIDE_ITEMS`].
     pub items: Vec<ItemJson>,
     /// Every reason, including those that had no effect, with trust paths.
     #[serde(default)]
     pub explain: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "lowercase")]
+enum ItemField {
+    Post,
+    Object,
+    Author,
+    Group,
+}
+
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "lowercase")]
+enum DecideField {
+    Items,
+    Explain,
+}
+
+impl<'de> Deserialize<'de> for ItemJson {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = ItemJson;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an item object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<ItemJson, A::Error> {
+                let mut out = ItemJson::default();
+                while let Some(field) = m.next_key::<ItemField>()? {
+                    let slot = match field {
+                        ItemField::Post => &mut out.post,
+                        ItemField::Object => &mut out.object,
+                        ItemField::Author => &mut out.author,
+                        ItemField::Group => &mut out.group,
+                    };
+                    *slot = m.next_value()?;
+                }
+                Ok(out)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for DecideRequest {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = DecideRequest;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a decide request object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<DecideRequest, A::Error> {
+                let mut items = None;
+                let mut explain = false;
+                while let Some(field) = m.next_key::<DecideField>()? {
+                    match field {
+                        DecideField::Items => items = Some(m.next_value()?),
+                        DecideField::Explain => explain = m.next_value()?,
+                    }
+                }
+                let items = items.ok_or_else(|| serde::de::Error::missing_field("items"))?;
+                Ok(DecideRequest { items, explain })
+            }
+        }
+        d.deserialize_map(V)
+    }
 }
 
 /// An error answer's body.
@@ -1321,6 +1395,22 @@ mod wire_tests {
         assert!(d.is_ok(), "{d:?}");
         let r: DecideResponse = serde_json::from_str(text).unwrap();
         assert_eq!(r.decisions.len(), 2);
+        let req: DecideRequest = serde_json::from_str(
+            r#"{"items":[{"author":"a","group":null},{"post":"p"}],"explain":true}"#,
+        )
+        .unwrap();
+        assert_eq!(req.items[0].author.as_deref(), Some("a"));
+        assert_eq!(req.items[1].post.as_deref(), Some("p"));
+        assert!(req.explain);
+        for bad in [
+            r#"[[{"post":"p"}], false]"#,
+            r#"{"items":[["p", null, null, null]]}"#,
+            r#"{"items":[{"nope":1}]}"#,
+            r#"{"explain":true}"#,
+            r#"{"items":[],"x":1}"#,
+        ] {
+            assert!(serde_json::from_str::<DecideRequest>(bad).is_err(), "{bad}");
+        }
         assert!(matches!(r.decisions[1], ItemResultJson::Error { .. }));
     }
 }

@@ -607,3 +607,79 @@ fn event_stream_delivers_list_changes_with_the_viewers_diff_and_group_posts() {
     assert_eq!(obj["kind"], "post");
     assert!(node.metric("events_sent_total") >= 3);
 }
+
+#[test]
+fn query_commands_answer_through_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let node = Node::start(dir.path(), &[]);
+    let (viewer, curator, spammer) = (key(41), key(42), key(43));
+    let spam = ListRef {
+        owner: curator.public_key(),
+        name: "spam".into(),
+    };
+    submit_ok(
+        &node,
+        &list_header(&curator, "spam", ListPurpose::Block, None),
+    );
+    submit_ok(
+        &node,
+        &list_add(&curator, &spam, Subject::Key(spammer.public_key()), "spam"),
+    );
+    let cli = |args: &[&str]| {
+        let out = vouch()
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let list = format!("{}/spam", did(&curator));
+    let (code, _) = cli(&["viewer", "add", &did(&viewer)]);
+    assert_eq!(code, Some(0));
+    // Before subscribing: the diff says what subscribing would change.
+    let (code, out) = cli(&[
+        "list",
+        "diff",
+        &did(&viewer),
+        "--subscribe",
+        &list,
+        "--json",
+    ]);
+    assert_eq!(code, Some(0), "{out}");
+    let d: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(d["lists"][0]["now_hides"], json!([did(&spammer)]));
+    let (code, out) = cli(&["decide", &did(&viewer), &did(&spammer), "--json"]);
+    assert_eq!(code, Some(0));
+    let d: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(d["decisions"][0]["verdict"], "show");
+    // Subscribe through a policy file, then the list hides the spammer.
+    let policy = dir.path().join("policy.json");
+    std::fs::write(&policy, json!({ "lists": [{ "list": list }] }).to_string()).unwrap();
+    let (code, _) = cli(&[
+        "viewer",
+        "policy",
+        "set",
+        &did(&viewer),
+        policy.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0));
+    let (code, out) = cli(&["decide", &did(&viewer), &did(&spammer)]);
+    assert_eq!(code, Some(0));
+    assert!(
+        out.starts_with("hide") && out.contains("[list-block]"),
+        "{out}"
+    );
+    let (code, out) = cli(&["list", "show", &list, "--json"]);
+    assert_eq!(code, Some(0));
+    let l: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(l["counts"]["live"], 1);
+    // The node's refusals exit 1 with the code.
+    let (code, _) = cli(&["viewer", "add", &did(&viewer)]);
+    assert_eq!(code, Some(1));
+    let (code, _) = cli(&["group", "show", &format!("{}/none", did(&curator))]);
+    assert_eq!(code, Some(1));
+}

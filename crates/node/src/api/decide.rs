@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine as _;
 use serde::Deserialize;
@@ -14,7 +15,7 @@ use vouch_reputation::{
     PostItem, ReasonCode, Subject, TrustLookup, View,
 };
 
-use super::extract::{JsonBody, PathParams, QueryParams};
+use super::extract::{JsonBody, JsonDirect, PathParams, QueryParams};
 use super::{blocking, ApiError, ApiState};
 use crate::engine::{PostMeta, ViewerSnapshot};
 use crate::json::{
@@ -213,8 +214,8 @@ fn add_trust_paths(s: &ApiState, viewer: &PublicKey, item: &Item, d: &mut Decisi
 pub(super) async fn decide(
     State(s): State<ApiState>,
     PathParams(viewer): PathParams<String>,
-    JsonBody(req): JsonBody<DecideRequest>,
-) -> Result<Json<DecideResponse>, ApiError> {
+    JsonDirect(req): JsonDirect<DecideRequest>,
+) -> Result<Response, ApiError> {
     let (key, snap) = viewer_snapshot(&s, &viewer)?;
     if req.items.len() > MAX_DECIDE_ITEMS {
         return Err(ApiError::new(
@@ -258,12 +259,17 @@ pub(super) async fn decide(
             })
             .collect()
     };
-    Ok(Json(DecideResponse {
+    let answer = DecideResponse {
         viewer,
         seq: snap.seq,
         built_at: snap.view.built_at(),
         decisions,
-    }))
+    };
+    // Sized up front: an answer is a few hundred bytes per item.
+    let mut body = Vec::with_capacity(256 + 320 * answer.decisions.len());
+    serde_json::to_writer(&mut body, &answer)
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", e))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 /// `?group=<owner>/<name>`.

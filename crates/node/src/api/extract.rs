@@ -64,6 +64,24 @@ fn objects_as_objects(v: &serde_json::Value, at: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A JSON request body parsed in one pass, for types whose `Deserialize` reads objects
+/// only (the decide request, on the hot path).
+#[derive(Debug)]
+pub struct JsonDirect<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonDirect<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| body_error(e.status(), e.body_text()))?;
+        serde_json::from_slice(&bytes)
+            .map(JsonDirect)
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad-json", e))
+    }
+}
+
 /// A raw request body, with the API's errors.
 #[derive(Debug)]
 pub struct RawBody(pub Bytes);
