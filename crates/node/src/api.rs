@@ -54,9 +54,11 @@ use extract::{PathParams, QueryParams, RawBody};
 /// answering anyway.
 pub const SUBMIT_VIEW_WAIT: Duration = Duration::from_secs(5);
 
-/// Largest request body accepted: an object is at most 64 KiB, but a policy may hold up to
-/// 10,000 entries per list and a decide call 1,000 items.
-pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+/// Largest request body accepted (an object is at most 64 KiB; raw dev bodies up to 1 MiB).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Largest JSON body of the viewer calls: a policy may hold up to 10,000 entries per list,
+/// a decide call 1,000 items.
+pub const MAX_JSON_BODY_BYTES: usize = 4 * 1024 * 1024;
 
 /// What the handlers share.
 #[derive(Debug, Clone)]
@@ -83,26 +85,37 @@ pub fn router(state: ApiState) -> Router {
         .route("/v1/objects", post(submit))
         .route("/v1/objects/{cid}", get(fetch))
         .route("/v1/status", get(status))
-        .route("/v1/viewers", get(viewers::list).post(viewers::create))
+        .route(
+            "/v1/viewers",
+            get(viewers::list).post(viewers::create).layer(json_limit()),
+        )
         .route(
             "/v1/viewers/{viewer}",
             get(viewers::get).delete(viewers::delete),
         )
         .route(
             "/v1/viewers/{viewer}/policy",
-            get(viewers::get_policy).put(viewers::put_policy),
+            get(viewers::get_policy)
+                .put(viewers::put_policy)
+                .layer(json_limit()),
         )
         .route(
             "/v1/viewers/{viewer}/subscriptions",
             get(viewers::subscriptions),
         )
-        .route("/v1/viewers/{viewer}/decide", post(decide::decide))
+        .route(
+            "/v1/viewers/{viewer}/decide",
+            post(decide::decide).layer(json_limit()),
+        )
         .route(
             "/v1/viewers/{viewer}/explain/{subject}",
             get(decide::explain),
         )
         .route("/v1/viewers/{viewer}/trust/{subject}", get(decide::trust))
-        .route("/v1/viewers/{viewer}/diff", post(decide::diff_policy))
+        .route(
+            "/v1/viewers/{viewer}/diff",
+            post(decide::diff_policy).layer(json_limit()),
+        )
         .route("/v1/viewers/{viewer}/events", get(events::events))
         .route("/v1/groups/{owner}/{name}", get(groups::group))
         .route("/v1/groups/{owner}/{name}/bans", get(groups::bans))
@@ -117,6 +130,10 @@ pub fn router(state: ApiState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), require_token))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
+}
+
+fn json_limit() -> DefaultBodyLimit {
+    DefaultBodyLimit::max(MAX_JSON_BODY_BYTES)
 }
 
 /// Whether a call writes: every method but GET and HEAD, except the read-only POSTs.
