@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod bench_node;
+pub mod car;
 pub mod cli_node;
 pub mod client;
 pub mod clock;
