@@ -39,6 +39,9 @@ pub(crate) enum ObjectCmd {
         /// Key folder.
         #[arg(long, env = "VOUCH_KEY_DIR")]
         key_dir: Option<PathBuf>,
+        /// Print JSON: the CID, the object and its bytes (hex).
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -290,6 +293,7 @@ pub(crate) fn run(cmd: ObjectCmd) -> Result<ExitCode> {
             text,
             out,
             key_dir,
+            json,
         } => {
             let sk = crate::cli_keys::load_key(key_dir, &key)?;
             let obj = Object {
@@ -302,13 +306,19 @@ pub(crate) fn run(cmd: ObjectCmd) -> Result<ExitCode> {
             }
             .sign(&sk)
             .map_err(|e| anyhow::anyhow!("[{}] {e}", e.code()))?;
-            match out {
-                Some(path) => {
-                    std::fs::write(&path, obj.bytes())
-                        .with_context(|| format!("writing {}", path.display()))?;
-                    println!("{}", obj.id());
-                }
-                None => println!("{}", hex::encode(obj.bytes())),
+            if let Some(path) = &out {
+                std::fs::write(path, obj.bytes())
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            if json {
+                println!(
+                    "{}",
+                    json!({"cid": obj.id().to_string(), "file": out, "object": object_json(&obj), "hex": hex::encode(obj.bytes())})
+                );
+            } else if out.is_some() {
+                println!("{}", obj.id());
+            } else {
+                println!("{}", hex::encode(obj.bytes()));
             }
             Ok(ExitCode::SUCCESS)
         }
