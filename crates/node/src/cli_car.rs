@@ -6,7 +6,8 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::{Arc, Mutex};
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
@@ -21,6 +22,8 @@ use crate::cli_sign::{submit_object, NodeUnreachable, Submission};
 
 /// Objects written per store transaction by `import --into`.
 const IMPORT_BATCH: usize = 1024;
+/// Concurrent submissions to the node by `import` (the node's writer commits them together).
+const SUBMIT_WORKERS: usize = 8;
 /// Objects read from the store per query by `export`.
 const EXPORT_BATCH: usize = 256;
 /// Problems listed one by one (all are counted).
@@ -133,19 +136,50 @@ enum Sink {
     },
 }
 
+/// Counts and problems, shared by the reading thread and the submitting workers.
 #[derive(Debug, Default)]
-struct ImportCounts {
+struct Tally {
     blocks: u64,
     valid: u64,
     new: u64,
     known: u64,
     problems: u64,
+    listed: Vec<Problem>,
+    /// The first error that stops the import (e.g. the node went away).
+    error: Option<anyhow::Error>,
+}
+
+impl Tally {
+    fn problem(&mut self, json: bool, p: Problem) {
+        self.problems += 1;
+        if !json {
+            println!("{}: [{}] {}", p.cid, p.code, p.message);
+        }
+        if self.listed.len() < MAX_LISTED_PROBLEMS {
+            self.listed.push(p);
+        }
+    }
+
+    fn stored(&mut self, new: bool) {
+        if new {
+            self.new += 1;
+        } else {
+            self.known += 1;
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    }
 }
 
 fn flush(
     writer: &StoreWriter,
     pending: &mut Vec<StoredObject>,
-    c: &mut ImportCounts,
+    tally: &Mutex<Tally>,
 ) -> Result<()> {
     if pending.is_empty() {
         return Ok(());
@@ -153,14 +187,40 @@ fn flush(
     let new = writer
         .insert_blocking(std::mem::take(pending))
         .map_err(|e| anyhow::anyhow!("[{}] {e}", e.code()))?;
+    let mut t = lock(tally);
     for n in new {
-        if n {
-            c.new += 1;
-        } else {
-            c.known += 1;
-        }
+        t.stored(n);
     }
     Ok(())
+}
+
+/// Submits objects from `rx` until it closes. After an error that stops the import (the
+/// node went away) the workers only drain the channel, so the reader never blocks on it.
+fn submit_worker(
+    addr: std::net::SocketAddr,
+    rx: &Mutex<Receiver<(String, Vec<u8>)>>,
+    tally: &Mutex<Tally>,
+    json: bool,
+) {
+    loop {
+        let next = lock(rx).recv();
+        let Ok((cid, bytes)) = next else {
+            return;
+        };
+        if lock(tally).error.is_some() {
+            continue;
+        }
+        match submit_object(addr, &bytes) {
+            Ok(Submission::Accepted { new }) => lock(tally).stored(new),
+            Ok(Submission::Refused { code, message }) => {
+                lock(tally).problem(json, Problem { cid, code, message })
+            }
+            Ok(Submission::Skipped) => {}
+            Err(e) => {
+                lock(tally).error.get_or_insert(e);
+            }
+        }
+    }
 }
 
 fn import(a: &ImportArgs) -> Result<ExitCode> {
@@ -195,138 +255,139 @@ fn import(a: &ImportArgs) -> Result<ExitCode> {
     };
 
     let pb = bar(len, "importing bytes");
-    let mut counts = ImportCounts::default();
-    let mut problems: Vec<Problem> = Vec::new();
-    let note = |problems: &mut Vec<Problem>, counts: &mut ImportCounts, p: Problem| {
-        counts.problems += 1;
-        if !a.json {
-            println!("{}: [{}] {}", p.cid, p.code, p.message);
-        }
-        if problems.len() < MAX_LISTED_PROBLEMS {
-            problems.push(p);
-        }
+    let tally = Mutex::new(Tally::default());
+    // The node commits concurrent submissions together: keep several in flight.
+    let (tx, rx) = sync_channel::<(String, Vec<u8>)>(SUBMIT_WORKERS * 4);
+    let rx = Mutex::new(rx);
+    let node = match &sink {
+        Sink::Node(addr) => Some(*addr),
+        _ => None,
     };
-    let mut reader = match CarReader::new(BufReader::new(pb.wrap_read(file))) {
-        Ok(r) => Some(r),
-        Err(e) => {
-            note(
-                &mut problems,
-                &mut counts,
-                Problem {
+    std::thread::scope(|scope| -> Result<()> {
+        // Dropped when reading ends, which stops the workers.
+        let tx = tx;
+        if let Some(addr) = node {
+            for _ in 0..SUBMIT_WORKERS {
+                let (rx, tally, json) = (&rx, &tally, a.json);
+                scope.spawn(move || submit_worker(addr, rx, tally, json));
+            }
+        }
+        let mut reader = match CarReader::new(BufReader::new(pb.wrap_read(file))) {
+            Ok(r) => r,
+            Err(e) => {
+                let p = Problem {
                     cid: String::new(),
                     code: e.code().into(),
                     message: e.to_string(),
-                },
-            );
-            None
-        }
-    };
-    while let Some(r) = reader.as_mut() {
-        let (cid, data) = match r.next_block() {
-            Ok(Some(block)) => block,
-            Ok(None) => break,
-            Err(e) => {
-                note(
-                    &mut problems,
-                    &mut counts,
-                    Problem {
+                };
+                lock(&tally).problem(a.json, p);
+                return Ok(());
+            }
+        };
+        while lock(&tally).error.is_none() {
+            let (cid, data) = match reader.next_block() {
+                Ok(Some(block)) => block,
+                Ok(None) => break,
+                Err(e) => {
+                    let p = Problem {
                         cid: String::new(),
                         code: e.code().into(),
                         message: e.to_string(),
-                    },
-                );
-                break;
-            }
-        };
-        counts.blocks += 1;
-        let checked = check_block(&cid, &data)
-            .map_err(|e| (e.code().to_owned(), e.to_string()))
-            .and_then(|_| validate(&data, now).map_err(|e| (e.code().to_owned(), e.to_string())));
-        let obj = match checked {
-            Ok(obj) => obj,
-            Err((code, message)) => {
-                note(
-                    &mut problems,
-                    &mut counts,
-                    Problem {
+                    };
+                    lock(&tally).problem(a.json, p);
+                    break;
+                }
+            };
+            lock(&tally).blocks += 1;
+            let checked = check_block(&cid, &data)
+                .map_err(|e| (e.code().to_owned(), e.to_string()))
+                .and_then(|_| {
+                    validate(&data, now).map_err(|e| (e.code().to_owned(), e.to_string()))
+                });
+            let obj = match checked {
+                Ok(obj) => obj,
+                Err((code, message)) => {
+                    let p = Problem {
                         cid: cid.to_string(),
                         code,
                         message,
-                    },
-                );
-                continue;
-            }
-        };
-        counts.valid += 1;
-        match &mut sink {
-            Sink::Check => {}
-            Sink::Node(addr) => match submit_object(*addr, obj.bytes())? {
-                Submission::Accepted { new: true } => counts.new += 1,
-                Submission::Accepted { new: false } => counts.known += 1,
-                Submission::Refused { code, message } => note(
-                    &mut problems,
-                    &mut counts,
-                    Problem {
-                        cid: cid.to_string(),
-                        code,
-                        message,
-                    },
-                ),
-                Submission::Skipped => {}
-            },
-            Sink::Store {
-                writer, pending, ..
-            } => {
-                pending.push(StoredObject::from_signed(&obj));
-                if pending.len() >= IMPORT_BATCH {
-                    flush(writer, pending, &mut counts)?;
+                    };
+                    lock(&tally).problem(a.json, p);
+                    continue;
+                }
+            };
+            lock(&tally).valid += 1;
+            match &mut sink {
+                Sink::Check => {}
+                Sink::Node(_) => {
+                    if tx.send((cid.to_string(), data)).is_err() {
+                        break;
+                    }
+                }
+                Sink::Store {
+                    writer, pending, ..
+                } => {
+                    pending.push(StoredObject::from_signed(&obj));
+                    if pending.len() >= IMPORT_BATCH {
+                        flush(writer, pending, &tally)?;
+                    }
                 }
             }
         }
-    }
+        Ok(())
+    })?;
     if let Sink::Store {
         writer,
         mut pending,
         thread,
     } = sink
     {
-        flush(&writer, &mut pending, &mut counts)?;
+        flush(&writer, &mut pending, &tally)?;
         drop(writer);
         let _ = thread.join();
     }
     pb.finish_and_clear();
+    let mut t = match tally.into_inner() {
+        Ok(t) => t,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    if let Some(e) = t.error.take() {
+        return Err(e);
+    }
 
-    let summary = json!({
-        "file": a.file,
-        "blocks": counts.blocks,
-        "valid": counts.valid,
-        "new": counts.new,
-        "known": counts.known,
-        "problems": counts.problems,
-        "listed": problems.iter().map(|p| json!({"cid": p.cid, "code": p.code, "message": p.message})).collect::<Vec<_>>(),
-    });
     if a.json {
-        println!("{summary}");
+        println!(
+            "{}",
+            json!({
+                "file": a.file,
+                "blocks": t.blocks,
+                "valid": t.valid,
+                "new": t.new,
+                "known": t.known,
+                "problems": t.problems,
+                "listed": t.listed.iter().map(|p| json!({"cid": p.cid, "code": p.code, "message": p.message})).collect::<Vec<_>>(),
+            })
+        );
     } else if a.check_only {
         println!(
             "{}: {} blocks, {} valid objects, {} problems",
             a.file.display(),
-            counts.blocks,
-            counts.valid,
-            counts.problems
+            t.blocks,
+            t.valid,
+            t.problems
         );
     } else {
         println!(
             "{}: {} blocks, {} objects imported ({} new, {} already there), {} problems",
             a.file.display(),
-            counts.blocks,
-            counts.new + counts.known,
-            counts.new,
-            counts.known,
-            counts.problems
+            t.blocks,
+            t.new + t.known,
+            t.new,
+            t.known,
+            t.problems
         );
     }
-    Ok(if counts.problems == 0 {
+    Ok(if t.problems == 0 {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
