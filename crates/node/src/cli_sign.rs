@@ -867,7 +867,20 @@ fn group(cmd: GroupCmd) -> Result<ExitCode> {
                 moderators: dedup_keys(moderators),
                 seq,
             }))?];
-            if !no_ban_list && record.list(&name)?.is_none() {
+            let existing = record.list(&name)?;
+            if let Some((_, l)) = &existing {
+                let this_group = GroupRef {
+                    owner: s.pk,
+                    name: name.clone(),
+                };
+                if l.purpose != ListPurpose::Ban || l.group.as_ref() != Some(&this_group) {
+                    eprintln!(
+                        "warning: this key already has a list named {name:?} that is not this \
+                         group's ban list; name another with `group ban --ban-list`"
+                    );
+                }
+            }
+            if !no_ban_list && existing.is_none() {
                 objects.push(s.sign(Body::List(ListBody {
                     name: name.clone(),
                     purpose: ListPurpose::Ban,
