@@ -10,6 +10,7 @@ pub mod cli_node;
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod demo;
 pub mod filter;
 pub mod ingest;
 pub mod metrics;
