@@ -3,7 +3,7 @@
 //! running node and prints its CID. Replaceable headers (`list`, `group`) are re-signed from
 //! the local record of what each key published (`cli_sign/published.rs`) with the next `seq`.
 //!
-//! Bans: a group's ban list is the group owner's list with the group's name, purpose `ban`
+//! Bans: a group's ban list is the group owner's list `<group>-bans`, purpose `ban`
 //! (`vouch group create` publishes its header). `group ban` adds an entry to it, signed by
 //! the owner or a moderator; `group unban` retracts entries with a `list-remove` naming them.
 
@@ -444,7 +444,7 @@ pub(crate) enum GroupCmd {
         /// When the ban ends (+7d, 2026-12-31, ms …).
         #[arg(long)]
         expires: Option<String>,
-        /// The ban list's name [default: the group's name].
+        /// The ban list's name [default: <group>-bans].
         #[arg(long)]
         ban_list: Option<String>,
         #[command(flatten)]
@@ -463,7 +463,7 @@ pub(crate) enum GroupCmd {
         /// The CID of a ban to lift (repeatable).
         #[arg(long = "ban", value_name = "CID")]
         bans: Vec<String>,
-        /// The ban list's name [default: the group's name].
+        /// The ban list's name [default: <group>-bans].
         #[arg(long)]
         ban_list: Option<String>,
         #[command(flatten)]
@@ -867,7 +867,8 @@ fn group(cmd: GroupCmd) -> Result<ExitCode> {
                 moderators: dedup_keys(moderators),
                 seq,
             }))?];
-            let existing = record.list(&name)?;
+            let ban_name = ban_list_name(&name);
+            let existing = record.list(&ban_name)?;
             if let Some((_, l)) = &existing {
                 let this_group = GroupRef {
                     owner: s.pk,
@@ -875,14 +876,14 @@ fn group(cmd: GroupCmd) -> Result<ExitCode> {
                 };
                 if l.purpose != ListPurpose::Ban || l.group.as_ref() != Some(&this_group) {
                     eprintln!(
-                        "warning: this key already has a list named {name:?} that is not this \
-                         group's ban list; name another with `group ban --ban-list`"
+                        "warning: this key already has a list named {ban_name:?} that is not \
+                         this group's ban list; name another with `group ban --ban-list`"
                     );
                 }
             }
             if !no_ban_list && existing.is_none() {
                 objects.push(s.sign(Body::List(ListBody {
-                    name: name.clone(),
+                    name: ban_name,
                     purpose: ListPurpose::Ban,
                     description: Some(format!("bans of the group {name}")),
                     group: Some(GroupRef { owner: s.pk, name }),
@@ -964,11 +965,25 @@ fn group(cmd: GroupCmd) -> Result<ExitCode> {
     }
 }
 
-/// A group's ban list: the owner's list named after the group, unless named otherwise.
+/// Most bytes in a name (`specs/objects.md` §5).
+const MAX_NAME_BYTES: usize = 64;
+
+/// The conventional name of a group's ban list: `<group>-bans`, or the group's own name when
+/// that would be longer than a name may be.
+fn ban_list_name(group: &str) -> String {
+    let name = format!("{group}-bans");
+    if name.len() <= MAX_NAME_BYTES {
+        name
+    } else {
+        group.to_owned()
+    }
+}
+
+/// A group's ban list: the owner's list with the conventional name, unless named otherwise.
 fn ban_list_of(g: &GroupRef, name: Option<String>) -> ListRef {
     ListRef {
         owner: g.owner,
-        name: name.unwrap_or_else(|| g.name.clone()),
+        name: name.unwrap_or_else(|| ban_list_name(&g.name)),
     }
 }
 
@@ -1047,5 +1062,18 @@ fn appeal(a: AppealArgs) -> Result<ExitCode> {
             });
             publish(&s, &sign, vec![s.sign(body)?])
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ban_lists_are_named_after_their_group_within_the_name_limit() {
+        assert_eq!(ban_list_name("gardening"), "gardening-bans");
+        let long = "g".repeat(60);
+        assert_eq!(ban_list_name(&long), long);
+        assert_eq!(ban_list_name(&"g".repeat(59)).len(), 64);
     }
 }

@@ -282,7 +282,7 @@ fn group_headers_keep_their_fields_and_increment_seq() {
         panic!()
     };
     assert_eq!(ban.purpose, ListPurpose::Ban);
-    assert_eq!(ban.name, "club");
+    assert_eq!(ban.name, "club-bans");
     assert_eq!(ban.group.as_ref(), Some(&g));
 
     let add = h.sign(&[
@@ -375,7 +375,7 @@ fn a_ban_is_an_entry_on_the_group_ban_list_and_unban_names_it() {
     };
     let ban_list = ListRef {
         owner,
-        name: "club".into(),
+        name: "club-bans".into(),
     };
     let created = h.sign_all(&[
         "group",
