@@ -444,7 +444,7 @@ pub(crate) enum GroupCmd {
         /// When the ban ends (+7d, 2026-12-31, ms …).
         #[arg(long)]
         expires: Option<String>,
-        /// The ban list's name [default: <group>-bans].
+        /// The ban list's name [default: GROUP-bans].
         #[arg(long)]
         ban_list: Option<String>,
         #[command(flatten)]
@@ -463,7 +463,7 @@ pub(crate) enum GroupCmd {
         /// The CID of a ban to lift (repeatable).
         #[arg(long = "ban", value_name = "CID")]
         bans: Vec<String>,
-        /// The ban list's name [default: <group>-bans].
+        /// The ban list's name [default: GROUP-bans].
         #[arg(long)]
         ban_list: Option<String>,
         #[command(flatten)]
