@@ -141,6 +141,9 @@ enum EvalCommand {
         seed: Option<u64>,
         #[command(flatten)]
         metric: MetricArgs,
+        /// Print one JSON object per result line.
+        #[arg(long)]
+        json: bool,
     },
     /// Protocol P2: sybil injection.
     #[command(after_help = "Example:\n  \
@@ -165,6 +168,9 @@ enum EvalCommand {
         with_auc: bool,
         #[command(flatten)]
         metric: MetricArgs,
+        /// Print one JSON object per result line.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -207,13 +213,17 @@ fn main() -> ExitCode {
 
 fn run_eval_or_bench(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Eval(EvalCommand::Signed { file, seed, metric }) => {
-            eval::run_signed(&eval::SignedArgs {
-                file,
-                seeds: seed.map_or_else(|| (0..5).collect(), |s| vec![s]),
-                params: metric.params(),
-            })
-        }
+        Command::Eval(EvalCommand::Signed {
+            file,
+            seed,
+            metric,
+            json,
+        }) => eval::run_signed(&eval::SignedArgs {
+            file,
+            seeds: seed.map_or_else(|| (0..5).collect(), |s| vec![s]),
+            params: metric.params(),
+            report: eval::Report { json },
+        }),
         Command::Eval(EvalCommand::Sybil {
             file,
             sybils,
@@ -222,6 +232,7 @@ fn run_eval_or_bench(command: Command) -> anyhow::Result<()> {
             viewers,
             with_auc,
             metric,
+            json,
         }) => eval::run_sybil(&eval::SybilArgs {
             file,
             sybils,
@@ -230,6 +241,7 @@ fn run_eval_or_bench(command: Command) -> anyhow::Result<()> {
             viewers,
             with_auc,
             params: metric.params(),
+            report: eval::Report { json },
         }),
         Command::Bench(BenchCommand::Trust(args)) => bench::run_trust(&args),
         _ => Ok(()),
