@@ -24,5 +24,9 @@ echo "==> interop: credentials checked by Digital Bazaar's VC stack (Node.js, of
 cargo build -p vouch-node --bin vouch --locked --quiet
 VOUCH="$CARGO_TARGET_DIR/debug/vouch" bash tests/interop-vc/run.sh
 
+echo "==> interop: CAR files read and written by @ipld/car + @ipld/dag-cbor (Node.js, offline)"
+(cd tests/interop-car && npm ci --no-audit --no-fund --silent)
+VOUCH="$CARGO_TARGET_DIR/debug/vouch" bash tests/interop-car/run.sh
+
 echo "==> API contract: a live, seeded node checked against specs/api/openapi.yaml by Schemathesis"
 VOUCH="$CARGO_TARGET_DIR/debug/vouch" bash tests/api-schema/run.sh

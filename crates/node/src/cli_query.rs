@@ -22,16 +22,17 @@ use crate::json::{
 #[derive(Debug, Clone, Args)]
 pub struct NodeAddr {
     /// The running node's data directory (its `api.addr` says where the API listens).
-    #[arg(long, env = "VOUCH_DATA_DIR", global = true)]
+    #[arg(long, env = "VOUCH_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// The API address, instead of the data directory's `api.addr`.
-    #[arg(long = "api", env = "VOUCH_API", global = true)]
-    pub api: Option<String>,
+    /// The node's API, e.g. http://127.0.0.1:7070 [default: the node running on the data
+    /// directory].
+    #[arg(long, env = "VOUCH_NODE", value_name = "URL")]
+    pub node: Option<String>,
     /// Bearer token for writing calls (needed when the node has one).
-    #[arg(long, env = "VOUCH_API_TOKEN", global = true, hide_env_values = true)]
+    #[arg(long, env = "VOUCH_API_TOKEN", hide_env_values = true)]
     pub api_token: Option<String>,
     /// Print the API's JSON instead of text.
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub json: bool,
 }
 
@@ -230,10 +231,11 @@ struct Answer {
 
 impl NodeAddr {
     fn addr(&self) -> anyhow::Result<SocketAddr> {
-        if let Some(a) = &self.api {
-            return a
+        if let Some(a) = &self.node {
+            let hostport = a.strip_prefix("http://").unwrap_or(a).trim_end_matches('/');
+            return hostport
                 .parse()
-                .with_context(|| format!("--api {a:?} is not host:port"));
+                .with_context(|| format!("--node {a:?} is not host:port or http://host:port"));
         }
         let dir = self
             .data_dir

@@ -6,11 +6,13 @@
 pub mod api;
 pub mod bench_http;
 pub mod bench_node;
+pub mod car;
 pub mod cli_node;
 pub mod cli_query;
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod demo;
 pub mod engine;
 pub mod filter;
 pub mod ingest;
