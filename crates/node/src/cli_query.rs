@@ -195,6 +195,9 @@ pub enum ViewerCmd {
     },
     /// Read or replace a viewer's policy.
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  vouch viewer policy get did:key:z6MkViewer… > policy.json\n  vouch viewer policy set did:key:z6MkViewer… policy.json"
+    )]
     Policy(PolicyCmd),
 }
 

@@ -111,6 +111,10 @@ enum Command {
     // ---- sidecar API queries (issue 6; vouch_node::cli_query), answered by the running node ----
     /// A viewer's trust in an author, and every reason behind a decision.
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  vouch trust show did:key:z6MkViewer… did:key:z6MkAuthor…\n  \
+        vouch trust explain did:key:z6MkViewer… bafyrei…"
+    )]
     Trust(vouch_node::cli_query::TrustCmd),
     /// What a viewer sees of some posts and authors, and why.
     Decide(vouch_node::cli_query::DecideArgs),
@@ -118,6 +122,10 @@ enum Command {
     // into cli_sign's `ListCmd` and `GroupCmd`.)
     /// The node's local viewers and their policies.
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  vouch viewer add did:key:z6MkViewer… --policy policy.json\n  \
+        vouch viewer policy get did:key:z6MkViewer…"
+    )]
     Viewer(vouch_node::cli_query::ViewerCmd),
     // ---- end of the sidecar API block ----
 }
