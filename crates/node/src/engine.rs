@@ -465,6 +465,12 @@ impl Engine {
         *self.shared.published.borrow()
     }
 
+    /// The last store seq `snap` reflects: its own build, or later when only objects that
+    /// change no view (posts) were applied since.
+    pub fn reflects(&self, snap: &ViewerSnapshot) -> i64 {
+        snap.seq.max(self.published_seq())
+    }
+
     /// Waits (at most `timeout`) until the published views reflect store seq `seq`; false
     /// on timeout.
     pub async fn wait_published(&self, seq: i64, timeout: Duration) -> bool {

@@ -261,7 +261,7 @@ pub(super) async fn decide(
     };
     let answer = DecideResponse {
         viewer,
-        seq: snap.seq,
+        seq: s.engine.reflects(&snap),
         built_at: snap.view.built_at(),
         decisions,
     };

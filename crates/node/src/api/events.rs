@@ -65,7 +65,7 @@ pub(super) async fn events(
         "ready",
         &ReadyEventJson {
             viewer: viewer.clone(),
-            seq: snap.seq,
+            seq: s.engine.reflects(&snap),
         },
     );
     let state = Follow {

@@ -11,7 +11,7 @@ use axum::Json;
 use super::decide::viewer_snapshot;
 use super::extract::{JsonBody, PathParams};
 use super::{blocking, ApiError, ApiState};
-use crate::engine::{EngineError, ViewerSnapshot};
+use crate::engine::{Engine, EngineError, ViewerSnapshot};
 use crate::json::{
     self, CreateViewerJson, PolicyJson, ResolvedListJson, SubscriptionsJson, ViewStatsJson,
     ViewerJson, ViewersJson,
@@ -31,7 +31,7 @@ impl From<EngineError> for ApiError {
 }
 
 /// The JSON form of a viewer's snapshot.
-pub(super) fn viewer_json(snap: &ViewerSnapshot) -> ViewerJson {
+pub(super) fn viewer_json(engine: &Engine, snap: &ViewerSnapshot) -> ViewerJson {
     let info = &snap.info;
     ViewerJson {
         viewer: info.viewer.to_did_key(),
@@ -39,7 +39,7 @@ pub(super) fn viewer_json(snap: &ViewerSnapshot) -> ViewerJson {
         created_ms: info.created_ms,
         updated_ms: info.updated_ms,
         view: ViewStatsJson {
-            seq: snap.seq,
+            seq: engine.reflects(snap),
             built_at: snap.view.built_at(),
             subjects: snap.view.n_subjects() as u64,
             trusted_authors: snap.trust.len() as u64,
@@ -54,7 +54,7 @@ pub(super) async fn list(State(s): State<ApiState>) -> Json<ViewersJson> {
             .engine
             .snapshots()
             .iter()
-            .map(|s| viewer_json(s))
+            .map(|snap| viewer_json(&s.engine, snap))
             .collect(),
     })
 }
@@ -67,7 +67,7 @@ pub(super) async fn create(
     let viewer = json::parse_did("viewer", &req.viewer)?;
     let (policy, groups) = req.policy.to_policy(viewer)?;
     let snap = s.engine.put_viewer(viewer, policy, groups, true).await?;
-    Ok((StatusCode::CREATED, Json(viewer_json(&snap))).into_response())
+    Ok((StatusCode::CREATED, Json(viewer_json(&s.engine, &snap))).into_response())
 }
 
 /// `GET /v1/viewers/{viewer}`.
@@ -76,7 +76,7 @@ pub(super) async fn get(
     PathParams(viewer): PathParams<String>,
 ) -> Result<Json<ViewerJson>, ApiError> {
     let (_, snap) = viewer_snapshot(&s, &viewer)?;
-    Ok(Json(viewer_json(&snap)))
+    Ok(Json(viewer_json(&s.engine, &snap)))
 }
 
 /// `DELETE /v1/viewers/{viewer}`.
@@ -111,7 +111,7 @@ pub(super) async fn put_policy(
     let key = json::parse_did("viewer", &viewer)?;
     let (policy, groups) = policy.to_policy(key)?;
     let snap = s.engine.put_viewer(key, policy, groups, false).await?;
-    Ok(Json(viewer_json(&snap)))
+    Ok(Json(viewer_json(&s.engine, &snap)))
 }
 
 /// `GET /v1/viewers/{viewer}/subscriptions`.
