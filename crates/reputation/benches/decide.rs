@@ -298,6 +298,25 @@ fn bench(c: &mut Criterion) {
         .count();
     println!("naive baseline agrees on list hits for {agree}/{FEED} items");
 
+    // Instruction counts: `DECIDE_PROFILE=ROUNDS` waits for a line on stdin once the view is
+    // built, then decides the feed ROUNDS times and exits. Run under
+    // `valgrind --tool=callgrind --instr-atstart=no`, switch instrumentation on with
+    // `callgrind_control -i on` while it waits: Ir / (ROUNDS x 1,000) is instructions per
+    // decision, repeatable on a loaded machine.
+    if let Some(rounds) = std::env::var("DECIDE_PROFILE")
+        .ok()
+        .and_then(|r| r.parse::<usize>().ok())
+    {
+        println!("profile: waiting for a line on stdin");
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).unwrap();
+        for _ in 0..rounds {
+            black_box(decide_batch(&view, black_box(&s.feed), NOW));
+        }
+        println!("profile: decided the feed {rounds} times");
+        std::process::exit(0);
+    }
+
     let compiled = per_second(FEED, &mut || {
         black_box(decide_batch(&view, black_box(&s.feed), NOW));
     });

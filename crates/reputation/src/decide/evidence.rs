@@ -52,7 +52,17 @@ pub trait TrustLookup: Send + Sync {
 #[derive(Debug, Clone, Default)]
 pub struct DirectTrust {
     viewer: Option<PublicKey>,
-    entries: FastMap<PublicKey, (ViewerTrust, TrustStep)>,
+    /// Keyed by the author's 32 bytes; the viewer's own choices, so a fixed hash seed is
+    /// enough.
+    entries: FastMap<[u8; 32], DirectEntry>,
+}
+
+/// One attestation by the viewer, as small as the lookup needs.
+#[derive(Debug, Clone, Copy)]
+struct DirectEntry {
+    score: f32,
+    level: i64,
+    attest: ObjectId,
 }
 
 impl DirectTrust {
@@ -76,21 +86,13 @@ impl DirectTrust {
     /// Records the viewer's attestation of `subject` at `level` (-100..=100).
     pub fn insert(&mut self, subject: PublicKey, level: i64, attest: ObjectId) {
         let score = (level.clamp(0, 100) as f32) / 100.0;
-        let step = TrustStep {
-            from: self.viewer.unwrap_or(subject),
-            to: subject,
-            level,
-            attest,
-        };
         self.entries.insert(
-            subject,
-            (
-                ViewerTrust {
-                    score,
-                    direct: true,
-                },
-                step,
-            ),
+            *subject.as_bytes(),
+            DirectEntry {
+                score,
+                level,
+                attest,
+            },
         );
     }
 
@@ -107,13 +109,23 @@ impl DirectTrust {
 
 impl TrustLookup for DirectTrust {
     fn trust(&self, author: &PublicKey) -> Option<ViewerTrust> {
-        self.entries.get(author).map(|(s, _)| *s)
+        self.entries.get(author.as_bytes()).map(|e| ViewerTrust {
+            score: e.score,
+            direct: true,
+        })
     }
 
     fn path(&self, author: &PublicKey) -> Vec<TrustStep> {
         self.entries
-            .get(author)
-            .map(|(_, step)| vec![*step])
+            .get(author.as_bytes())
+            .map(|e| {
+                vec![TrustStep {
+                    from: self.viewer.unwrap_or(*author),
+                    to: *author,
+                    level: e.level,
+                    attest: e.attest,
+                }]
+            })
             .unwrap_or_default()
     }
 }

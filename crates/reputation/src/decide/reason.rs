@@ -211,31 +211,62 @@ impl fmt::Debug for ObjectIds {
     }
 }
 
-/// The reasons of a decision, in rule order; reads as a slice. One reason is kept inline,
-/// so that the most common decisions (one list, one ban, one label) allocate nothing.
+/// The reasons of a decision, in rule order; reads as a slice. A decision's own vector, or
+/// its range of the reasons of the batch it was decided in ([`crate::decide_batch`] puts
+/// every decision's reasons in one shared allocation). Either way a
+/// [`Decision`](crate::Decision) is a few words wide, however large a [`Reason`] is.
 #[derive(Clone, Default)]
 pub struct Reasons {
-    one: Option<Reason>,
-    many: Vec<Reason>,
+    repr: Repr,
+}
+
+#[derive(Clone)]
+enum Repr {
+    Own(Vec<Reason>),
+    Shared {
+        all: Arc<Vec<Reason>>,
+        start: usize,
+        end: usize,
+    },
+}
+
+impl Default for Repr {
+    fn default() -> Self {
+        Repr::Own(Vec::new())
+    }
 }
 
 impl Reasons {
     /// No reasons.
     pub const fn new() -> Self {
         Reasons {
-            one: None,
-            many: Vec::new(),
+            repr: Repr::Own(Vec::new()),
         }
     }
 
-    /// Appends a reason.
+    /// `all[start..end]`, sharing `all`.
+    pub(crate) fn shared(all: &Arc<Vec<Reason>>, start: usize, end: usize) -> Self {
+        if start >= end {
+            return Reasons::new();
+        }
+        Reasons {
+            repr: Repr::Shared {
+                all: all.clone(),
+                start,
+                end,
+            },
+        }
+    }
+
+    /// Appends a reason (a shared range is copied first).
     pub fn push(&mut self, r: Reason) {
-        if !self.many.is_empty() {
-            self.many.push(r);
-        } else if let Some(first) = self.one.take() {
-            self.many = vec![first, r];
-        } else {
-            self.one = Some(r);
+        match &mut self.repr {
+            Repr::Own(v) => v.push(r),
+            Repr::Shared { .. } => {
+                let mut v = self.to_vec();
+                v.push(r);
+                self.repr = Repr::Own(v);
+            }
         }
     }
 }
@@ -243,9 +274,9 @@ impl Reasons {
 impl std::ops::Deref for Reasons {
     type Target = [Reason];
     fn deref(&self) -> &[Reason] {
-        match &self.one {
-            Some(r) => std::slice::from_ref(r),
-            None => &self.many,
+        match &self.repr {
+            Repr::Own(v) => v,
+            Repr::Shared { all, start, end } => all.get(*start..*end).unwrap_or_default(),
         }
     }
 }
@@ -259,12 +290,10 @@ impl Extend<Reason> for Reasons {
 }
 
 impl From<Vec<Reason>> for Reasons {
-    fn from(many: Vec<Reason>) -> Self {
-        let mut r = Reasons::new();
-        for x in many {
-            r.push(x);
+    fn from(all: Vec<Reason>) -> Self {
+        Reasons {
+            repr: Repr::Own(all),
         }
-        r
     }
 }
 

@@ -4,8 +4,8 @@
 
 use super::votes::{TallyInput, VoteTally};
 use super::{
-    CredentialLookup, EntryStatus, FastMap, Lookup, ModerationState, Policy, Reason, ReasonCode,
-    Reasons, TrustLookup, Verdict,
+    seeded_map, CredentialLookup, EntryStatus, FastMap, Lookup, ModerationState, Policy, Reason,
+    ReasonCode, Reasons, TrustLookup, Verdict, ViewerTrust,
 };
 use crate::{AppealOutcome, Body, GroupRef, ListPurpose, ListRef, ObjectId, SignedObject, Subject};
 use std::collections::BTreeMap;
@@ -102,6 +102,13 @@ impl Decision {
     }
 }
 
+/// Which of an item's two records (the post's, the author's) a hit is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum On {
+    Post,
+    Author,
+}
+
 /// Where a hit came from: a subscribed list, a group's ban list, a labeler, the viewer.
 #[derive(Debug, Clone)]
 pub(crate) struct Source {
@@ -170,6 +177,9 @@ pub(crate) struct Record {
     pub(crate) block_weight: f32,
     /// The earliest expiry among the hits (`u64::MAX` when none expires).
     pub(crate) min_expiry: u64,
+    /// For an author: the viewer's trust in them, read once when the record is compiled
+    /// (trust is as of `built_at`).
+    pub(crate) trust: Option<ViewerTrust>,
 }
 
 impl Record {
@@ -503,7 +513,10 @@ fn note(s: &Option<String>) -> Option<Arc<str>> {
 }
 
 impl<'a> View<'a> {
-    /// Compiles the viewer's view of `state` at `now`.
+    /// Compiles the viewer's view of `state` at `now`, with the hash maps keyed by a fixed
+    /// seed (0). Where `state` holds objects from untrusted peers, use
+    /// [`View::build_with_seed`] with a secret random seed, so that nobody can grind keys or
+    /// object ids that collide in the view's maps.
     pub fn build(
         state: &ModerationState,
         policy: &Policy,
@@ -511,12 +524,26 @@ impl<'a> View<'a> {
         credentials: impl Into<Lookup<'a, dyn CredentialLookup + 'a>>,
         now: u64,
     ) -> View<'a> {
+        View::build_with_seed(state, policy, trust, credentials, now, 0)
+    }
+
+    /// Compiles the viewer's view of `state` at `now`; `seed` keys the view's hash maps
+    /// (foldhash). The host draws it from its own randomness, once per process or per view;
+    /// decisions do not depend on it.
+    pub fn build_with_seed(
+        state: &ModerationState,
+        policy: &Policy,
+        trust: impl Into<Lookup<'a, dyn TrustLookup + 'a>>,
+        credentials: impl Into<Lookup<'a, dyn CredentialLookup + 'a>>,
+        now: u64,
+        seed: u64,
+    ) -> View<'a> {
         let trust = trust.into();
         let credentials = credentials.into();
         let mut b = Builder {
             state,
             sources: Vec::new(),
-            records: FastMap::default(),
+            records: seeded_map(seed),
             labels: Vec::new(),
             label_index: BTreeMap::new(),
             actors: Vec::new(),
@@ -535,7 +562,7 @@ impl<'a> View<'a> {
         group_refs.sort();
         group_refs.dedup();
         let mut groups = Vec::with_capacity(group_refs.len());
-        let mut group_index = FastMap::default();
+        let mut group_index = seeded_map(seed);
         for g in group_refs {
             let header = state.group_header(&g);
             let mut moderators = vec![g.owner];
@@ -723,11 +750,15 @@ impl<'a> View<'a> {
             trust: &*trust,
             group_budget: &group_budget,
             is_void: &is_void,
+            seed,
         });
         for (subject, tally) in tallies {
             b.records.entry(subject).or_default().votes = Some(Box::new(tally));
         }
-        for rec in b.records.values_mut() {
+        for (subject, rec) in b.records.iter_mut() {
+            if let Subject::Key(k) = subject {
+                rec.trust = trust.trust(k);
+            }
             rec.finalize(&b.sources);
         }
 
@@ -797,6 +828,9 @@ impl<'a> View<'a> {
         if let Some(l) = state.lists.get(list) {
             for subject in l.by_subject.keys() {
                 if let Some(rec) = self.records.get_mut(subject) {
+                    if let Subject::Key(k) = subject {
+                        rec.trust = self.trust.trust(k);
+                    }
                     rec.finalize(&self.sources);
                 }
             }
@@ -829,12 +863,64 @@ impl<'a> View<'a> {
 
     /// Decides one item.
     pub fn decide(&self, item: &Item, now: u64) -> Decision {
-        self.evaluate(item, now, false)
+        self.decision(item, now, false)
     }
 
     /// Decides one item with every reason, including the ones that had no effect.
     pub fn explain(&self, item: &Item, now: u64) -> Decision {
-        self.evaluate(item, now, true)
+        self.decision(item, now, true)
+    }
+
+    fn decision(&self, item: &Item, now: u64, explain: bool) -> Decision {
+        let mut out = Vec::new();
+        let (verdict, score) = self.evaluate(item, now, explain, &mut out);
+        Decision {
+            verdict,
+            score,
+            reasons: Reasons::from(out),
+        }
+    }
+
+    /// Decides a batch. The decisions' reasons live in a few shared allocations (one for
+    /// the usual batch), each decision holding its range of one: no allocation per reason
+    /// and no copy of a grown buffer.
+    pub fn decide_batch(&self, items: &[Item], now: u64) -> Vec<Decision> {
+        // Room for this many more reasons before an item is decided; an item that needs
+        // more (hundreds of lists agreeing) grows the buffer, which stays correct.
+        const SLACK: usize = 32;
+        let room = |left: usize| left + left / 2 + SLACK;
+        let mut decisions = Vec::with_capacity(items.len());
+        let mut heads: Vec<(Verdict, f32, usize, usize)> = Vec::new();
+        let mut out: Vec<Reason> = Vec::with_capacity(room(items.len()));
+        for (i, item) in items.iter().enumerate() {
+            if out.capacity() - out.len() < SLACK {
+                let full = std::mem::replace(&mut out, Vec::with_capacity(room(items.len() - i)));
+                Self::share(full, &mut heads, &mut decisions);
+            }
+            let start = out.len();
+            let (verdict, score) = self.evaluate(item, now, false, &mut out);
+            heads.push((verdict, score, start, out.len()));
+        }
+        Self::share(out, &mut heads, &mut decisions);
+        decisions
+    }
+
+    /// Turns the decided heads into decisions sharing `reasons`.
+    fn share(
+        reasons: Vec<Reason>,
+        heads: &mut Vec<(Verdict, f32, usize, usize)>,
+        decisions: &mut Vec<Decision>,
+    ) {
+        let all = Arc::new(reasons);
+        decisions.extend(
+            heads
+                .drain(..)
+                .map(|(verdict, score, start, end)| Decision {
+                    verdict,
+                    score,
+                    reasons: Reasons::shared(&all, start, end),
+                }),
+        );
     }
 
     fn list_reason(
@@ -867,7 +953,16 @@ impl<'a> View<'a> {
         Some(r)
     }
 
-    pub(crate) fn evaluate(&self, item: &Item, now: u64, explain: bool) -> Decision {
+    /// Decides `item`, appending its reasons to `out` (which may hold other decisions'
+    /// reasons before them): the verdict and the score.
+    pub(crate) fn evaluate(
+        &self,
+        item: &Item,
+        now: u64,
+        explain: bool,
+        out: &mut Vec<Reason>,
+    ) -> (Verdict, f32) {
+        let base = out.len();
         let author = item.author_key();
         let post = match item {
             Item::Post(p) => Some(p),
@@ -876,13 +971,21 @@ impl<'a> View<'a> {
         let post_rec = post.and_then(|p| {
             self.records
                 .get(&Subject::Object(p.id))
-                .map(|r| (Subject::Object(p.id), r))
+                .map(|r| (On::Post, r))
         });
         let author_rec = self
             .records
             .get(&Subject::Key(*author))
-            .map(|r| (Subject::Key(*author), r));
-        let trust = self.trust.trust(author);
+            .map(|r| (On::Author, r));
+        // The subject a hit is about: built only when a reason names it.
+        let subject_of = |on: On| match (on, post) {
+            (On::Post, Some(p)) => Subject::Object(p.id),
+            _ => Subject::Key(*author),
+        };
+        let trust = match author_rec {
+            Some((_, r)) => r.trust,
+            None => self.trust.trust(author),
+        };
         let tscore = trust.map_or(0.0, |t| t.score);
         let gi = match (self.policy.group_rules, item.group()) {
             (true, Some(g)) => self.group_index.get(g).copied(),
@@ -896,26 +999,22 @@ impl<'a> View<'a> {
 
         // Fast path: nothing is known about the item, its author or its group.
         if post_rec.is_none() && author_rec.is_none() && gi.is_none() {
-            let mut d = Decision {
-                verdict: Verdict::Show,
-                score,
-                reasons: Reasons::new(),
-            };
+            let mut verdict = Verdict::Show;
             if trust.is_none() && (self.policy.unknown_author > Verdict::Show || explain) {
-                d.verdict = self.policy.unknown_author;
+                verdict = self.policy.unknown_author;
                 let mut r = Reason::new(ReasonCode::AuthorUnknown, self.policy.unknown_author);
                 r.subject = Some(Subject::Key(*author));
-                d.reasons.push(r);
+                out.push(r);
             } else if explain {
-                d.reasons.push(self.trusted_reason(author, tscore));
+                out.push(self.trusted_reason(author, tscore));
             }
-            return d;
+            return (verdict, score);
         }
 
         let recs = [post_rec, author_rec];
         // The common listed case: one record with hits, all of them block entries, none
         // expired: use its summary and read only the hits that become reasons.
-        fn with_hits(r: Option<(Subject, &Record)>) -> Option<(Subject, &Record)> {
+        fn with_hits(r: Option<(On, &Record)>) -> Option<(On, &Record)> {
             r.filter(|(_, rec)| !rec.hits.is_empty())
         }
         let pure = match (with_hits(post_rec), with_hits(author_rec)) {
@@ -933,8 +1032,6 @@ impl<'a> View<'a> {
         };
         // Every hit, unless the summary stands in for them.
         let hits = || hits_all().take(if pure.is_none() { usize::MAX } else { 0 });
-        // Most decisions give one reason, kept inline: no allocation.
-        let mut reasons = Reasons::new();
 
         // 1. Revocation.
         for (s, h) in hits() {
@@ -950,17 +1047,15 @@ impl<'a> View<'a> {
                         Verdict::Warn
                     };
                     let mut r = Reason::new(ReasonCode::AuthorRevoked, effect);
-                    r.subject = Some(s);
+                    r.subject = Some(subject_of(s));
                     r.objects.push(h.object);
                     r.count = since;
                     if post.is_some() {
-                        return Decision {
-                            verdict: Verdict::Hide,
-                            score,
-                            reasons: Reasons::from(vec![r]),
-                        };
+                        out.truncate(base);
+                        out.push(r);
+                        return (Verdict::Hide, score);
                     }
-                    reasons.push(r);
+                    out.push(r);
                 }
             }
         }
@@ -974,21 +1069,27 @@ impl<'a> View<'a> {
             })
         {
             let mut r = Reason::new(ReasonCode::ViewerOverride, v);
-            r.subject = Some(s);
-            reasons.push(r);
-            let verdict = reasons.iter().map(|r| r.effect).max().unwrap_or(v).max(v);
-            return Decision {
-                verdict: if v == Verdict::Show {
-                    Verdict::Show
-                } else {
-                    verdict
-                },
-                score,
-                reasons,
+            r.subject = Some(subject_of(s));
+            out.push(r);
+            let verdict = out[base..]
+                .iter()
+                .map(|r| r.effect)
+                .max()
+                .unwrap_or(v)
+                .max(v);
+            let verdict = if v == Verdict::Show {
+                Verdict::Show
+            } else {
+                verdict
             };
+            return (verdict, score);
         }
 
-        let mut verdict = reasons.iter().map(|r| r.effect).max().unwrap_or_default();
+        let mut verdict = out[base..]
+            .iter()
+            .map(|r| r.effect)
+            .max()
+            .unwrap_or_default();
         let live = |h: &Hit| h.expires.is_none_or(|e| e > now);
 
         // 3. Group rules.
@@ -1014,10 +1115,10 @@ impl<'a> View<'a> {
                 if effect == Verdict::Show && !explain {
                     continue;
                 }
-                let mut r = self.list_reason(code, effect, s, h);
+                let mut r = self.list_reason(code, effect, subject_of(s), h);
                 r.group = Some(g.group.clone());
                 r.actor = actor.map(|a| self.actors[a as usize]);
-                reasons.push(r);
+                out.push(r);
                 verdict = verdict.max(effect);
             }
             let is_mod = g.moderators.contains(author);
@@ -1029,7 +1130,7 @@ impl<'a> View<'a> {
                     r.count = min;
                     r.weight = tscore;
                     r.subject = Some(Subject::Key(*author));
-                    reasons.push(r);
+                    out.push(r);
                     verdict = verdict.max(Verdict::Collapse);
                 }
             }
@@ -1040,13 +1141,13 @@ impl<'a> View<'a> {
                     r.objects.extend(g.header);
                     r.value = Some(issuer.clone());
                     r.subject = Some(Subject::Key(*author));
-                    reasons.push(r);
+                    out.push(r);
                     verdict = verdict.max(Verdict::Collapse);
                 }
             }
             if let Some((seq, versions)) = &g.equivocation {
                 if explain
-                    || reasons
+                    || out[base..]
                         .iter()
                         .any(|r| r.group.is_some() && r.effect > Verdict::Show)
                 {
@@ -1054,7 +1155,7 @@ impl<'a> View<'a> {
                     r.group = Some(g.group.clone());
                     r.objects = versions.iter().copied().collect();
                     r.count = *seq;
-                    reasons.push(r);
+                    out.push(r);
                 }
             }
         }
@@ -1071,10 +1172,9 @@ impl<'a> View<'a> {
         }
         for (s, h) in hits() {
             match h.kind {
-                HitKind::Block | HitKind::Allow if !live(h) => reasons.extend(
-                    explain
-                        .then(|| self.list_reason(ReasonCode::EntryExpired, Verdict::Show, s, h)),
-                ),
+                HitKind::Block | HitKind::Allow if !live(h) => out.extend(explain.then(|| {
+                    self.list_reason(ReasonCode::EntryExpired, Verdict::Show, subject_of(s), h)
+                })),
                 HitKind::Block => {
                     let new = block_srcs.insert(h.source);
                     block_weight +=
@@ -1085,15 +1185,24 @@ impl<'a> View<'a> {
                     allow_weight +=
                         f32::from(u8::from(new)) * self.sources[h.source as usize].weight;
                 }
-                HitKind::Retracted if explain => {
-                    reasons.push(self.list_reason(ReasonCode::EntryRetracted, Verdict::Show, s, h))
-                }
-                HitKind::Exempt if explain => {
-                    reasons.push(self.list_reason(ReasonCode::EntryExempt, Verdict::Show, s, h))
-                }
-                HitKind::AppealGranted if explain => {
-                    reasons.push(self.list_reason(ReasonCode::AppealGranted, Verdict::Show, s, h))
-                }
+                HitKind::Retracted if explain => out.push(self.list_reason(
+                    ReasonCode::EntryRetracted,
+                    Verdict::Show,
+                    subject_of(s),
+                    h,
+                )),
+                HitKind::Exempt if explain => out.push(self.list_reason(
+                    ReasonCode::EntryExempt,
+                    Verdict::Show,
+                    subject_of(s),
+                    h,
+                )),
+                HitKind::AppealGranted if explain => out.push(self.list_reason(
+                    ReasonCode::AppealGranted,
+                    Verdict::Show,
+                    subject_of(s),
+                    h,
+                )),
                 _ => {}
             }
         }
@@ -1111,7 +1220,12 @@ impl<'a> View<'a> {
             if neutral {
                 for (s, h) in hits() {
                     if h.kind == HitKind::Allow && live(h) {
-                        reasons.push(self.list_reason(ReasonCode::ListAllow, Verdict::Show, s, h));
+                        out.push(self.list_reason(
+                            ReasonCode::ListAllow,
+                            Verdict::Show,
+                            subject_of(s),
+                            h,
+                        ));
                     }
                 }
             }
@@ -1126,7 +1240,7 @@ impl<'a> View<'a> {
                 r.weight = tscore;
                 r.trust_path = self.trust.path(author);
                 r.objects = r.trust_path.iter().map(|s| s.attest).collect();
-                reasons.push(r);
+                out.push(r);
             }
             let effect = if neutral { Verdict::Show } else { effect };
             // `decide` names the heaviest lists needed to reach the quorum (all of them when
@@ -1143,11 +1257,11 @@ impl<'a> View<'a> {
                         w += self.sources[h.source as usize].weight;
                         last = Some(h.source);
                     }
-                    let mut r = self.list_reason(ReasonCode::ListBlock, effect, s, h);
+                    let mut r = self.list_reason(ReasonCode::ListBlock, effect, subject_of(s), h);
                     r.count = n_blocks as u64;
-                    reasons.push(r);
+                    out.push(r);
                     if let Some(r) = self.equivocation_reason(h) {
-                        reasons.push(r);
+                        out.push(r);
                     }
                 }
             }
@@ -1165,11 +1279,11 @@ impl<'a> View<'a> {
                     && live(h)
                     && shown.as_ref().is_none_or(|set| set.contains(h.source))
                 {
-                    let mut r = self.list_reason(ReasonCode::ListBlock, effect, s, h);
+                    let mut r = self.list_reason(ReasonCode::ListBlock, effect, subject_of(s), h);
                     r.count = n_blocks as u64;
-                    reasons.push(r);
+                    out.push(r);
                     if let Some(r) = self.equivocation_reason(h) {
-                        reasons.push(r);
+                        out.push(r);
                     }
                 }
             }
@@ -1177,13 +1291,18 @@ impl<'a> View<'a> {
                 let mut r = Reason::new(ReasonCode::ListBelowQuorum, effect);
                 r.count = n_blocks as u64;
                 r.weight = block_weight;
-                reasons.push(r);
+                out.push(r);
             }
             verdict = verdict.max(effect);
         } else if explain {
             for (s, h) in hits() {
                 if h.kind == HitKind::Allow && live(h) {
-                    reasons.push(self.list_reason(ReasonCode::ListAllow, Verdict::Show, s, h));
+                    out.push(self.list_reason(
+                        ReasonCode::ListAllow,
+                        Verdict::Show,
+                        subject_of(s),
+                        h,
+                    ));
                 }
             }
         }
@@ -1204,13 +1323,13 @@ impl<'a> View<'a> {
             } else {
                 ReasonCode::Label
             };
-            let mut r = self.list_reason(code, effect, s, h);
+            let mut r = self.list_reason(code, effect, subject_of(s), h);
             let src = &self.sources[h.source as usize];
             r.actor = src.labeler.or(src.list.as_ref().map(|l| l.owner));
             r.value = Some(value.clone());
-            reasons.push(r);
+            out.push(r);
             if let Some(r) = self.equivocation_reason(h) {
-                reasons.push(r);
+                out.push(r);
             }
             verdict = verdict.max(effect);
         }
@@ -1234,14 +1353,14 @@ impl<'a> View<'a> {
                 r.objects = t.top.iter().map(|(_, id)| *id).collect();
                 r.count = u64::from(t.down);
                 r.weight = t.net;
-                reasons.push(r);
+                out.push(r);
                 verdict = verdict.max(effect);
             }
             let ignored = t.untrusted + t.over_budget + t.future;
             if explain && ignored > 0 {
                 let mut r = Reason::new(ReasonCode::VotesIgnored, Verdict::Show);
                 r.count = u64::from(ignored);
-                reasons.push(r);
+                out.push(r);
             }
         }
 
@@ -1251,18 +1370,14 @@ impl<'a> View<'a> {
             if effect > Verdict::Show || explain {
                 let mut r = Reason::new(ReasonCode::AuthorUnknown, effect);
                 r.subject = Some(Subject::Key(*author));
-                reasons.push(r);
+                out.push(r);
                 verdict = verdict.max(effect);
             }
         } else if explain {
-            reasons.push(self.trusted_reason(author, tscore));
+            out.push(self.trusted_reason(author, tscore));
         }
 
-        Decision {
-            verdict,
-            score,
-            reasons,
-        }
+        (verdict, score)
     }
 
     fn trusted_reason(&self, author: &PublicKey, tscore: f32) -> Reason {
@@ -1280,9 +1395,10 @@ pub fn decide(view: &View<'_>, item: &Item, now: u64) -> Decision {
     view.decide(item, now)
 }
 
-/// Decides a batch of items, in order.
+/// Decides a batch of items, in order. The decisions' reasons share one allocation (each
+/// decision holds a reference to it), so a batch allocates a fixed number of times.
 pub fn decide_batch(view: &View<'_>, items: &[Item], now: u64) -> Vec<Decision> {
-    items.iter().map(|i| view.decide(i, now)).collect()
+    view.decide_batch(items, now)
 }
 
 /// Decides one item and gives every reason, including those that had no effect (a ban by

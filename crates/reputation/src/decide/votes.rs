@@ -2,7 +2,7 @@
 //! epoch, group) taken in (at, id) order, one effective vote per (voter, target) (the
 //! latest within budget), and each vote weighted by the voter's trust from the viewer.
 
-use super::{FastMap, TrustLookup, VotePolicy};
+use super::{seeded_map, FastMap, TrustLookup, VotePolicy};
 use crate::{epoch_of, GroupRef, ObjectId, Subject};
 use std::collections::BTreeMap;
 use vouch_identity::PublicKey;
@@ -56,6 +56,8 @@ pub(crate) struct TallyInput<'a> {
     /// The group's vote budget per epoch, if the group sets one.
     pub(crate) group_budget: &'a dyn Fn(&GroupRef) -> Option<u64>,
     pub(crate) is_void: &'a dyn Fn(&PublicKey, u64) -> bool,
+    /// Keys the returned map (vote targets are chosen by voters).
+    pub(crate) seed: u64,
 }
 
 impl VoteStore {
@@ -78,7 +80,7 @@ impl VoteStore {
 
     /// Tallies every target's votes for one viewer.
     pub(crate) fn tally(&self, input: &TallyInput<'_>) -> FastMap<Subject, VoteTally> {
-        let mut out: FastMap<Subject, VoteTally> = FastMap::default();
+        let mut out: FastMap<Subject, VoteTally> = seeded_map(input.seed);
         let now_epoch = epoch_of(input.now);
         let oldest = now_epoch.saturating_sub(u64::from(input.policy.window_epochs.max(1)) - 1);
         for (voter, epochs) in &self.by_voter {
