@@ -211,9 +211,10 @@ impl fmt::Debug for ObjectIds {
     }
 }
 
-/// The reasons of a decision, in rule order; reads as a slice. A decision's own vector, or
-/// its range of the reasons of the batch it was decided in ([`crate::decide_batch`] puts
-/// every decision's reasons in one shared allocation). Either way a
+/// The reasons of a decision, in rule order; reads as a slice. A decision's own vector, its
+/// range of the reasons of the batch it was decided in ([`crate::decide_batch`] puts every
+/// decision's reasons in one shared allocation), or the reasons of a decision compiled with
+/// the view (shared by every decision it answers). Either way a
 /// [`Decision`](crate::Decision) is a few words wide, however large a [`Reason`] is.
 #[derive(Clone, Default)]
 pub struct Reasons {
@@ -223,6 +224,8 @@ pub struct Reasons {
 #[derive(Clone)]
 enum Repr {
     Own(Vec<Reason>),
+    /// A decision compiled with the view, shared by every decision it answers.
+    Compiled(Arc<[Reason]>),
     Shared {
         all: Arc<Vec<Reason>>,
         start: usize,
@@ -258,11 +261,21 @@ impl Reasons {
         }
     }
 
-    /// Appends a reason (a shared range is copied first).
+    /// A compiled decision's reasons, sharing them.
+    pub(crate) fn compiled(all: &Arc<[Reason]>) -> Self {
+        if all.is_empty() {
+            return Reasons::new();
+        }
+        Reasons {
+            repr: Repr::Compiled(all.clone()),
+        }
+    }
+
+    /// Appends a reason (shared reasons are copied first).
     pub fn push(&mut self, r: Reason) {
         match &mut self.repr {
             Repr::Own(v) => v.push(r),
-            Repr::Shared { .. } => {
+            Repr::Compiled(_) | Repr::Shared { .. } => {
                 let mut v = self.to_vec();
                 v.push(r);
                 self.repr = Repr::Own(v);
@@ -276,6 +289,7 @@ impl std::ops::Deref for Reasons {
     fn deref(&self) -> &[Reason] {
         match &self.repr {
             Repr::Own(v) => v,
+            Repr::Compiled(all) => all,
             Repr::Shared { all, start, end } => all.get(*start..*end).unwrap_or_default(),
         }
     }

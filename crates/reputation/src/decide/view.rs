@@ -102,6 +102,47 @@ impl Decision {
     }
 }
 
+/// A decision of a batch waiting for its reasons: (index, start, end) in the shared buffer.
+type Head = (usize, usize, usize);
+
+/// What [`View::evaluate`] found: a compiled decision, or one it decided (reasons in `out`).
+pub(crate) enum Outcome<'v> {
+    Template(&'v Template),
+    Decided(Verdict, f32),
+}
+
+/// The decision on any post by an author, compiled with the view: valid for a post with
+/// no record of its own, outside group rules, while `now` is before the record's earliest
+/// expiry (until then nothing in it depends on `now`).
+#[derive(Debug, Clone)]
+pub(crate) struct Template {
+    verdict: Verdict,
+    score: f32,
+    reasons: Arc<[Reason]>,
+}
+
+impl Template {
+    fn decision(&self) -> Decision {
+        Decision {
+            verdict: self.verdict,
+            score: self.score,
+            reasons: Reasons::compiled(&self.reasons),
+        }
+    }
+}
+
+/// What the rules read about one item, looked up once.
+#[derive(Clone, Copy)]
+struct Facts<'i, 'v> {
+    author: &'i PublicKey,
+    post: Option<&'i PostItem>,
+    post_rec: Option<&'v Record>,
+    author_rec: Option<&'v Record>,
+    trust: Option<ViewerTrust>,
+    tally: Option<&'v VoteTally>,
+    gi: Option<u32>,
+}
+
 /// Which of an item's two records (the post's, the author's) a hit is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum On {
@@ -180,11 +221,14 @@ pub(crate) struct Record {
     /// For an author: the viewer's trust in them, read once when the record is compiled
     /// (trust is as of `built_at`).
     pub(crate) trust: Option<ViewerTrust>,
+    /// For an author whose hits are all block entries: the decision on their posts.
+    pub(crate) template: Option<Template>,
 }
 
 impl Record {
     /// Orders the hits and computes the summary; call after the hits change.
     fn finalize(&mut self, sources: &[Source]) {
+        self.hits.shrink_to_fit();
         self.hits.sort_by(|a, b| {
             sources[b.source as usize]
                 .weight
@@ -762,19 +806,59 @@ impl<'a> View<'a> {
             rec.finalize(&b.sources);
         }
 
-        View {
+        let mut view = View {
             policy: policy.clone(),
             trust,
             credentials,
             sources: b.sources,
-            records: b.records,
+            records: FastMap::default(),
             groups,
             group_index,
             labels: b.labels,
             label_index: b.label_index,
             actors: b.actors,
             built_at: now,
+        };
+        let mut records = b.records;
+        for (subject, rec) in records.iter_mut() {
+            rec.template = view.template(subject, rec);
         }
+        view.records = records;
+        view
+    }
+
+    /// The decision on a post by `subject` (an author) that has no record of its own and
+    /// no group rules, while nothing in it can change before the record's earliest expiry:
+    /// when every hit is a live block entry. The rules never read `self.records`.
+    fn template(&self, subject: &Subject, rec: &Record) -> Option<Template> {
+        let Subject::Key(author) = subject else {
+            return None;
+        };
+        if !rec.pure_blocks || self.built_at >= rec.min_expiry {
+            return None;
+        }
+        let post = PostItem {
+            id: ObjectId([0; 32]),
+            author: *author,
+            at: self.built_at,
+            group: None,
+        };
+        let facts = Facts {
+            author,
+            post: Some(&post),
+            post_rec: None,
+            author_rec: Some(rec),
+            trust: rec.trust,
+            tally: None,
+            gi: None,
+        };
+        let mut out = Vec::with_capacity(1);
+        let (verdict, score) = self.rules(&facts, self.built_at, false, &mut out);
+        Some(Template {
+            verdict,
+            score,
+            reasons: Arc::from(out),
+        })
     }
 
     /// Brings one subscribed block, allow or label list up to date with `state` (the state
@@ -824,16 +908,19 @@ impl<'a> View<'a> {
         self.labels = b.labels;
         self.label_index = b.label_index;
         self.actors = b.actors;
-        // Hits in the order a full build leaves them, summaries up to date.
+        // Hits in the order a full build leaves them, summaries and templates up to date.
         if let Some(l) = state.lists.get(list) {
+            let mut records = std::mem::take(&mut self.records);
             for subject in l.by_subject.keys() {
-                if let Some(rec) = self.records.get_mut(subject) {
+                if let Some(rec) = records.get_mut(subject) {
                     if let Subject::Key(k) = subject {
                         rec.trust = self.trust.trust(k);
                     }
                     rec.finalize(&self.sources);
+                    rec.template = self.template(subject, rec);
                 }
             }
+            self.records = records;
         }
         true
     }
@@ -873,11 +960,13 @@ impl<'a> View<'a> {
 
     fn decision(&self, item: &Item, now: u64, explain: bool) -> Decision {
         let mut out = Vec::new();
-        let (verdict, score) = self.evaluate(item, now, explain, &mut out);
-        Decision {
-            verdict,
-            score,
-            reasons: Reasons::from(out),
+        match self.evaluate(item, now, explain, &mut out) {
+            Outcome::Template(t) => t.decision(),
+            Outcome::Decided(verdict, score) => Decision {
+                verdict,
+                score,
+                reasons: Reasons::from(out),
+            },
         }
     }
 
@@ -890,7 +979,8 @@ impl<'a> View<'a> {
         const SLACK: usize = 32;
         let room = |left: usize| left + left / 2 + SLACK;
         let mut decisions = Vec::with_capacity(items.len());
-        let mut heads: Vec<(Verdict, f32, usize, usize)> = Vec::new();
+        // Decided here, waiting for their reasons to be shared: (index, verdict, score, range).
+        let mut heads: Vec<Head> = Vec::new();
         let mut out: Vec<Reason> = Vec::with_capacity(room(items.len()));
         for (i, item) in items.iter().enumerate() {
             if out.capacity() - out.len() < SLACK {
@@ -898,29 +988,30 @@ impl<'a> View<'a> {
                 Self::share(full, &mut heads, &mut decisions);
             }
             let start = out.len();
-            let (verdict, score) = self.evaluate(item, now, false, &mut out);
-            heads.push((verdict, score, start, out.len()));
+            match self.evaluate(item, now, false, &mut out) {
+                Outcome::Template(t) => decisions.push(t.decision()),
+                Outcome::Decided(verdict, score) => {
+                    decisions.push(Decision {
+                        verdict,
+                        score,
+                        reasons: Reasons::new(),
+                    });
+                    heads.push((i, start, out.len()));
+                }
+            }
         }
         Self::share(out, &mut heads, &mut decisions);
         decisions
     }
 
-    /// Turns the decided heads into decisions sharing `reasons`.
-    fn share(
-        reasons: Vec<Reason>,
-        heads: &mut Vec<(Verdict, f32, usize, usize)>,
-        decisions: &mut Vec<Decision>,
-    ) {
+    /// Gives the decisions in `heads` their reasons, ranges of `reasons`, shared.
+    fn share(reasons: Vec<Reason>, heads: &mut Vec<Head>, decisions: &mut [Decision]) {
         let all = Arc::new(reasons);
-        decisions.extend(
-            heads
-                .drain(..)
-                .map(|(verdict, score, start, end)| Decision {
-                    verdict,
-                    score,
-                    reasons: Reasons::shared(&all, start, end),
-                }),
-        );
+        for (i, start, end) in heads.drain(..) {
+            if let Some(d) = decisions.get_mut(i) {
+                d.reasons = Reasons::shared(&all, start, end);
+            }
+        }
     }
 
     fn list_reason(
@@ -955,46 +1046,78 @@ impl<'a> View<'a> {
 
     /// Decides `item`, appending its reasons to `out` (which may hold other decisions'
     /// reasons before them): the verdict and the score.
-    pub(crate) fn evaluate(
-        &self,
+    pub(crate) fn evaluate<'v>(
+        &'v self,
         item: &Item,
         now: u64,
         explain: bool,
         out: &mut Vec<Reason>,
-    ) -> (Verdict, f32) {
-        let base = out.len();
+    ) -> Outcome<'v> {
         let author = item.author_key();
         let post = match item {
             Item::Post(p) => Some(p),
             Item::Author { .. } => None,
         };
-        let post_rec = post.and_then(|p| {
-            self.records
-                .get(&Subject::Object(p.id))
-                .map(|r| (On::Post, r))
-        });
-        let author_rec = self
-            .records
-            .get(&Subject::Key(*author))
-            .map(|r| (On::Author, r));
+        let post_rec = post.and_then(|p| self.records.get(&Subject::Object(p.id)));
+        let author_rec = self.records.get(&Subject::Key(*author));
+        let gi = match (self.policy.group_rules, item.group()) {
+            (true, Some(g)) => self.group_index.get(g).copied(),
+            _ => None,
+        };
+        // The usual listed post: nothing about the post itself, no group rules, an author
+        // record whose decision was compiled with the view and is still valid.
+        if let (false, Some(_), None, None, Some(rec)) = (explain, post, post_rec, gi, author_rec) {
+            if let (Some(t), true) = (&rec.template, now < rec.min_expiry) {
+                return Outcome::Template(t);
+            }
+        }
+        let tally = match item {
+            Item::Post(_) => post_rec.and_then(|r| r.votes.as_deref()),
+            Item::Author { .. } => author_rec.and_then(|r| r.votes.as_deref()),
+        };
+        let facts = Facts {
+            author,
+            post,
+            post_rec,
+            author_rec,
+            trust: match author_rec {
+                Some(r) => r.trust,
+                None => self.trust.trust(author),
+            },
+            tally,
+            gi,
+        };
+        let (verdict, score) = self.rules(&facts, now, explain, out);
+        Outcome::Decided(verdict, score)
+    }
+
+    /// Applies the rules, in order, to what is known about an item; appends the reasons to
+    /// `out` (which may hold other decisions' reasons before them).
+    fn rules(
+        &self,
+        facts: &Facts<'_, '_>,
+        now: u64,
+        explain: bool,
+        out: &mut Vec<Reason>,
+    ) -> (Verdict, f32) {
+        let base = out.len();
+        let Facts {
+            author,
+            post,
+            post_rec,
+            author_rec,
+            trust,
+            tally,
+            gi,
+        } = *facts;
+        let post_rec = post_rec.map(|r| (On::Post, r));
+        let author_rec = author_rec.map(|r| (On::Author, r));
         // The subject a hit is about: built only when a reason names it.
         let subject_of = |on: On| match (on, post) {
             (On::Post, Some(p)) => Subject::Object(p.id),
             _ => Subject::Key(*author),
         };
-        let trust = match author_rec {
-            Some((_, r)) => r.trust,
-            None => self.trust.trust(author),
-        };
         let tscore = trust.map_or(0.0, |t| t.score);
-        let gi = match (self.policy.group_rules, item.group()) {
-            (true, Some(g)) => self.group_index.get(g).copied(),
-            _ => None,
-        };
-        let tally = match item {
-            Item::Post(_) => post_rec.and_then(|(_, r)| r.votes.as_deref()),
-            Item::Author { .. } => author_rec.and_then(|(_, r)| r.votes.as_deref()),
-        };
         let score = tscore + tally.map_or(0.0, |t| t.net);
 
         // Fast path: nothing is known about the item, its author or its group.
@@ -1406,3 +1529,6 @@ pub fn decide_batch(view: &View<'_>, items: &[Item], now: u64) -> Vec<Decision> 
 pub fn explain(view: &View<'_>, item: &Item, now: u64) -> Decision {
     view.explain(item, now)
 }
+
+#[cfg(test)]
+mod tests;
