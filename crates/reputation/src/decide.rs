@@ -15,8 +15,8 @@ mod votes;
 
 pub use diff::{diff, ListChange, SubjectChange, ViewDiff};
 pub use evidence::{
-    CredentialLookup, CredentialSet, DirectTrust, EngineTrust, Lookup, NoCredentials, TrustLookup,
-    TrustStep, ViewerTrust,
+    CredentialLookup, CredentialSet, DirectTrust, EngineTrust, IdentityFacts, Lookup,
+    NoCredentials, TrustLookup, TrustStep, ViewerTrust,
 };
 pub use groups::{AppealQueueItem, AppealState, ReportQueueItem};
 pub use lists::{EntryStatus, Equivocation, ListEntry, ListHeader, ListRetraction, ListState};

@@ -51,6 +51,9 @@ pub enum ReasonCode {
     VotesNegative,
     /// Votes that did not count: untrusted voters, over budget, dated in the future.
     VotesIgnored,
+    /// Votes on a post in a group that counts only personhood-backed votes, without a
+    /// verified personhood proof: no effect.
+    VotesNotPersonhood,
     /// The viewer has no trust in the author at all.
     AuthorUnknown,
     /// The viewer's trust in the author, with its path.
@@ -59,7 +62,7 @@ pub enum ReasonCode {
 
 impl ReasonCode {
     /// Every code, in rule order (`specs/decisions.md`).
-    pub const ALL: [ReasonCode; 22] = [
+    pub const ALL: [ReasonCode; 23] = [
         ReasonCode::AuthorRevoked,
         ReasonCode::ViewerOverride,
         ReasonCode::GroupBan,
@@ -80,6 +83,7 @@ impl ReasonCode {
         ReasonCode::Label,
         ReasonCode::VotesNegative,
         ReasonCode::VotesIgnored,
+        ReasonCode::VotesNotPersonhood,
         ReasonCode::AuthorUnknown,
         ReasonCode::AuthorTrusted,
     ];
@@ -107,6 +111,7 @@ impl ReasonCode {
             ReasonCode::Label => "label",
             ReasonCode::VotesNegative => "votes-negative",
             ReasonCode::VotesIgnored => "votes-ignored",
+            ReasonCode::VotesNotPersonhood => "votes-not-personhood",
             ReasonCode::AuthorUnknown => "author-unknown",
             ReasonCode::AuthorTrusted => "author-trusted",
         }
@@ -500,6 +505,11 @@ impl fmt::Display for Reason {
                 "Labelled '{value}' by {}{note}.",
                 opt_key(&self.actor)
             ),
+            ReasonCode::VotesNegative if self.group.is_some() => write!(
+                f,
+                "{} verified people in group {group} voted this down, one voice each (net {:.2}).",
+                self.count, self.weight
+            ),
             ReasonCode::VotesNegative => write!(
                 f,
                 "{} people you trust voted this down (net {:.2}).",
@@ -508,6 +518,11 @@ impl fmt::Display for Reason {
             ReasonCode::VotesIgnored => write!(
                 f,
                 "{} votes did not count: their voters have no trust from you, were over budget, or dated them in the future.",
+                self.count
+            ),
+            ReasonCode::VotesNotPersonhood => write!(
+                f,
+                "{} votes did not count: group {group} counts only personhood-backed votes, one per person per epoch.",
                 self.count
             ),
             ReasonCode::AuthorUnknown => write!(f, "You have no trust path to the author."),

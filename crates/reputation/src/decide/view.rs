@@ -140,6 +140,10 @@ struct Facts<'i, 'v> {
     author_rec: Option<&'v Record>,
     trust: Option<ViewerTrust>,
     tally: Option<&'v VoteTally>,
+    /// The personhood group whose voices `tally` holds.
+    personhood: Option<u32>,
+    /// Votes on the post that do not count because they are not the group's voices.
+    not_personhood: u32,
     gi: Option<u32>,
 }
 
@@ -210,6 +214,8 @@ pub(crate) struct Record {
     /// Sorted by source weight (heaviest first), then source index.
     pub(crate) hits: Vec<Hit>,
     pub(crate) votes: Option<Box<VoteTally>>,
+    /// For a post: the voices of each personhood group (index into `View::groups`) on it.
+    pub(crate) voices: Box<[(u32, VoteTally)]>,
     /// Every hit is a block entry of a subscribed list: `decide` can use the summary below
     /// instead of reading the hits (until `min_expiry`).
     pub(crate) pure_blocks: bool,
@@ -265,6 +271,8 @@ pub(crate) struct GroupInfo {
     /// The owner and the current moderators.
     pub(crate) moderators: Vec<PublicKey>,
     pub(crate) equivocation: Option<(u64, Vec<ObjectId>)>,
+    /// Decisions on the group's posts count only personhood-backed votes.
+    pub(crate) personhood_votes: bool,
 }
 
 /// A viewer's compiled view: the policy, the state and the trust input folded into hash
@@ -627,6 +635,7 @@ impl<'a> View<'a> {
                     .map(Arc::from),
                 moderators,
                 equivocation,
+                personhood_votes: header.is_some_and(|(_, h)| h.policy.personhood_votes),
                 group: Arc::new(g),
             });
         }
@@ -788,16 +797,36 @@ impl<'a> View<'a> {
                 .and_then(|(_, h)| h.policy.vote_budget)
         };
         let is_void = |a: &PublicKey, at: u64| state.is_void(a, at);
+        let personhood = |g: &GroupRef| {
+            policy.group_rules
+                && group_index
+                    .get(g)
+                    .is_some_and(|gi| groups[*gi as usize].personhood_votes)
+        };
+        let pseudonym =
+            |g: &GroupRef, epoch: u64, key: &PublicKey| credentials.pseudonym(g, epoch, key);
         let tallies = state.votes.tally(&TallyInput {
             now,
             policy: &policy.votes,
             trust: &*trust,
             group_budget: &group_budget,
+            personhood: &personhood,
+            pseudonym: &pseudonym,
             is_void: &is_void,
             seed,
         });
-        for (subject, tally) in tallies {
+        for (subject, tally) in tallies.votes {
             b.records.entry(subject).or_default().votes = Some(Box::new(tally));
+        }
+        let mut voices: BTreeMap<Subject, Vec<(u32, VoteTally)>> = BTreeMap::new();
+        for ((subject, g), tally) in tallies.voices {
+            if let Some(gi) = group_index.get(&g) {
+                voices.entry(subject).or_default().push((*gi, tally));
+            }
+        }
+        for (subject, mut v) in voices {
+            v.sort_by_key(|(gi, _)| *gi);
+            b.records.entry(subject).or_default().voices = v.into_boxed_slice();
         }
         for (subject, rec) in b.records.iter_mut() {
             if let Subject::Key(k) = subject {
@@ -850,6 +879,8 @@ impl<'a> View<'a> {
             author_rec: Some(rec),
             trust: rec.trust,
             tally: None,
+            personhood: None,
+            not_personhood: 0,
             gi: None,
         };
         let mut out = Vec::with_capacity(1);
@@ -886,7 +917,7 @@ impl<'a> View<'a> {
             for subject in l.by_subject.keys() {
                 if let Some(rec) = self.records.get_mut(subject) {
                     rec.hits.retain(|h| h.source != source);
-                    if rec.hits.is_empty() && rec.votes.is_none() {
+                    if rec.hits.is_empty() && rec.votes.is_none() && rec.voices.is_empty() {
                         self.records.remove(subject);
                     }
                 }
@@ -1071,9 +1102,21 @@ impl<'a> View<'a> {
                 return Outcome::Template(t);
             }
         }
-        let tally = match item {
-            Item::Post(_) => post_rec.and_then(|r| r.votes.as_deref()),
-            Item::Author { .. } => author_rec.and_then(|r| r.votes.as_deref()),
+        // In a personhood group a post's votes are the group's voices; every other vote on
+        // it has no effect.
+        let personhood = gi.filter(|g| self.groups[*g as usize].personhood_votes);
+        let (tally, not_personhood) = match (item, personhood) {
+            (Item::Post(_), Some(g)) => {
+                let voices = post_rec
+                    .and_then(|r| r.voices.iter().find(|(vg, _)| *vg == g))
+                    .map(|(_, t)| t);
+                let plain = post_rec.and_then(|r| r.votes.as_deref());
+                let ignored =
+                    plain.map_or(0, VoteTally::seen) + voices.map_or(0, |t| t.not_personhood);
+                (voices, ignored)
+            }
+            (Item::Post(_), None) => (post_rec.and_then(|r| r.votes.as_deref()), 0),
+            (Item::Author { .. }, _) => (author_rec.and_then(|r| r.votes.as_deref()), 0),
         };
         let facts = Facts {
             author,
@@ -1085,6 +1128,8 @@ impl<'a> View<'a> {
                 None => self.trust.trust(author),
             },
             tally,
+            personhood,
+            not_personhood,
             gi,
         };
         let (verdict, score) = self.rules(&facts, now, explain, out);
@@ -1108,6 +1153,8 @@ impl<'a> View<'a> {
             author_rec,
             trust,
             tally,
+            personhood,
+            not_personhood,
             gi,
         } = *facts;
         let post_rec = post_rec.map(|r| (On::Post, r));
@@ -1476,6 +1523,8 @@ impl<'a> View<'a> {
                 r.objects = t.top.iter().map(|(_, id)| *id).collect();
                 r.count = u64::from(t.down);
                 r.weight = t.net;
+                // Voices of verified people in the group, not trust-weighted votes.
+                r.group = personhood.map(|g| self.groups[g as usize].group.clone());
                 out.push(r);
                 verdict = verdict.max(effect);
             }
@@ -1485,6 +1534,13 @@ impl<'a> View<'a> {
                 r.count = u64::from(ignored);
                 out.push(r);
             }
+        }
+        if let (Some(g), true, true) = (personhood, explain, not_personhood > 0) {
+            let mut r = Reason::new(ReasonCode::VotesNotPersonhood, Verdict::Show);
+            r.subject = post.map(|p| Subject::Object(p.id));
+            r.group = Some(self.groups[g as usize].group.clone());
+            r.count = u64::from(not_personhood);
+            out.push(r);
         }
 
         // 7. Unknown authors.
