@@ -208,6 +208,27 @@ pub(crate) struct Hit {
     pub(crate) note: Option<Arc<str>>,
 }
 
+/// A subject as the view's key: hashed as a tag byte and its 32 bytes (two folded
+/// multiplies, inlined), not through `Subject`'s derived `Hash`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SubjectKey(pub(crate) Subject);
+
+impl std::hash::Hash for SubjectKey {
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match &self.0 {
+            Subject::Key(k) => {
+                state.write_u8(0);
+                state.write(k.as_bytes());
+            }
+            Subject::Object(o) => {
+                state.write_u8(1);
+                state.write(&o.0);
+            }
+        }
+    }
+}
+
 /// Everything the view knows about one subject.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Record {
@@ -284,7 +305,7 @@ pub struct View<'a> {
     pub(crate) trust: Lookup<'a, dyn TrustLookup + 'a>,
     pub(crate) credentials: Lookup<'a, dyn CredentialLookup + 'a>,
     pub(crate) sources: Vec<Source>,
-    pub(crate) records: FastMap<Subject, Record>,
+    pub(crate) records: FastMap<SubjectKey, Record>,
     pub(crate) groups: Vec<GroupInfo>,
     pub(crate) group_index: FastMap<GroupRef, u32>,
     pub(crate) labels: Vec<(Arc<str>, Verdict)>,
@@ -399,7 +420,7 @@ fn resolve_subscriptions(
 struct Builder<'s> {
     state: &'s ModerationState,
     sources: Vec<Source>,
-    records: FastMap<Subject, Record>,
+    records: FastMap<SubjectKey, Record>,
     labels: Vec<(Arc<str>, Verdict)>,
     label_index: BTreeMap<String, u32>,
     actors: Vec<PublicKey>,
@@ -407,7 +428,11 @@ struct Builder<'s> {
 
 impl Builder<'_> {
     fn hit(&mut self, subject: Subject, hit: Hit) {
-        self.records.entry(subject).or_default().hits.push(hit);
+        self.records
+            .entry(SubjectKey(subject))
+            .or_default()
+            .hits
+            .push(hit);
     }
 
     fn label(&mut self, policy: &Policy, value: &str) -> u32 {
@@ -816,7 +841,7 @@ impl<'a> View<'a> {
             seed,
         });
         for (subject, tally) in tallies.votes {
-            b.records.entry(subject).or_default().votes = Some(Box::new(tally));
+            b.records.entry(SubjectKey(subject)).or_default().votes = Some(Box::new(tally));
         }
         let mut voices: BTreeMap<Subject, Vec<(u32, VoteTally)>> = BTreeMap::new();
         for ((subject, g), tally) in tallies.voices {
@@ -826,9 +851,9 @@ impl<'a> View<'a> {
         }
         for (subject, mut v) in voices {
             v.sort_by_key(|(gi, _)| *gi);
-            b.records.entry(subject).or_default().voices = v.into_boxed_slice();
+            b.records.entry(SubjectKey(subject)).or_default().voices = v.into_boxed_slice();
         }
-        for (subject, rec) in b.records.iter_mut() {
+        for (SubjectKey(subject), rec) in b.records.iter_mut() {
             if let Subject::Key(k) = subject {
                 rec.trust = trust.trust(k);
             }
@@ -849,7 +874,7 @@ impl<'a> View<'a> {
             built_at: now,
         };
         let mut records = b.records;
-        for (subject, rec) in records.iter_mut() {
+        for (SubjectKey(subject), rec) in records.iter_mut() {
             rec.template = view.template(subject, rec);
         }
         view.records = records;
@@ -915,10 +940,11 @@ impl<'a> View<'a> {
         // Every subject the list ever named is in its index (adds are never dropped).
         if let Some(l) = state.lists.get(list) {
             for subject in l.by_subject.keys() {
-                if let Some(rec) = self.records.get_mut(subject) {
+                let key = SubjectKey(*subject);
+                if let Some(rec) = self.records.get_mut(&key) {
                     rec.hits.retain(|h| h.source != source);
                     if rec.hits.is_empty() && rec.votes.is_none() && rec.voices.is_empty() {
-                        self.records.remove(subject);
+                        self.records.remove(&key);
                     }
                 }
             }
@@ -943,7 +969,7 @@ impl<'a> View<'a> {
         if let Some(l) = state.lists.get(list) {
             let mut records = std::mem::take(&mut self.records);
             for subject in l.by_subject.keys() {
-                if let Some(rec) = records.get_mut(subject) {
+                if let Some(rec) = records.get_mut(&SubjectKey(*subject)) {
                     if let Subject::Key(k) = subject {
                         rec.trust = self.trust.trust(k);
                     }
@@ -1089,8 +1115,8 @@ impl<'a> View<'a> {
             Item::Post(p) => Some(p),
             Item::Author { .. } => None,
         };
-        let post_rec = post.and_then(|p| self.records.get(&Subject::Object(p.id)));
-        let author_rec = self.records.get(&Subject::Key(*author));
+        let post_rec = post.and_then(|p| self.records.get(&SubjectKey(Subject::Object(p.id))));
+        let author_rec = self.records.get(&SubjectKey(Subject::Key(*author)));
         let gi = match (self.policy.group_rules, item.group()) {
             (true, Some(g)) => self.group_index.get(g).copied(),
             _ => None,
