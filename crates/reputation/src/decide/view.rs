@@ -1101,8 +1101,9 @@ impl<'a> View<'a> {
         Some(r)
     }
 
-    /// Decides `item`, appending its reasons to `out` (which may hold other decisions'
-    /// reasons before them): the verdict and the score.
+    /// Decides `item`: its compiled decision when one applies, else the rules' verdict and
+    /// score with the reasons appended to `out` (which may hold other decisions' reasons
+    /// before them).
     pub(crate) fn evaluate<'v>(
         &'v self,
         item: &Item,
