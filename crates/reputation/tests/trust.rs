@@ -207,7 +207,11 @@ fn the_viewers_distrust_passes_one_hop_to_what_the_distrusted_key_vouches_for() 
     let g2 = graph(&with);
     let v2 = view(&g2, 0);
     for i in [6, 7] {
-        assert!((neg(&g2, &v2, i) - 0.15).abs() < 1e-12, "{}", neg(&g2, &v2, i));
+        assert!(
+            (neg(&g2, &v2, i) - 0.15).abs() < 1e-12,
+            "{}",
+            neg(&g2, &v2, i)
+        );
         assert!(standing(&g2, &v2, i) < standing(&g, &v, i));
     }
     // One hop only: 8, vouched for by 6, and 9, vouched for by 1, are untouched.
@@ -227,7 +231,11 @@ fn the_viewers_distrust_passes_one_hop_to_what_the_distrusted_key_vouches_for() 
     }
     let g4 = graph(&spread);
     let v4 = view(&g4, 0);
-    let total: f64 = [6, 7].into_iter().chain(100..150).map(|i| neg(&g4, &v4, i)).sum();
+    let total: f64 = [6, 7]
+        .into_iter()
+        .chain(100..150)
+        .map(|i| neg(&g4, &v4, i))
+        .sum();
     assert!((total - 0.3).abs() < 1e-9, "{total}");
     // The incremental update follows the viewer's distrust and the distrusted key's rows.
     let mut gi = g.clone();
@@ -275,7 +283,8 @@ fn goodness_weighs_evidence_against_a_prior() {
     assert_eq!(v.prior(), prior);
     for i in [3, 4] {
         let x = s(i);
-        let want = (x.trust + x.positive + prior) / (x.trust + x.positive + x.negative + 2.0 * prior);
+        let want =
+            (x.trust + x.positive + prior) / (x.trust + x.positive + x.negative + 2.0 * prior);
         assert!((x.goodness - want).abs() < 1e-12, "{x:?}");
     }
     assert!(s(3).goodness > s(4).goodness && s(4).goodness > 0.0);
@@ -599,7 +608,10 @@ fn explanation_names_paths_objects_and_negative_evidence() {
         .iter()
         .find(|x| x.kind == EvidenceKind::DistrustOfViewer)
         .unwrap();
-    assert_eq!((recip.rater, recip.level, recip.rater_trust), (k(2), -30, 1.0));
+    assert_eq!(
+        (recip.rater, recip.level, recip.rater_trust),
+        (k(2), -30, 1.0)
+    );
     assert!((recip.weight - 0.3).abs() < 1e-12);
     let listed: f64 = e2.negative.iter().map(|x| x.weight).sum();
     assert!((listed - e2.score.negative).abs() < 1e-12);

@@ -226,8 +226,7 @@ impl TrustView {
                 continue;
             }
             // ONE is a multiple of ALPHA_DEN: exact, and far from overflow (< 2^57).
-            let per =
-                ONE / ALPHA_DEN * self.alpha_q * i64::from(l.unsigned_abs()) / i64::from(rf);
+            let per = ONE / ALPHA_DEN * self.alpha_q * i64::from(l.unsigned_abs()) / i64::from(rf);
             for &v in &rt[..rf as usize] {
                 if v != viewer {
                     self.endorsed.push((v, per));
