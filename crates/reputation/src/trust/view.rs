@@ -97,8 +97,11 @@ pub struct TrustView {
     endorsed: Vec<(u32, i64)>,
     /// The keys the viewer distrusts first-hand (sources of `endorsed`), sorted.
     distrusted: Vec<u32>,
-    /// Number of authors with retained trust above 0 (roots included).
+    /// Number of authors whose retained trust is at least `reach_min` (roots included).
     n_reached: usize,
+    /// The least retained trust a full computation gives an author it pushes:
+    /// `theta - theta * alpha_q / 1024`. Smaller amounts are incremental residue.
+    reach_min: i64,
     touched: Vec<u32>,
     flag: Vec<bool>,
 }
@@ -131,9 +134,11 @@ impl TrustView {
             endorsed: Vec::new(),
             distrusted: Vec::new(),
             n_reached: 0,
+            reach_min: 0,
             touched: Vec::new(),
             flag: Vec::new(),
         };
+        v.reach_min = (v.theta - v.theta * v.alpha_q / ALPHA_DEN).max(1);
         v.recompute(graph);
         v
     }
@@ -256,9 +261,9 @@ impl TrustView {
     /// Adds `x` to the retained trust of `w`, keeping the count of reached authors.
     #[inline]
     fn add_retained(&mut self, w: usize, x: i64) {
-        let before = self.p[w] > 0;
+        let before = self.p[w] >= self.reach_min;
         self.p[w] += x;
-        let after = self.p[w] > 0;
+        let after = self.p[w] >= self.reach_min;
         if before != after {
             if after {
                 self.n_reached += 1;
@@ -387,12 +392,13 @@ impl TrustView {
 
     /// The weight of the prior on each side of an author's goodness: one full-level rating by
     /// an average author of the view, `1 / R` where `R` is the number of authors other than
-    /// the roots that hold trust (at least 1).
+    /// the roots that hold at least the trust a push leaves behind,
+    /// `theta - theta * alpha_q / 1024` (at least 1).
     pub fn prior(&self) -> f64 {
         let roots_reached = self
             .roots
             .iter()
-            .filter(|&&r| self.p.get(r as usize).is_some_and(|&x| x > 0))
+            .filter(|&&r| self.p.get(r as usize).is_some_and(|&x| x >= self.reach_min))
             .count();
         1.0 / self.n_reached.saturating_sub(roots_reached).max(1) as f64
     }
