@@ -8,7 +8,7 @@ CACHE="${VOUCH_CACHE:-$HOME/.cache/vouch}"
 mkdir -p "$CACHE"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/target}"
 
-echo "==> cargo test --workspace"
+echo "==> cargo test --workspace (the node's default feature vc brings ssi and zkryptium)"
 cargo test --workspace --locked
 
 echo "==> interop: object vectors checked by Python (dag-cbor, multiformats, PyNaCl)"
@@ -19,15 +19,11 @@ fi
 "$VENV/bin/pip" install --quiet --disable-pip-version-check -r tests/interop-objects/requirements.txt
 "$VENV/bin/python" -m pytest -q -p no:cacheprovider tests/interop-objects
 
-# Verifiable credentials need the node's `vc` feature (ssi: a cold build takes about an hour
-# on a 2-core machine), so this suite runs only when asked: VOUCH_VC=1 scripts/test-all.sh
-if [ "${VOUCH_VC:-0}" = 1 ]; then
-  echo "==> identity tests with the vc feature"
-  cargo test -p vouch-identity -p vouch-reputation -p vouch-node --features vouch-node/vc --locked
-  echo "==> interop: credentials checked by Digital Bazaar's VC stack (Node.js, offline)"
-  (cd tests/interop-vc && npm ci --no-audit --no-fund --silent)
-  cargo build -p vouch-node --features vc --bin vouch --locked --quiet
-  VOUCH="$CARGO_TARGET_DIR/debug/vouch" bash tests/interop-vc/run.sh
-else
-  echo "==> identity (vc feature) suites not run: set VOUCH_VC=1 to run them"
-fi
+echo "==> interop: credentials checked by Digital Bazaar's VC stack (Node.js, offline)"
+(cd tests/interop-vc && npm ci --no-audit --no-fund --silent)
+cargo build -p vouch-node --bin vouch --locked --quiet
+VOUCH="$CARGO_TARGET_DIR/debug/vouch" bash tests/interop-vc/run.sh
+
+echo "==> interop: CAR files read and written by @ipld/car + @ipld/dag-cbor (Node.js, offline)"
+(cd tests/interop-car && npm ci --no-audit --no-fund --silent)
+VOUCH="$CARGO_TARGET_DIR/debug/vouch" bash tests/interop-car/run.sh

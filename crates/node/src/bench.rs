@@ -27,6 +27,9 @@ pub struct TrustBenchArgs {
     /// Push resolution (default: the metric's).
     #[arg(long, default_value_t = TrustParams::default().epsilon)]
     epsilon: f64,
+    /// Print one JSON object per result line.
+    #[arg(long)]
+    json: bool,
 }
 
 /// A generated signed graph: a preferential-attachment mix (targets drawn from earlier
@@ -91,6 +94,7 @@ fn ms(d: Duration) -> f64 {
 
 /// Runs the benchmark and prints one block per size.
 pub fn run_trust(args: &TrustBenchArgs) -> anyhow::Result<()> {
+    let report = crate::eval::Report { json: args.json };
     let sizes: Vec<(u32, u64)> = if args.sizes.is_empty() {
         vec![(130_000, 850_000), (1_000_000, 10_000_000)]
     } else {
@@ -127,15 +131,15 @@ pub fn run_trust(args: &TrustBenchArgs) -> anyhow::Result<()> {
         let ingest = t0.elapsed();
         let rss1 = rss_bytes();
         let e = g.n_effective_edges();
-        println!(
+        report.line(&format!(
             "graph nodes={} edges={} effective_edges={} ingest={:.1}s ({:.0} attestations/s)",
             g.n_authors(),
             m,
             e,
             ingest.as_secs_f64(),
             m as f64 / ingest.as_secs_f64()
-        );
-        println!(
+        ));
+        report.line(&format!(
             "memory graph_heap_bytes_per_edge={:.1} rss_delta_bytes_per_edge={}",
             g.heap_bytes() as f64 / e.max(1) as f64,
             match (rss0, rss1) {
@@ -143,7 +147,7 @@ pub fn run_trust(args: &TrustBenchArgs) -> anyhow::Result<()> {
                     format!("{:.1}", b.saturating_sub(a) as f64 / e.max(1) as f64),
                 _ => "n/a".to_string(),
             }
-        );
+        ));
         // Viewers: authors with some positive attestations, seeded.
         let mut viewers: Vec<KeyBytes> = Vec::new();
         while viewers.len() < args.viewers as usize {
@@ -169,14 +173,14 @@ pub fn run_trust(args: &TrustBenchArgs) -> anyhow::Result<()> {
             iters = it;
         }
         let (full, power) = (median(full), median(power));
-        println!(
+        report.line(&format!(
             "full per-viewer computation: vouch={:.2}ms power_iteration={:.2}ms ({} iterations, tol 1e-6) ratio={:.1}x view_bytes_per_author={:.1}",
             ms(full),
             ms(power),
             iters,
             ms(power) / ms(full).max(1e-9),
             view_bytes as f64 / g.n_authors().max(1) as f64
-        );
+        ));
         // Incremental: one new attestation by an author the viewer trusts, then update.
         let mut view = TrustView::compute(&g, &viewers[0], &[], params);
         let trusted: Vec<u32> = (0..n)
@@ -242,7 +246,7 @@ pub fn run_trust(args: &TrustBenchArgs) -> anyhow::Result<()> {
         }
         let (upd_med, ing_med) = (median(upd.clone()), median(ing));
         let upd_mean = upd.iter().sum::<Duration>() / upd.len().max(1) as u32;
-        println!(
+        report.line(&format!(
             "incremental update after one attestation by a trusted author ({} of {} authors trusted): median={:.3}ms mean={:.3}ms (ingest {:.3}ms) vs full={:.2}ms ratio={:.0}x; max |trust diff| to a fresh computation={:.2e}",
             trusted.len(),
             g.n_authors(),
@@ -252,16 +256,16 @@ pub fn run_trust(args: &TrustBenchArgs) -> anyhow::Result<()> {
             ms(full),
             ms(full) / ms(upd_mean).max(1e-9),
             max_diff
-        );
+        ));
         let k = moved.len().max(1);
-        println!(
-            "incremental update after one attestation by the viewer itself: mean={:.3}ms vs full={:.2}ms ratio={:.1}x; authors whose trust moved by >= epsilon: mean {} of {} reached",
+        report.line(&format!(
+            "incremental update after one attestation by the viewer itself: mean={:.3}ms vs full={:.2}ms ratio={:.1}x authors_moved_by_epsilon={} authors_reached={} (means over the updates)",
             ms(own.iter().sum::<Duration>() / own.len().max(1) as u32),
             ms(full),
             ms(full) / ms(own.iter().sum::<Duration>() / own.len().max(1) as u32).max(1e-9),
             moved.iter().map(|m| m.0).sum::<usize>() / k,
             moved.iter().map(|m| m.1).sum::<usize>() / k,
-        );
+        ));
     }
     Ok(())
 }

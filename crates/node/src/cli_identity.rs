@@ -23,11 +23,16 @@ use vouch_reputation::{Body, LinkBody, Object};
 pub enum IdentityCommand {
     /// Verifiable credentials: issue, verify, show, revoke.
     #[command(subcommand)]
+    #[command(after_help = "Examples:\n  \
+        vouch credential issue --issuer issuer --subject did:key:z6Mk… --out vc.json\n  \
+        vouch credential verify vc.json")]
     Credential(CredentialCommand),
     /// Identity keys (kept apart from posting keys).
     #[command(subcommand)]
+    #[command(after_help = "Examples:\n  vouch identity new --name me\n  vouch identity show me")]
     Identity(IdentitySubcommand),
     /// Make the public `link` object tying a posting key to an identity DID (signed by both).
+    #[command(after_help = "Example:\n  vouch link --posting alice --identity me --out link.cbor")]
     Link(LinkArgs),
 }
 
@@ -43,6 +48,7 @@ pub struct KeyDir {
 #[derive(Debug, Subcommand)]
 pub enum IdentitySubcommand {
     /// Create a new ed25519 key in the key directory and print its did:key.
+    #[command(after_help = "Example:\n  vouch identity new --name me")]
     New {
         /// The key's name (file `<key dir>/NAME.key`).
         #[arg(long, default_value = "identity")]
@@ -51,6 +57,7 @@ pub enum IdentitySubcommand {
         dir: KeyDir,
     },
     /// Print the did:key of a key.
+    #[command(after_help = "Example:\n  vouch identity show me")]
     Show {
         /// Key name or path.
         #[arg(default_value = "identity")]
@@ -64,6 +71,8 @@ pub enum IdentitySubcommand {
 #[derive(Debug, Subcommand)]
 pub enum CredentialCommand {
     /// Issue a VC 2.0 credential (eddsa-rdfc-2022) to an identity DID.
+    #[command(after_help = "Example:\n  \
+        vouch credential issue --issuer issuer --subject did:key:z6Mk… --claim verifiedBy=passport --out vc.json")]
     Issue {
         /// The issuer's key (name or path).
         #[arg(long)]
@@ -90,6 +99,9 @@ pub enum CredentialCommand {
         dir: KeyDir,
     },
     /// Verify a credential (offline); exit status 1 with a stable error code if invalid.
+    #[command(
+        after_help = "Example:\n  vouch credential verify vc.json --revocations revoked.json"
+    )]
     Verify {
         /// The credential file (`-` for stdin).
         file: PathBuf,
@@ -101,11 +113,15 @@ pub enum CredentialCommand {
         at: Option<String>,
     },
     /// Print a credential's main fields (without verifying).
+    #[command(after_help = "Example:\n  vouch credential show vc.json")]
     Show {
         /// The credential file (`-` for stdin).
         file: PathBuf,
     },
     /// Sign a revocation of a credential id, as its issuer.
+    #[command(
+        after_help = "Example:\n  vouch credential revoke --issuer issuer --id urn:uuid:… --out revoked.json"
+    )]
     Revoke {
         /// The issuer's key (name or path).
         #[arg(long)]

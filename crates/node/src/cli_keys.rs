@@ -1,27 +1,33 @@
 //! `vouch key`: create, list and show posting keys kept as owner-only files in a key folder.
 
-use anyhow::{bail, Context, Result};
+use anyhow::{anyhow, bail, Context, Result};
 use clap::Subcommand;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use vouch_identity::{read_key_file, write_key_file, SecretKey};
+use vouch_reputation::{Body, Object, RevokeBody, RotateBody};
 
-/// Where keys live unless `--key-dir` or `VOUCH_KEY_DIR` says otherwise.
-pub(crate) fn default_key_dir() -> PathBuf {
+/// Vouch's local folder: `$VOUCH_HOME`, else `~/.vouch`. Keys live in `keys/`, the record
+/// of what local keys published in `published/`.
+pub(crate) fn vouch_home() -> PathBuf {
     if let Some(dir) = std::env::var_os("VOUCH_HOME") {
-        return PathBuf::from(dir).join("keys");
+        return PathBuf::from(dir);
     }
     let home = std::env::var_os("HOME")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("."));
-    home.join(".vouch").join("keys")
+    home.join(".vouch")
+}
+
+/// Where keys live unless `--key-dir` or `VOUCH_KEY_DIR` says otherwise.
+pub(crate) fn default_key_dir() -> PathBuf {
+    vouch_home().join("keys")
 }
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum KeyCmd {
     /// Create a new anonymous posting key.
-    ///
-    /// Example: vouch key new alice
+    #[command(after_help = "Examples:\n  vouch key new alice\n  vouch key new bob --json")]
     New {
         /// A local name for the key (the file is NAME.key in the key folder).
         name: String,
@@ -33,8 +39,7 @@ pub(crate) enum KeyCmd {
         json: bool,
     },
     /// List the keys in the key folder.
-    ///
-    /// Example: vouch key list --json
+    #[command(after_help = "Example:\n  vouch key list --json")]
     List {
         /// Key folder.
         #[arg(long, env = "VOUCH_KEY_DIR")]
@@ -44,8 +49,7 @@ pub(crate) enum KeyCmd {
         json: bool,
     },
     /// Show one key's public forms (did:key and hex).
-    ///
-    /// Example: vouch key show alice
+    #[command(after_help = "Example:\n  vouch key show alice --json")]
     Show {
         /// The key's local name.
         name: String,
@@ -55,6 +59,41 @@ pub(crate) enum KeyCmd {
         /// Print JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Rotate to a new key: create NEW and publish a `rotate` object signed by OLD and
+    /// countersigned by NEW, so that OLD's trust moves to NEW.
+    #[command(after_help = "Example:\n  vouch key rotate alice alice-2\n\n\
+        If NEW already exists in the key folder (e.g. a first try could not reach the node),\n\
+        it is used as the new key.")]
+    Rotate {
+        /// The key handing over (its local name).
+        old: String,
+        /// The local name of the new key.
+        new: String,
+        /// Key folder.
+        #[arg(long, env = "VOUCH_KEY_DIR")]
+        key_dir: Option<PathBuf>,
+        #[command(flatten)]
+        emit: crate::cli_sign::EmitArgs,
+    },
+    /// Declare a key compromised: publish a `revoke` object; its objects from SINCE on are
+    /// void everywhere.
+    #[command(after_help = "Examples:\n  vouch key revoke alice\n  \
+        vouch key revoke alice --since 2026-11-20T08:00:00Z --reason \"laptop stolen\"")]
+    Revoke {
+        /// The key's local name.
+        name: String,
+        /// Compromised since (now, ms, -2h, 2026-11-20, 2026-11-20T08:00:00Z).
+        #[arg(long, default_value = "now", allow_hyphen_values = true)]
+        since: String,
+        /// Why.
+        #[arg(long)]
+        reason: Option<String>,
+        /// Key folder.
+        #[arg(long, env = "VOUCH_KEY_DIR")]
+        key_dir: Option<PathBuf>,
+        #[command(flatten)]
+        emit: crate::cli_sign::EmitArgs,
     },
 }
 
@@ -134,6 +173,58 @@ pub(crate) fn run(cmd: KeyCmd) -> Result<ExitCode> {
         } => {
             let key = load_key(key_dir, &name)?;
             print_key(&name, &key, json);
+        }
+        KeyCmd::Rotate {
+            old,
+            new,
+            key_dir,
+            emit,
+        } => {
+            let dir = key_dir.unwrap_or_else(default_key_dir);
+            let old_sk = load_key(Some(dir.clone()), &old)?;
+            let new_path = key_path(&dir, &new)?;
+            let new_sk = if new_path.exists() {
+                read_key_file(&new_path)
+                    .with_context(|| format!("reading key {}", new_path.display()))?
+            } else {
+                let key = SecretKey::generate(&mut rand_core::OsRng);
+                write_key_file(&new_path, &key)
+                    .with_context(|| format!("writing {}", new_path.display()))?;
+                key
+            };
+            if new_sk.public_key() == old_sk.public_key() {
+                bail!("{new:?} is the same key as {old:?}");
+            }
+            let at = crate::cli_objects::now_ms();
+            let obj = Object {
+                author: old_sk.public_key(),
+                at,
+                body: Body::Rotate(RotateBody::new(&old_sk.public_key(), &new_sk, at)),
+            }
+            .sign(&old_sk)
+            .map_err(|e| anyhow!("[{}] {e}", e.code()))?;
+            let code = crate::cli_sign::emit_objects(&emit, std::slice::from_ref(&obj))?;
+            eprintln!("new key {new}\t{}", new_sk.public_key().to_did_key());
+            return Ok(code);
+        }
+        KeyCmd::Revoke {
+            name,
+            since,
+            reason,
+            key_dir,
+            emit,
+        } => {
+            let sk = load_key(key_dir, &name)?;
+            let at = crate::cli_objects::now_ms();
+            let since = crate::cli_sign::parse_time(&since, at)?;
+            let obj = Object {
+                author: sk.public_key(),
+                at,
+                body: Body::Revoke(RevokeBody { since, reason }),
+            }
+            .sign(&sk)
+            .map_err(|e| anyhow!("[{}] {e}", e.code()))?;
+            return crate::cli_sign::emit_objects(&emit, std::slice::from_ref(&obj));
         }
     }
     Ok(ExitCode::SUCCESS)

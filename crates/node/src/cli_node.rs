@@ -14,8 +14,12 @@ use crate::store::{self, Durability};
 #[derive(Debug, Subcommand)]
 pub enum NodeCmd {
     /// Run a node until Ctrl-C.
+    #[command(after_help = "Examples:\n  \
+        vouch node run --listen /ip4/0.0.0.0/tcp/4001 --api 127.0.0.1:7070\n  \
+        vouch node run --data-dir /tmp/n2 --bootstrap /ip4/127.0.0.1/tcp/4001/p2p/12D3KooW…")]
     Run(RunArgs),
     /// Submit object files (raw DAG-CBOR) to the node running on a data directory.
+    #[command(after_help = "Example:\n  vouch node submit hello.cbor vote.cbor")]
     Submit {
         /// The running node's data directory.
         #[arg(long, env = "VOUCH_DATA_DIR")]
@@ -25,6 +29,7 @@ pub enum NodeCmd {
         files: Vec<PathBuf>,
     },
     /// Print one object's bytes (to stdout or a file).
+    #[command(after_help = "Example:\n  vouch node get bafyrei… -o post.cbor")]
     Get {
         /// The running node's data directory.
         #[arg(long, env = "VOUCH_DATA_DIR")]
@@ -36,26 +41,31 @@ pub enum NodeCmd {
         output: Option<PathBuf>,
     },
     /// Print the running node's status (JSON).
+    #[command(after_help = "Example:\n  vouch node status --data-dir /tmp/n1")]
     Status {
         /// The running node's data directory.
         #[arg(long, env = "VOUCH_DATA_DIR")]
         data_dir: Option<PathBuf>,
     },
     /// Rebuild every derived table from the stored objects (node stopped).
+    #[command(after_help = "Example:\n  vouch node rebuild --data-dir /tmp/n1")]
     Rebuild {
         /// The data directory.
         #[arg(long, env = "VOUCH_DATA_DIR")]
         data_dir: Option<PathBuf>,
     },
     /// Check the database (`PRAGMA integrity_check`) and count objects.
+    #[command(after_help = "Example:\n  vouch node check --data-dir /tmp/n1")]
     Check {
         /// The data directory.
         #[arg(long, env = "VOUCH_DATA_DIR")]
         data_dir: Option<PathBuf>,
     },
     /// Benchmark end-to-end ingest against raw batch verification of the same objects.
+    #[command(after_help = "Example:\n  vouch node bench-ingest")]
     BenchIngest(crate::bench_node::BenchIngestArgs),
     /// Benchmark catch-up reconciliation against sending the full list of ids.
+    #[command(after_help = "Example:\n  vouch node bench-sync")]
     BenchSync(crate::bench_node::BenchSyncArgs),
 }
 

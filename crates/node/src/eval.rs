@@ -95,9 +95,65 @@ mod tests {
     use super::*;
 
     #[test]
+    fn result_lines_become_json_objects() {
+        let v = line_json("seed=1 method=ppr auc=0.7380 coverage=1.0000");
+        assert_eq!(
+            v,
+            serde_json::json!({"seed": 1, "method": "ppr", "auc": 0.738, "coverage": 1.0})
+        );
+        let v = line_json("vouch params: alpha=0.85 ingest=1.2s");
+        assert_eq!(v["label"], "vouch params:");
+        assert_eq!(v["ingest"], "1.2s");
+        assert_eq!(v["alpha"], 0.85);
+    }
+
+    #[test]
     fn auc_counts_ties_half() {
         assert_eq!(auc(&[(0.0, false), (1.0, true)]), 1.0);
         assert_eq!(auc(&[(1.0, false), (0.0, true)]), 0.0);
         assert_eq!(auc(&[(0.5, false), (0.5, true)]), 0.5);
     }
+}
+
+/// Where result lines go: `key=value …` text, or with `--json` one JSON object per line.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Report {
+    /// Print JSON lines.
+    pub json: bool,
+}
+
+impl Report {
+    /// Prints one result line.
+    pub fn line(&self, text: &str) {
+        if self.json {
+            println!("{}", line_json(text));
+        } else {
+            println!("{text}");
+        }
+    }
+}
+
+/// A result line `a=1 b=x words` as `{"a": 1, "b": "x", "label": "words"}`: numbers stay
+/// numbers, values with units stay strings, words without `=` are joined into `label`.
+pub fn line_json(text: &str) -> serde_json::Value {
+    let mut map = serde_json::Map::new();
+    let mut label: Vec<&str> = Vec::new();
+    for token in text.split_whitespace() {
+        match token.split_once('=') {
+            Some((k, v)) if !k.is_empty() => {
+                let v = v.trim_end_matches(';');
+                let value = v
+                    .parse::<i64>()
+                    .map(serde_json::Value::from)
+                    .or_else(|_| v.parse::<f64>().map(serde_json::Value::from))
+                    .unwrap_or_else(|_| serde_json::Value::from(v));
+                map.insert(k.to_owned(), value);
+            }
+            _ => label.push(token),
+        }
+    }
+    if !label.is_empty() {
+        map.insert("label".into(), label.join(" ").into());
+    }
+    serde_json::Value::Object(map)
 }

@@ -5,10 +5,12 @@
 
 pub mod api;
 pub mod bench_node;
+pub mod car;
 pub mod cli_node;
 pub mod client;
 pub mod clock;
 pub mod config;
+pub mod demo;
 pub mod filter;
 pub mod ingest;
 pub mod metrics;

@@ -1,19 +1,55 @@
 //! The `vouch` command line: dispatch only; each subcommand lives in its own module.
 
 mod bench;
+mod cli_car;
 #[cfg(feature = "vc")]
 mod cli_identity;
 mod cli_keys;
 mod cli_objects;
+mod cli_sign;
 mod eval;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// The exit codes, shown by `vouch --help` and specified in specs/cli.md.
+macro_rules! exit_codes {
+    () => {
+        "Exit codes:
+  0  success
+  1  a check failed: an object or block is invalid, the node refused an object, an
+     object asked for is missing
+  2  usage or I/O error (bad arguments, unreadable file, key not found, …)
+  3  no node to talk to: none running on the data directory, or it does not answer"
+    };
+}
+
+/// The exit codes, as `vouch --help` prints them.
+#[cfg(test)]
+const EXIT_CODES: &str = exit_codes!();
+
 /// Vouch: reputation, moderation and identity for decentralized social media.
 #[derive(Debug, Parser)]
-#[command(name = "vouch", version, about, long_about = None)]
+#[command(
+    name = "vouch",
+    version,
+    about,
+    long_about = None,
+    after_help = "Examples:\n  \
+        vouch key new alice\n  \
+        vouch node run --api 127.0.0.1:7070 &\n  \
+        vouch post --key alice \"hello, Vouch\"\n\n\
+        Exit codes: 0 ok, 1 a check failed, 2 usage or I/O error, 3 no node (--help for more).",
+    after_long_help = concat!(
+        "Examples:\n  \
+        vouch key new alice\n  \
+        vouch node run --api 127.0.0.1:7070 &\n  \
+        vouch post --key alice \"hello, Vouch\"\n  \
+        vouch completions bash > /etc/bash_completion.d/vouch\n\n",
+        exit_codes!()
+    )
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -21,27 +57,56 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Create and inspect posting keys.
+    /// Create, inspect, rotate and revoke posting keys.
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  vouch key new alice\n  vouch key list --json\n  \
+        vouch key rotate alice alice-2\n  vouch key revoke alice --since -2h"
+    )]
     Key(cli_keys::KeyCmd),
+    #[command(flatten)]
+    Sign(cli_sign::SignCommand),
+    #[command(flatten)]
+    Car(cli_car::CarCommand),
     /// Check, inspect and create signed objects.
     #[command(subcommand)]
+    #[command(after_help = "Examples:\n  vouch object check post.cbor --json\n  \
+        vouch object post alice \"hello\" --out hello.cbor")]
     Object(cli_objects::ObjectCmd),
     /// Evaluate the trust metric on a dataset (protocols P1 and P2, specs/trust.md).
     #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  vouch eval signed soc-sign-bitcoinotc.csv.gz\n  \
+        vouch eval sybil soc-sign-bitcoinotc.csv.gz --sybils 1000 --attack-edges 100"
+    )]
     Eval(EvalCommand),
     /// Benchmarks.
     #[command(subcommand)]
+    #[command(after_help = "Example:\n  vouch bench trust")]
     Bench(BenchCommand),
     /// Run and manage a node (store, network, loopback endpoint).
     #[command(subcommand)]
+    #[command(after_help = "Examples:\n  \
+        vouch node run --listen /ip4/127.0.0.1/tcp/4001 --api 127.0.0.1:7070\n  \
+        vouch node status")]
     Node(vouch_node::cli_node::NodeCmd),
     /// Run a rendezvous point for first contact between nodes.
+    #[command(after_help = "Example:\n  \
+        vouch rendezvous --listen /ip4/0.0.0.0/tcp/4002 --data-dir ~/.vouch/rendezvous")]
     Rendezvous(vouch_node::cli_node::RendezvousArgs),
     /// Identity keys, verifiable credentials and identity links (feature `vc`).
     #[cfg(feature = "vc")]
     #[command(flatten)]
     Identity(cli_identity::IdentityCommand),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    #[command(after_help = "Examples:\n  \
+        vouch completions bash > ~/.local/share/bash-completion/completions/vouch\n  \
+        vouch completions zsh > ~/.zfunc/_vouch\n  \
+        vouch completions fish > ~/.config/fish/completions/vouch.fish")]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 /// Metric parameters shared by the evaluations (defaults: specs/trust.md).
@@ -67,6 +132,7 @@ impl MetricArgs {
 #[derive(Debug, Subcommand)]
 enum EvalCommand {
     /// Protocol P1: per-viewer edge-sign AUC (seeds 0-4 unless --seed is given).
+    #[command(after_help = "Example:\n  vouch eval signed soc-sign-bitcoinotc.csv.gz --seed 0")]
     Signed {
         /// Edge list (SNAP CSV or tab-separated, optionally .gz).
         file: PathBuf,
@@ -75,8 +141,13 @@ enum EvalCommand {
         seed: Option<u64>,
         #[command(flatten)]
         metric: MetricArgs,
+        /// Print one JSON object per result line.
+        #[arg(long)]
+        json: bool,
     },
     /// Protocol P2: sybil injection.
+    #[command(after_help = "Example:\n  \
+        vouch eval sybil soc-sign-bitcoinotc.csv.gz --sybils 1000 --attack-edges 100 --with-auc")]
     Sybil {
         /// Edge list (SNAP CSV or tab-separated, optionally .gz).
         file: PathBuf,
@@ -97,19 +168,29 @@ enum EvalCommand {
         with_auc: bool,
         #[command(flatten)]
         metric: MetricArgs,
+        /// Print one JSON object per result line.
+        #[arg(long)]
+        json: bool,
     },
 }
 
 #[derive(Debug, Subcommand)]
 enum BenchCommand {
     /// Full and incremental per-viewer trust computation on generated graphs.
+    #[command(after_help = "Example:\n  vouch bench trust")]
     Trust(bench::TrustBenchArgs),
 }
 
-/// Exit codes: 0 success, 1 a check failed (e.g. an object is invalid), 2 usage or I/O error.
+/// Exit codes: see `exit_codes!`.
 fn main() -> ExitCode {
     let result = match Cli::parse().command {
         Command::Key(cmd) => cli_keys::run(cmd),
+        Command::Sign(cmd) => cli_sign::run(cmd),
+        Command::Car(cmd) => cli_car::run(cmd),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "vouch", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Object(cmd) => cli_objects::run(cmd),
         Command::Node(cmd) => vouch_node::cli_node::run_node_cmd(cmd),
         Command::Rendezvous(args) => vouch_node::cli_node::run_rendezvous_cmd(args),
@@ -121,20 +202,28 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
-            ExitCode::from(2)
+            if e.downcast_ref::<cli_sign::NodeUnreachable>().is_some() {
+                ExitCode::from(3)
+            } else {
+                ExitCode::from(2)
+            }
         }
     }
 }
 
 fn run_eval_or_bench(command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Eval(EvalCommand::Signed { file, seed, metric }) => {
-            eval::run_signed(&eval::SignedArgs {
-                file,
-                seeds: seed.map_or_else(|| (0..5).collect(), |s| vec![s]),
-                params: metric.params(),
-            })
-        }
+        Command::Eval(EvalCommand::Signed {
+            file,
+            seed,
+            metric,
+            json,
+        }) => eval::run_signed(&eval::SignedArgs {
+            file,
+            seeds: seed.map_or_else(|| (0..5).collect(), |s| vec![s]),
+            params: metric.params(),
+            report: eval::Report { json },
+        }),
         Command::Eval(EvalCommand::Sybil {
             file,
             sybils,
@@ -143,6 +232,7 @@ fn run_eval_or_bench(command: Command) -> anyhow::Result<()> {
             viewers,
             with_auc,
             metric,
+            json,
         }) => eval::run_sybil(&eval::SybilArgs {
             file,
             sybils,
@@ -151,8 +241,53 @@ fn run_eval_or_bench(command: Command) -> anyhow::Result<()> {
             viewers,
             with_auc,
             params: metric.params(),
+            report: eval::Report { json },
         }),
         Command::Bench(BenchCommand::Trust(args)) => bench::run_trust(&args),
         _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every command, at every depth, shows at least one example in its help.
+    #[test]
+    fn every_command_has_an_example() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>, seen: &mut usize) {
+            *seen += 1;
+            let has = |s: Option<&clap::builder::StyledStr>| {
+                s.is_some_and(|s| s.to_string().contains("Example"))
+            };
+            if !has(cmd.get_after_help()) && !has(cmd.get_after_long_help()) {
+                missing.push(path.to_owned());
+            }
+            for sub in cmd.get_subcommands() {
+                if sub.get_name() != "help" {
+                    walk(sub, &format!("{path} {}", sub.get_name()), missing, seen);
+                }
+            }
+        }
+        let mut missing = Vec::new();
+        let mut seen = 0;
+        walk(&Cli::command(), "vouch", &mut missing, &mut seen);
+        assert!(
+            missing.is_empty(),
+            "commands without an example: {missing:#?}"
+        );
+        // The walk reached the nested commands (group moderator add, appeal answer, …).
+        assert!(seen > 40, "walked only {seen} commands");
+    }
+
+    #[test]
+    fn the_command_tree_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn help_documents_the_exit_codes() {
+        let help = Cli::command().render_long_help().to_string();
+        assert!(help.contains(EXIT_CODES), "{help}");
     }
 }

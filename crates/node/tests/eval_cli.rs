@@ -90,3 +90,14 @@ fn eval_sybil_prints_mass_and_top100_last() {
     ]);
     assert_eq!(field(&line, "sybil_mass"), 0.0, "{line}");
 }
+
+#[test]
+fn eval_json_lines_carry_the_same_figures() {
+    let f = tiny_csv();
+    let path = f.path().to_str().unwrap();
+    let text = last_line(&["eval", "signed", path, "--seed", "1"]);
+    let json = last_line(&["eval", "signed", path, "--seed", "1", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["auc"].as_f64().unwrap(), field(&text, "auc"), "{json}");
+    assert_eq!(v["coverage"].as_f64().unwrap(), field(&text, "coverage"));
+}

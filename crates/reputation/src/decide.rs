@@ -15,7 +15,7 @@ mod votes;
 
 pub use diff::{diff, ListChange, SubjectChange, ViewDiff};
 pub use evidence::{
-    CredentialLookup, CredentialSet, DirectTrust, EngineTrust, NoCredentials, TrustLookup,
+    CredentialLookup, CredentialSet, DirectTrust, EngineTrust, Lookup, NoCredentials, TrustLookup,
     TrustStep, ViewerTrust,
 };
 pub use groups::{AppealQueueItem, AppealState, ReportQueueItem};

@@ -73,3 +73,41 @@ fn engine_trust_reaches_two_hops_with_its_path() {
         with_direct.score
     );
 }
+
+/// A host (the node) keeps compiled views in a cache shared between threads: a view built
+/// from shared (`Arc`) lookups owns them, is `Send + Sync + 'static`, and decides the same as
+/// one that borrows them.
+#[test]
+fn a_view_with_shared_lookups_is_owned_and_decides_the_same() {
+    fn owned<T: Send + Sync + 'static>(t: T) -> T {
+        t
+    }
+    let (viewer, friend) = (key(60), key(61));
+    let objects = [attest(&viewer, &friend, 90)];
+    let post = sign(
+        &friend,
+        NOW - 1000,
+        Body::Post(PostBody {
+            text: "hi".into(),
+            ..Default::default()
+        }),
+    );
+    let mut state = ModerationState::new();
+    for o in objects.iter().chain([&post]) {
+        state.apply(o);
+    }
+    let direct = DirectTrust::from_state(&state, &viewer.public_key(), NOW);
+    let policy = Policy::new(viewer.public_key());
+    let item = Item::post(&post).unwrap();
+    let borrowed = View::build(&state, &policy, &direct, &NoCredentials, NOW).decide(&item, NOW);
+
+    let trust: std::sync::Arc<dyn TrustLookup> = std::sync::Arc::new(direct.clone());
+    let creds: std::sync::Arc<dyn CredentialLookup> = std::sync::Arc::new(NoCredentials);
+    let view = owned(View::build(&state, &policy, trust, creds, NOW));
+    let shared = std::thread::spawn(move || view.decide(&item, NOW))
+        .join()
+        .unwrap();
+    assert_eq!(shared.verdict, borrowed.verdict);
+    assert_eq!(shared.score, borrowed.score);
+    assert!(shared.score > 0.0, "the friend is trusted: {shared:?}");
+}

@@ -22,6 +22,8 @@ pub struct SignedArgs {
     pub seeds: Vec<u64>,
     /// Parameters of the Vouch metric.
     pub params: TrustParams,
+    /// Text or JSON lines.
+    pub report: super::Report,
 }
 
 /// AUC and coverage of one method on one split.
@@ -145,27 +147,27 @@ pub fn evaluate_split(
 pub fn run_signed(args: &SignedArgs) -> anyhow::Result<()> {
     let (n, edges) = read_edges(&args.file)?;
     let n_pos = edges.iter().filter(|e| e.level > 0).count();
-    println!(
+    args.report.line(&format!(
         "file={} nodes={} edges={} positive={} negative={}",
         args.file.display(),
         n,
         edges.len(),
         n_pos,
         edges.len() - n_pos
-    );
-    println!(
+    ));
+    args.report.line(&format!(
         "vouch params: alpha={} epsilon={}",
         args.params.alpha, args.params.epsilon
-    );
+    ));
     let mut sums: Vec<(&'static str, f64, f64)> = Vec::new();
     for &seed in &args.seeds {
         let (train, test) = split(&edges, seed);
         let r = evaluate_split(n, &train, &test, args.params, &format!("seed {seed}"))?;
         for (k, (name, m)) in r.methods.iter().enumerate() {
-            println!(
+            args.report.line(&format!(
                 "seed={seed} method={name} auc={:.4} coverage={:.4}",
                 m.auc, m.coverage
-            );
+            ));
             if sums.len() <= k {
                 sums.push((name, 0.0, 0.0));
             }
@@ -175,12 +177,17 @@ pub fn run_signed(args: &SignedArgs) -> anyhow::Result<()> {
     }
     let k = args.seeds.len().max(1) as f64;
     for (name, a, c) in sums.iter().skip(1) {
-        println!("mean method={name} auc={:.4} coverage={:.4}", a / k, c / k);
+        args.report.line(&format!(
+            "mean method={name} auc={:.4} coverage={:.4}",
+            a / k,
+            c / k
+        ));
     }
     let (_, a, c) = sums
         .first()
         .copied()
         .unwrap_or(("vouch", f64::NAN, f64::NAN));
-    println!("auc={:.4} coverage={:.4}", a / k, c / k);
+    args.report
+        .line(&format!("auc={:.4} coverage={:.4}", a / k, c / k));
     Ok(())
 }

@@ -30,6 +30,8 @@ pub struct SybilArgs {
     pub with_auc: bool,
     /// Parameters of the Vouch metric.
     pub params: TrustParams,
+    /// Text or JSON lines.
+    pub report: super::Report,
 }
 
 /// Sybil share of the viewer's trust mass (sum of `scores`, the viewer itself excluded) and of
@@ -115,7 +117,7 @@ pub fn run_sybil(args: &SybilArgs) -> anyhow::Result<()> {
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
     let all = inject(&edges, n, args.sybils, args.attack_edges, &mut rng);
     let total = n + args.sybils;
-    println!(
+    args.report.line(&format!(
         "file={} honest={} sybils={} attack_edges={} seed={} viewers={}",
         args.file.display(),
         n,
@@ -123,7 +125,7 @@ pub fn run_sybil(args: &SybilArgs) -> anyhow::Result<()> {
         args.attack_edges,
         args.seed,
         args.viewers
-    );
+    ));
     let mut g = build_graph(total, &all)?;
     g.set_now(u64::MAX - 1);
     let pi = PowerIteration::new(total as usize, all.iter().map(|e| (e.from, e.to, e.level)));
@@ -158,16 +160,16 @@ pub fn run_sybil(args: &SybilArgs) -> anyhow::Result<()> {
     }
     pb.finish_and_clear();
     let k = candidates.len().max(1) as f64;
-    println!(
+    args.report.line(&format!(
         "method=ppr sybil_mass={:.4} top100={:.4}",
         sums[2][0] / k,
         sums[2][1] / k
-    );
-    println!(
+    ));
+    args.report.line(&format!(
         "method=vouch-flow sybil_mass={:.4} top100={:.4}",
         sums[1][0] / k,
         sums[1][1] / k
-    );
+    ));
     if args.with_auc {
         let (train, test) = split(&edges, args.seed);
         let clean = evaluate_split(n, &train, &test, args.params, "auc without sybils")?;
@@ -175,16 +177,16 @@ pub fn run_sybil(args: &SybilArgs) -> anyhow::Result<()> {
         with.extend_from_slice(&all[edges.len()..]);
         let dirty = evaluate_split(total, &with, &test, args.params, "auc with sybils")?;
         for (a, b) in clean.methods.iter().zip(&dirty.methods) {
-            println!(
+            args.report.line(&format!(
                 "method={} honest_auc_without_sybils={:.4} honest_auc_with_sybils={:.4}",
                 a.0, a.1.auc, b.1.auc
-            );
+            ));
         }
     }
-    println!(
+    args.report.line(&format!(
         "sybil_mass={:.4} top100={:.4}",
         sums[0][0] / k,
         sums[0][1] / k
-    );
+    ));
     Ok(())
 }

@@ -5,6 +5,8 @@
 use super::{FastMap, ModerationState};
 use crate::ObjectId;
 use std::collections::BTreeSet;
+use std::ops::Deref;
+use std::sync::Arc;
 use vouch_identity::PublicKey;
 
 /// The viewer's trust in one author.
@@ -31,8 +33,11 @@ pub struct TrustStep {
 }
 
 /// The viewer's trust in authors. `trust` is on the hot path of every decision and must not
-/// allocate; `path` is called only to explain.
-pub trait TrustLookup {
+/// allocate; `path` is called only to explain. `Send + Sync` so that a compiled [`View`]
+/// (which keeps its lookups) can be shared between threads.
+///
+/// [`View`]: crate::View
+pub trait TrustLookup: Send + Sync {
     /// The viewer's trust in `author`, or `None` when there is no evidence at all.
     fn trust(&self, author: &PublicKey) -> Option<ViewerTrust>;
     /// The strongest path from the viewer to `author`, first hop first.
@@ -115,7 +120,7 @@ impl TrustLookup for DirectTrust {
 
 /// Whether an author holds a credential from an issuer. Credential checking lives in
 /// `vouch-identity`; the node hands the results in.
-pub trait CredentialLookup {
+pub trait CredentialLookup: Send + Sync {
     /// True when `author` holds a valid credential from `issuer` (a DID).
     fn holds(&self, author: &PublicKey, issuer: &str) -> bool;
 }
@@ -197,5 +202,58 @@ impl TrustLookup for EngineTrust<'_> {
                 })
             })
             .collect()
+    }
+}
+
+/// A lookup that a [`View`](crate::View) either borrows (`&lookup`, for a view that lives
+/// next to its inputs) or shares (`Arc`, for a view a host keeps in a cache). `View::build`
+/// takes anything that converts into one, so `&trust` and `Arc::new(trust)` both work.
+pub enum Lookup<'a, T: ?Sized> {
+    /// Borrowed for the view's lifetime.
+    Borrowed(&'a T),
+    /// Shared ownership.
+    Shared(Arc<T>),
+}
+
+impl<T: ?Sized> Deref for Lookup<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        match self {
+            Lookup::Borrowed(t) => t,
+            Lookup::Shared(t) => t,
+        }
+    }
+}
+
+impl<T: ?Sized> std::fmt::Debug for Lookup<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Lookup::Borrowed(_) => "Lookup::Borrowed",
+            Lookup::Shared(_) => "Lookup::Shared",
+        })
+    }
+}
+
+impl<'a, T: TrustLookup + 'a> From<&'a T> for Lookup<'a, dyn TrustLookup + 'a> {
+    fn from(t: &'a T) -> Self {
+        Lookup::Borrowed(t)
+    }
+}
+
+impl<'a> From<Arc<dyn TrustLookup + 'a>> for Lookup<'a, dyn TrustLookup + 'a> {
+    fn from(t: Arc<dyn TrustLookup + 'a>) -> Self {
+        Lookup::Shared(t)
+    }
+}
+
+impl<'a, T: CredentialLookup + 'a> From<&'a T> for Lookup<'a, dyn CredentialLookup + 'a> {
+    fn from(t: &'a T) -> Self {
+        Lookup::Borrowed(t)
+    }
+}
+
+impl<'a> From<Arc<dyn CredentialLookup + 'a>> for Lookup<'a, dyn CredentialLookup + 'a> {
+    fn from(t: Arc<dyn CredentialLookup + 'a>) -> Self {
+        Lookup::Shared(t)
     }
 }

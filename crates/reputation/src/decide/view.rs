@@ -4,8 +4,8 @@
 
 use super::votes::{TallyInput, VoteTally};
 use super::{
-    CredentialLookup, EntryStatus, FastMap, ModerationState, Policy, Reason, ReasonCode, Reasons,
-    TrustLookup, Verdict,
+    CredentialLookup, EntryStatus, FastMap, Lookup, ModerationState, Policy, Reason, ReasonCode,
+    Reasons, TrustLookup, Verdict,
 };
 use crate::{AppealOutcome, Body, GroupRef, ListPurpose, ListRef, ObjectId, SignedObject, Subject};
 use std::collections::BTreeMap;
@@ -219,8 +219,8 @@ pub(crate) struct GroupInfo {
 /// and trust are as of [`View::built_at`].
 pub struct View<'a> {
     pub(crate) policy: Policy,
-    pub(crate) trust: &'a dyn TrustLookup,
-    pub(crate) credentials: &'a dyn CredentialLookup,
+    pub(crate) trust: Lookup<'a, dyn TrustLookup + 'a>,
+    pub(crate) credentials: Lookup<'a, dyn CredentialLookup + 'a>,
     pub(crate) sources: Vec<Source>,
     pub(crate) records: FastMap<Subject, Record>,
     pub(crate) groups: Vec<GroupInfo>,
@@ -507,10 +507,12 @@ impl<'a> View<'a> {
     pub fn build(
         state: &ModerationState,
         policy: &Policy,
-        trust: &'a dyn TrustLookup,
-        credentials: &'a dyn CredentialLookup,
+        trust: impl Into<Lookup<'a, dyn TrustLookup + 'a>>,
+        credentials: impl Into<Lookup<'a, dyn CredentialLookup + 'a>>,
         now: u64,
     ) -> View<'a> {
+        let trust = trust.into();
+        let credentials = credentials.into();
         let mut b = Builder {
             state,
             sources: Vec::new(),
@@ -718,7 +720,7 @@ impl<'a> View<'a> {
         let tallies = state.votes.tally(&TallyInput {
             now,
             policy: &policy.votes,
-            trust,
+            trust: &*trust,
             group_budget: &group_budget,
             is_void: &is_void,
         });
