@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use clap::Args;
+use futures::StreamExt;
 use rand::{Rng, SeedableRng};
 use sha2::{Digest, Sha256};
 use vouch_identity::SecretKey;
@@ -14,7 +15,7 @@ use vouch_reputation::{Body, GroupRef, Limits, Object, PostBody};
 use crate::filter::SharedFilter;
 use crate::ingest::Ingest;
 use crate::metrics::Metrics;
-use crate::store::{self, Durability, StoreWriter};
+use crate::store::{self, Durability, StoreWriter, StoredObject};
 use crate::sync;
 
 /// `bench-ingest` flags.
@@ -26,12 +27,19 @@ pub struct BenchIngestArgs {
     /// Objects per validation batch.
     #[arg(long, default_value_t = 256)]
     pub batch: usize,
-    /// Validation threads (the store writer is one more thread).
+    /// Verification threads, for the baselines and for ingest (the store writer is one more
+    /// thread).
     #[arg(long, default_value_t = 2)]
     pub threads: usize,
-    /// Commit durability: full or normal.
-    #[arg(long, default_value = "full")]
+    /// Batches handed to the ingest pipeline at once (as from that many peers or clients).
+    #[arg(long, default_value_t = 4)]
+    pub in_flight: usize,
+    /// Commit durability: normal or full.
+    #[arg(long, default_value = "normal")]
     pub durability: String,
+    /// Rounds; each round runs every variant once, interleaved, and the medians are shown.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
 }
 
 /// `bench-sync` flags.
@@ -85,97 +93,250 @@ fn rate(n: usize, secs: f64) -> f64 {
     n as f64 / secs.max(1e-9)
 }
 
-/// Runs the ingest benchmark and prints its figures.
-pub fn bench_ingest(args: &BenchIngestArgs) -> anyhow::Result<ExitCode> {
-    let threads = args.threads.max(1);
-    let batch = args.batch.clamp(1, crate::ingest::MAX_INGEST_BATCH);
-    eprintln!("signing {} objects...", args.n);
-    let objects = sample_objects(args.n);
-    let bytes: usize = objects.iter().map(|o| o.len()).sum();
-    let limits = Limits::default();
+/// The 1-minute load average, for the record (the machine is shared).
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|s| s.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "unknown".into())
+}
 
-    // Baseline: raw batch validation (decode, canonical check, batch verify), same threads.
-    let raw = |t: usize| {
-        let start = Instant::now();
-        std::thread::scope(|s| {
-            for part in objects.chunks(objects.len().div_ceil(t).max(1)) {
-                s.spawn(move || {
-                    for chunk in part.chunks(batch) {
-                        let refs: Vec<&[u8]> = chunk.iter().map(|b| b.as_slice()).collect();
-                        let ok = limits
-                            .validate_batch(&refs, NOW)
-                            .iter()
-                            .filter(|r| r.is_ok())
-                            .count();
-                        assert_eq!(ok, chunk.len());
-                    }
-                });
-            }
-        });
-        rate(objects.len(), start.elapsed().as_secs_f64())
-    };
-    let raw_1 = raw(1);
-    let raw_t = raw(threads);
+/// What the baselines verify: each object's signed message, signature and author.
+struct Signed {
+    messages: Vec<Vec<u8>>,
+    sigs: Vec<vouch_identity::Signature>,
+    keys: Vec<vouch_identity::PublicKey>,
+}
 
-    // End to end: validate + filter + store + index, through the single writer.
-    let dir = tempfile::tempdir()?;
-    let durability = if args.durability == "normal" {
-        Durability::Normal
-    } else {
-        Durability::Full
+/// Recovers the signed messages of `objects` (the envelope without `sig`, prefixed).
+fn signed_parts(objects: &[Vec<u8>]) -> anyhow::Result<Signed> {
+    use ipld_core::ipld::Ipld;
+    let mut out = Signed {
+        messages: Vec::with_capacity(objects.len()),
+        sigs: Vec::with_capacity(objects.len()),
+        keys: Vec::with_capacity(objects.len()),
     };
-    let metrics = Arc::new(Metrics::default());
-    let (writer, handle) =
-        StoreWriter::spawn(store::open(dir.path(), durability)?, metrics.clone());
-    let ingest = Ingest::new(
-        limits,
-        SharedFilter::default(),
-        writer.clone(),
-        metrics.clone(),
-    );
+    for bytes in objects {
+        let obj = vouch_reputation::validate(bytes, NOW)?;
+        let mut map: std::collections::BTreeMap<String, Ipld> =
+            serde_ipld_dagcbor::from_slice(bytes)?;
+        map.remove("sig");
+        out.messages.push(vouch_identity::signing_message(
+            vouch_identity::Domain::Object,
+            &serde_ipld_dagcbor::to_vec(&map)?,
+        ));
+        out.sigs.push(*obj.signature());
+        out.keys.push(*obj.author());
+    }
+    Ok(out)
+}
+
+/// Runs `work` on `threads` threads over contiguous parts of `0..n`; returns objects/s.
+fn timed_parallel(n: usize, threads: usize, work: impl Fn(std::ops::Range<usize>) + Sync) -> f64 {
+    let part = n.div_ceil(threads.max(1)).max(1);
     let start = Instant::now();
     std::thread::scope(|s| {
-        for part in objects.chunks(objects.len().div_ceil(threads).max(1)) {
-            let ingest = ingest.clone();
-            let writer = writer.clone();
-            s.spawn(move || {
-                for chunk in part.chunks(batch) {
-                    let refs: Vec<&[u8]> = chunk.iter().map(|b| b.as_slice()).collect();
-                    let good: Vec<_> = ingest
-                        .check_batch(&refs, NOW)
-                        .into_iter()
-                        .filter_map(Result::ok)
-                        .collect();
-                    if let Err(e) = writer.insert_blocking(good) {
-                        eprintln!("store error: {e}");
-                    }
-                }
-            });
+        for lo in (0..n).step_by(part) {
+            let work = &work;
+            s.spawn(move || work(lo..(lo + part).min(n)));
         }
     });
-    let e2e = rate(objects.len(), start.elapsed().as_secs_f64());
-    drop(ingest);
+    rate(n, start.elapsed().as_secs_f64())
+}
+
+/// Raw batch signature verification (no decoding), in batches of `batch`.
+fn raw_verify(signed: &Signed, batch: usize, threads: usize) -> f64 {
+    timed_parallel(signed.messages.len(), threads, |range| {
+        for lo in range.clone().step_by(batch) {
+            let hi = (lo + batch).min(range.end);
+            let msgs: Vec<&[u8]> = signed.messages[lo..hi].iter().map(Vec::as_slice).collect();
+            let ok =
+                vouch_identity::verify_batch(&msgs, &signed.sigs[lo..hi], &signed.keys[lo..hi])
+                    .map(|v| v.iter().all(Result::is_ok));
+            assert!(matches!(ok, Ok(true)), "baseline signatures must verify");
+        }
+    })
+}
+
+/// Raw batch validation: decode, every check, batch signature verification.
+fn raw_validate(objects: &[Vec<u8>], limits: Limits, batch: usize, threads: usize) -> f64 {
+    timed_parallel(objects.len(), threads, |range| {
+        for chunk in objects[range].chunks(batch) {
+            let refs: Vec<&[u8]> = chunk.iter().map(Vec::as_slice).collect();
+            let ok = limits.validate_batch(&refs, NOW).iter().all(Result::is_ok);
+            assert!(ok, "baseline objects must validate");
+        }
+    })
+}
+
+/// The settings every variant shares.
+#[derive(Debug, Clone, Copy)]
+struct Params {
+    batch: usize,
+    threads: usize,
+    in_flight: usize,
+    durability: Durability,
+}
+
+fn durability_arg(s: &str) -> anyhow::Result<Durability> {
+    match s {
+        "normal" => Ok(Durability::Normal),
+        "full" => Ok(Durability::Full),
+        other => anyhow::bail!("invalid durability {other:?} (normal or full)"),
+    }
+}
+
+/// The store writer alone: already validated rows, `in_flight` batches queued at once.
+fn store_only(
+    rt: &tokio::runtime::Runtime,
+    rows: &[StoredObject],
+    p: Params,
+) -> anyhow::Result<f64> {
+    let dir = tempfile::tempdir()?;
+    let (writer, handle) = StoreWriter::spawn(
+        store::open(dir.path(), p.durability)?,
+        Arc::new(Metrics::default()),
+    );
+    let batches: Vec<Vec<StoredObject>> = rows.chunks(p.batch).map(<[_]>::to_vec).collect();
+    let start = Instant::now();
+    let stored: usize = rt.block_on(
+        futures::stream::iter(batches)
+            .map(|b| {
+                let w = writer.clone();
+                async move { w.insert(b).await.map_or(0, |n| n.len()) }
+            })
+            .buffer_unordered(p.in_flight)
+            .fold(0, |a, n| async move { a + n }),
+    );
+    let r = rate(rows.len(), start.elapsed().as_secs_f64());
     drop(writer);
     let _ = handle.join();
-    let stored = store::StoreReader::open(dir.path())?.count()?;
-    anyhow::ensure!(
-        stored as usize == objects.len(),
-        "stored {stored} of {}",
-        objects.len()
+    anyhow::ensure!(stored == rows.len(), "stored {stored} of {}", rows.len());
+    Ok(r)
+}
+
+/// End to end through [`Ingest::ingest`], the node's own path: decode, batch verify,
+/// filter, store and index; each batch answered after its commit.
+fn end_to_end(rt: &tokio::runtime::Runtime, objects: &[Vec<u8>], p: Params) -> anyhow::Result<f64> {
+    let dir = tempfile::tempdir()?;
+    let metrics = Arc::new(Metrics::default());
+    let (writer, handle) =
+        StoreWriter::spawn(store::open(dir.path(), p.durability)?, metrics.clone());
+    let ingest = Ingest::new(Limits::default(), SharedFilter::default(), writer, metrics)
+        .with_verify_threads(p.threads);
+    // The bytes arrive owned, as from the network.
+    let batches: Vec<Vec<Vec<u8>>> = objects.chunks(p.batch).map(<[_]>::to_vec).collect();
+    let start = Instant::now();
+    let new: usize = rt.block_on(
+        futures::stream::iter(batches)
+            .map(|b| ingest.ingest(b))
+            .buffer_unordered(p.in_flight)
+            .map(|results| {
+                results
+                    .iter()
+                    .filter(|r| matches!(r, Ok(i) if i.new))
+                    .count()
+            })
+            .fold(0, |a, n| async move { a + n }),
     );
+    let r = rate(objects.len(), start.elapsed().as_secs_f64());
+    drop(ingest);
+    let _ = handle.join();
+    anyhow::ensure!(new == objects.len(), "stored {new} of {}", objects.len());
+    let stored = store::StoreReader::open(dir.path())?.count()?;
+    anyhow::ensure!(stored as usize == objects.len(), "{stored} rows");
+    Ok(r)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// Runs the ingest benchmark and prints its figures.
+pub fn bench_ingest(args: &BenchIngestArgs) -> anyhow::Result<ExitCode> {
+    let t = args.threads.max(1);
+    let batch = args.batch.clamp(1, crate::ingest::MAX_INGEST_BATCH);
+    let durability = durability_arg(&args.durability)?;
+    let p = Params {
+        batch,
+        threads: t,
+        in_flight: args.in_flight.max(1),
+        durability,
+    };
+    let load_before = load_average();
+    eprintln!("signing {} objects...", args.n);
+    let objects = sample_objects(args.n);
+    anyhow::ensure!(!objects.is_empty(), "nothing to ingest");
+    let bytes: usize = objects.iter().map(Vec::len).sum();
+    let signed = signed_parts(&objects)?;
+    let rows: Vec<StoredObject> = objects
+        .iter()
+        .map(|b| vouch_reputation::validate(b, NOW).map(StoredObject::from_signed_owned))
+        .collect::<Result<_, _>>()?;
+    let limits = Limits::default();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(t)
+        .enable_all()
+        .build()?;
+
+    const NAMES: [&str; 6] = [
+        "raw batch signature verify, 1 thread",
+        "raw batch signature verify, T threads",
+        "raw batch validate (decode + checks + verify), 1 thread",
+        "raw batch validate, T threads",
+        "store writer alone (validated rows)",
+        "ingest end to end (Ingest::ingest)",
+    ];
+    let mut runs: Vec<Vec<f64>> = vec![Vec::new(); NAMES.len()];
+    for round in 0..args.rounds.max(1) {
+        eprintln!("round {}...", round + 1);
+        runs[0].push(raw_verify(&signed, batch, 1));
+        runs[1].push(raw_verify(&signed, batch, t));
+        runs[2].push(raw_validate(&objects, limits, batch, 1));
+        runs[3].push(raw_validate(&objects, limits, batch, t));
+        runs[4].push(store_only(&rt, &rows, p)?);
+        runs[5].push(end_to_end(&rt, &objects, p)?);
+    }
+    let med: Vec<f64> = runs.iter().map(|r| median(r.clone())).collect();
 
     println!(
-        "objects: {} ({} bytes, {} per object)",
+        "objects: {} signed posts by 1,000 authors ({} bytes, {} per object); batches of {batch}, \
+         T = {t} verification threads, {} batches in flight, durability {durability:?}",
         objects.len(),
         bytes,
-        bytes / objects.len().max(1)
+        bytes / objects.len(),
+        p.in_flight,
     );
-    println!("raw batch verify, 1 thread:        {raw_1:>10.0} obj/s");
-    println!("raw batch verify, {threads} threads:       {raw_t:>10.0} obj/s");
     println!(
-        "ingest end to end, {threads} threads + writer: {e2e:>10.0} obj/s  ({:.0}% of raw batch verify with {threads} threads; durability {:?})",
-        100.0 * e2e / raw_t,
-        durability
+        "medians of {} interleaved rounds (each round's figures in brackets), objects/s:",
+        args.rounds.max(1)
+    );
+    for (i, name) in NAMES.iter().enumerate() {
+        let each: Vec<String> = runs[i].iter().map(|r| format!("{r:.0}")).collect();
+        println!(
+            "  {:<58} {:>9.0}  [{}]",
+            name.replace('T', &t.to_string()),
+            med[i],
+            each.join(", ")
+        );
+    }
+    let e2e = med[5];
+    println!(
+        "ingest end to end = {:.0}% of raw batch signature verify on {t} threads (the baseline)",
+        100.0 * e2e / med[1]
+    );
+    println!(
+        "                  = {:.0}% of raw batch signature verify on 1 thread",
+        100.0 * e2e / med[0]
+    );
+    println!(
+        "                  = {:.0}% of raw batch validate on {t} threads",
+        100.0 * e2e / med[3]
+    );
+    println!(
+        "load average (1 min): {load_before} before, {} after",
+        load_average()
     );
     Ok(ExitCode::SUCCESS)
 }
