@@ -51,6 +51,10 @@ pub struct BenchSyncArgs {
     /// Share of objects the other store lacks, in percent.
     #[arg(long, default_value_t = 1.0)]
     pub diff_percent: f64,
+    /// Also measure splitting the sets into per-time-bucket sessions of about this many of
+    /// the initiator's items each (an experiment: the node reconciles whole topics).
+    #[arg(long, value_delimiter = ',', default_values_t = [512, 2048, 8192, 16384])]
+    pub session_items: Vec<usize>,
 }
 
 const NOW: u64 = 1_767_225_600_000;
@@ -101,6 +105,71 @@ fn load_average() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// CPU seconds this process has used (user + system, all threads), from `/proc/self/stat`;
+/// `None` where that file does not exist. Unlike wall time, it hardly depends on what else
+/// runs on the machine.
+fn process_cpu_secs() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The fields after the command name (which is in parentheses and may hold spaces).
+    let rest = stat.get(stat.rfind(')')? + 2..)?;
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name; they
+    // count clock ticks of 1/100 s (USER_HZ).
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(ticks as f64 / 100.0)
+}
+
+/// One measured run of a variant: objects per second, CPU microseconds per object and, for
+/// runs through the store writer, objects per commit.
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    rate: f64,
+    cpu_us: Option<f64>,
+    per_commit: Option<f64>,
+}
+
+impl Run {
+    /// Adds the objects per commit the store writer reported.
+    fn with_commits(self, metrics: &Metrics) -> Self {
+        use std::sync::atomic::Ordering::Relaxed;
+        let commits = metrics.store_commits_total.load(Relaxed);
+        let stored = metrics.objects_stored_total.load(Relaxed);
+        Run {
+            per_commit: (commits > 0).then(|| stored as f64 / commits as f64),
+            ..self
+        }
+    }
+}
+
+/// Wall time and process CPU time from its start.
+struct Stopwatch {
+    start: Instant,
+    cpu: Option<f64>,
+}
+
+impl Stopwatch {
+    fn start() -> Self {
+        Stopwatch {
+            cpu: process_cpu_secs(),
+            start: Instant::now(),
+        }
+    }
+
+    /// The run of `n` objects since the start.
+    fn stop(&self, n: usize) -> Run {
+        let rate = rate(n, self.start.elapsed().as_secs_f64());
+        let cpu_us = match (self.cpu, process_cpu_secs()) {
+            (Some(a), Some(b)) => Some((b - a) * 1e6 / n.max(1) as f64),
+            _ => None,
+        };
+        Run {
+            rate,
+            cpu_us,
+            per_commit: None,
+        }
+    }
+}
+
 /// What the baselines verify: each object's signed message, signature and author.
 struct Signed {
     messages: Vec<Vec<u8>>,
@@ -132,20 +201,20 @@ fn signed_parts(objects: &[Vec<u8>]) -> anyhow::Result<Signed> {
 }
 
 /// Runs `work` on `threads` threads over contiguous parts of `0..n`; returns objects/s.
-fn timed_parallel(n: usize, threads: usize, work: impl Fn(std::ops::Range<usize>) + Sync) -> f64 {
+fn timed_parallel(n: usize, threads: usize, work: impl Fn(std::ops::Range<usize>) + Sync) -> Run {
     let part = n.div_ceil(threads.max(1)).max(1);
-    let start = Instant::now();
+    let watch = Stopwatch::start();
     std::thread::scope(|s| {
         for lo in (0..n).step_by(part) {
             let work = &work;
             s.spawn(move || work(lo..(lo + part).min(n)));
         }
     });
-    rate(n, start.elapsed().as_secs_f64())
+    watch.stop(n)
 }
 
 /// Raw batch signature verification (no decoding), in batches of `batch`.
-fn raw_verify(signed: &Signed, batch: usize, threads: usize) -> f64 {
+fn raw_verify(signed: &Signed, batch: usize, threads: usize) -> Run {
     timed_parallel(signed.messages.len(), threads, |range| {
         for lo in range.clone().step_by(batch) {
             let hi = (lo + batch).min(range.end);
@@ -159,7 +228,7 @@ fn raw_verify(signed: &Signed, batch: usize, threads: usize) -> f64 {
 }
 
 /// Raw batch validation: decode, every check, batch signature verification.
-fn raw_validate(objects: &[Vec<u8>], limits: Limits, batch: usize, threads: usize) -> f64 {
+fn raw_validate(objects: &[Vec<u8>], limits: Limits, batch: usize, threads: usize) -> Run {
     timed_parallel(objects.len(), threads, |range| {
         for chunk in objects[range].chunks(batch) {
             let refs: Vec<&[u8]> = chunk.iter().map(Vec::as_slice).collect();
@@ -191,14 +260,13 @@ fn store_only(
     rt: &tokio::runtime::Runtime,
     rows: &[StoredObject],
     p: Params,
-) -> anyhow::Result<f64> {
+) -> anyhow::Result<Run> {
     let dir = tempfile::tempdir()?;
-    let (writer, handle) = StoreWriter::spawn(
-        store::open(dir.path(), p.durability)?,
-        Arc::new(Metrics::default()),
-    );
+    let metrics = Arc::new(Metrics::default());
+    let (writer, handle) =
+        StoreWriter::spawn(store::open(dir.path(), p.durability)?, metrics.clone());
     let batches: Vec<Vec<StoredObject>> = rows.chunks(p.batch).map(<[_]>::to_vec).collect();
-    let start = Instant::now();
+    let watch = Stopwatch::start();
     let stored: usize = rt.block_on(
         futures::stream::iter(batches)
             .map(|b| {
@@ -208,7 +276,7 @@ fn store_only(
             .buffer_unordered(p.in_flight)
             .fold(0, |a, n| async move { a + n }),
     );
-    let r = rate(rows.len(), start.elapsed().as_secs_f64());
+    let r = watch.stop(rows.len()).with_commits(&metrics);
     drop(writer);
     let _ = handle.join();
     anyhow::ensure!(stored == rows.len(), "stored {stored} of {}", rows.len());
@@ -217,16 +285,21 @@ fn store_only(
 
 /// End to end through [`Ingest::ingest`], the node's own path: decode, batch verify,
 /// filter, store and index; each batch answered after its commit.
-fn end_to_end(rt: &tokio::runtime::Runtime, objects: &[Vec<u8>], p: Params) -> anyhow::Result<f64> {
+fn end_to_end(rt: &tokio::runtime::Runtime, objects: &[Vec<u8>], p: Params) -> anyhow::Result<Run> {
     let dir = tempfile::tempdir()?;
     let metrics = Arc::new(Metrics::default());
     let (writer, handle) =
         StoreWriter::spawn(store::open(dir.path(), p.durability)?, metrics.clone());
-    let ingest = Ingest::new(Limits::default(), SharedFilter::default(), writer, metrics)
-        .with_verify_threads(p.threads);
+    let ingest = Ingest::new(
+        Limits::default(),
+        SharedFilter::default(),
+        writer,
+        metrics.clone(),
+    )
+    .with_verify_threads(p.threads);
     // The bytes arrive owned, as from the network.
     let batches: Vec<Vec<Vec<u8>>> = objects.chunks(p.batch).map(<[_]>::to_vec).collect();
-    let start = Instant::now();
+    let watch = Stopwatch::start();
     let new: usize = rt.block_on(
         futures::stream::iter(batches)
             .map(|b| ingest.ingest(b))
@@ -239,7 +312,7 @@ fn end_to_end(rt: &tokio::runtime::Runtime, objects: &[Vec<u8>], p: Params) -> a
             })
             .fold(0, |a, n| async move { a + n }),
     );
-    let r = rate(objects.len(), start.elapsed().as_secs_f64());
+    let r = watch.stop(objects.len()).with_commits(&metrics);
     drop(ingest);
     let _ = handle.join();
     anyhow::ensure!(new == objects.len(), "stored {new} of {}", objects.len());
@@ -288,7 +361,7 @@ pub fn bench_ingest(args: &BenchIngestArgs) -> anyhow::Result<ExitCode> {
         "store writer alone (validated rows)",
         "ingest end to end (Ingest::ingest)",
     ];
-    let mut runs: Vec<Vec<f64>> = vec![Vec::new(); NAMES.len()];
+    let mut runs: Vec<Vec<Run>> = vec![Vec::new(); NAMES.len()];
     for round in 0..args.rounds.max(1) {
         eprintln!("round {}...", round + 1);
         runs[0].push(raw_verify(&signed, batch, 1));
@@ -298,7 +371,17 @@ pub fn bench_ingest(args: &BenchIngestArgs) -> anyhow::Result<ExitCode> {
         runs[4].push(store_only(&rt, &rows, p)?);
         runs[5].push(end_to_end(&rt, &objects, p)?);
     }
-    let med: Vec<f64> = runs.iter().map(|r| median(r.clone())).collect();
+    let med: Vec<f64> = runs
+        .iter()
+        .map(|r| median(r.iter().map(|x| x.rate).collect()))
+        .collect();
+    let cpu: Vec<Option<f64>> = runs
+        .iter()
+        .map(|r| {
+            let c: Option<Vec<f64>> = r.iter().map(|x| x.cpu_us).collect();
+            c.map(median)
+        })
+        .collect();
 
     println!(
         "objects: {} signed posts by 1,000 authors ({} bytes, {} per object); batches of {batch}, \
@@ -309,15 +392,24 @@ pub fn bench_ingest(args: &BenchIngestArgs) -> anyhow::Result<ExitCode> {
         p.in_flight,
     );
     println!(
-        "medians of {} interleaved rounds (each round's figures in brackets), objects/s:",
+        "medians of {} interleaved rounds (each round's objects/s in brackets):",
         args.rounds.max(1)
     );
+    println!(
+        "  {:<58} {:>9}  {:>10}  {:>10}",
+        "", "objects/s", "CPU us/obj", "obj/commit"
+    );
     for (i, name) in NAMES.iter().enumerate() {
-        let each: Vec<String> = runs[i].iter().map(|r| format!("{r:.0}")).collect();
+        let each: Vec<String> = runs[i].iter().map(|r| format!("{:.0}", r.rate)).collect();
+        let c = cpu[i].map_or("n/a".to_owned(), |c| format!("{c:.1}"));
+        let per_commit: Option<Vec<f64>> = runs[i].iter().map(|r| r.per_commit).collect();
+        let per_commit = per_commit.map_or("".to_owned(), |v| format!("{:.0}", median(v)));
         println!(
-            "  {:<58} {:>9.0}  [{}]",
+            "  {:<58} {:>9.0}  {:>10}  {:>10}  [{}]",
             name.replace('T', &t.to_string()),
             med[i],
+            c,
+            per_commit,
             each.join(", ")
         );
     }
@@ -334,6 +426,15 @@ pub fn bench_ingest(args: &BenchIngestArgs) -> anyhow::Result<ExitCode> {
         "                  = {:.0}% of raw batch validate on {t} threads",
         100.0 * e2e / med[3]
     );
+    if let (Some(raw), Some(end)) = (cpu[1], cpu[5]) {
+        println!(
+            "CPU per object: end to end {end:.1} us = {:.2}x raw signature verify ({raw:.1} us); \
+             on {t} idle cores that allows at most {:.0} objects/s end to end ({:.0}% of raw, by CPU)",
+            end / raw,
+            t as f64 * 1e6 / end,
+            100.0 * raw / end,
+        );
+    }
     println!(
         "load average (1 min): {load_before} before, {} after",
         load_average()
@@ -372,6 +473,48 @@ pub fn measure_sync(
         missing: init.need().len(),
         secs,
     })
+}
+
+/// Reconciles `local` against `remote` as independent sessions over time buckets holding
+/// about `per_session` of `local`'s items each (bounds from `local`'s timestamps); returns
+/// the most round trips of any session and the sums of bytes and missing ids.
+pub fn measure_sessions(
+    local: &[(u64, [u8; 32])],
+    remote: &[(u64, [u8; 32])],
+    per_session: usize,
+) -> anyhow::Result<SyncFigures> {
+    let mut bounds: Vec<u64> = local
+        .iter()
+        .step_by(per_session.max(1))
+        .map(|(at, _)| *at)
+        .collect();
+    if let Some(first) = bounds.first_mut() {
+        *first = 0;
+    }
+    bounds.push(u64::MAX);
+    let mut total = SyncFigures {
+        rounds: 0,
+        bytes_sent: 0,
+        bytes_received: 0,
+        missing: 0,
+        secs: 0.0,
+    };
+    for w in bounds.windows(2) {
+        let inside = |items: &[(u64, [u8; 32])]| -> Vec<(u64, [u8; 32])> {
+            items
+                .iter()
+                .filter(|(at, _)| *at >= w[0] && *at < w[1])
+                .copied()
+                .collect()
+        };
+        let f = measure_sync(&inside(local), &inside(remote))?;
+        total.rounds = total.rounds.max(f.rounds);
+        total.bytes_sent += f.bytes_sent;
+        total.bytes_received += f.bytes_received;
+        total.missing += f.missing;
+        total.secs += f.secs;
+    }
+    Ok(total)
 }
 
 /// Runs the catch-up benchmark and prints its figures.
@@ -424,6 +567,28 @@ pub fn bench_sync(args: &BenchSyncArgs) -> anyhow::Result<ExitCode> {
             sync::FETCH_BATCH,
         );
         anyhow::ensure!(f.missing == k, "found {} missing, expected {k}", f.missing);
+        for &per in &args.session_items {
+            let f = measure_sessions(local, &all, per)?;
+            let total = f.bytes_sent + f.bytes_received;
+            println!(
+                "    experiment, per-time-bucket sessions of ~{per} items: at most {} round trips, {} bytes ({:.2}%)",
+                f.rounds,
+                total,
+                100.0 * total as f64 / full_list_bytes as f64,
+            );
+            anyhow::ensure!(f.missing == k, "sessions found {} missing", f.missing);
+        }
     }
+    // The floor for scattered differences (see specs/sync.md): a difference is only found
+    // in a listed range, listed ranges come from 16-way splits (16 x >= 19 bytes) of ranges
+    // of >= 32 items, a split is shared by the differences in its range (1 + 31p of them on
+    // average, given one), and the listing holds >= 1 id of 32 bytes.
+    let p = k as f64 / n as f64;
+    let per_difference = 16.0 * 19.0 / (1.0 + 31.0 * p) + 32.0;
+    let floor = per_difference * k as f64;
+    println!(
+        "floor for {k} scattered differences with negentropy v1 (16 buckets, 16-byte fingerprints, 32-byte ids), any number of round trips: {per_difference:.0} bytes per difference, {floor:.0} bytes ({:.2}% of the full list)",
+        100.0 * floor / full_list_bytes as f64,
+    );
     Ok(ExitCode::SUCCESS)
 }

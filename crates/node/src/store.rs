@@ -318,6 +318,7 @@ fn writer_loop(mut conn: Connection, mut rx: mpsc::Receiver<WriteCmd>, metrics: 
         let result = apply_batch(&mut conn, &batch);
         match result {
             Ok(per_cmd) => {
+                Metrics::inc(&metrics.store_commits_total);
                 for (cmd, news) in batch.into_iter().zip(per_cmd) {
                     if let WriteCmd::Insert { ack, .. } = cmd {
                         let n_new = news.iter().filter(|n| **n).count() as u64;
