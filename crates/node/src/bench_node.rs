@@ -40,6 +40,10 @@ pub struct BenchIngestArgs {
     /// Rounds; each round runs every variant once, interleaved, and the medians are shown.
     #[arg(long, default_value_t = 3)]
     pub rounds: usize,
+    /// Synthetic objects already in the store before the store-only and end-to-end runs
+    /// (a node with a large store; its id index no longer fits in a few pages).
+    #[arg(long, default_value_t = 0)]
+    pub prefill: usize,
 }
 
 /// `bench-sync` flags.
@@ -245,6 +249,43 @@ struct Params {
     threads: usize,
     in_flight: usize,
     durability: Durability,
+    prefill: usize,
+}
+
+/// Opens a fresh store in `dir` holding `p.prefill` synthetic rows (random ids, 268-byte
+/// bodies, times before the benchmark's objects) and starts its writer.
+fn prefilled_store(
+    dir: &std::path::Path,
+    p: Params,
+    metrics: Arc<Metrics>,
+) -> anyhow::Result<(StoreWriter, std::thread::JoinHandle<()>)> {
+    let (writer, handle) = StoreWriter::spawn(store::open(dir, p.durability)?, metrics.clone());
+    let topics: Vec<String> = (0..10)
+        .map(|i| format!("{}{:032x}", crate::topic::GROUP_TOPIC_PREFIX, i))
+        .collect();
+    let mut done = 0;
+    while done < p.prefill {
+        let rows: Vec<StoredObject> = (done..(done + store::MAX_OBJECTS_PER_COMMIT).min(p.prefill))
+            .map(|i| StoredObject {
+                id: vouch_reputation::ObjectId(Sha256::digest((i as u64).to_be_bytes()).into()),
+                at: i as u64,
+                kind: "post".into(),
+                author: Sha256::digest((i % 1000).to_be_bytes()).into(),
+                topic: topics[i % topics.len()].clone(),
+                bytes: vec![0xa5; 268],
+            })
+            .collect();
+        done += rows.len();
+        writer.insert_blocking(rows)?;
+    }
+    // Only the benchmark's own objects count in the figures.
+    metrics
+        .store_commits_total
+        .store(0, std::sync::atomic::Ordering::Relaxed);
+    metrics
+        .objects_stored_total
+        .store(0, std::sync::atomic::Ordering::Relaxed);
+    Ok((writer, handle))
 }
 
 fn durability_arg(s: &str) -> anyhow::Result<Durability> {
@@ -263,8 +304,7 @@ fn store_only(
 ) -> anyhow::Result<Run> {
     let dir = tempfile::tempdir()?;
     let metrics = Arc::new(Metrics::default());
-    let (writer, handle) =
-        StoreWriter::spawn(store::open(dir.path(), p.durability)?, metrics.clone());
+    let (writer, handle) = prefilled_store(dir.path(), p, metrics.clone())?;
     let batches: Vec<Vec<StoredObject>> = rows.chunks(p.batch).map(<[_]>::to_vec).collect();
     let watch = Stopwatch::start();
     let stored: usize = rt.block_on(
@@ -288,8 +328,7 @@ fn store_only(
 fn end_to_end(rt: &tokio::runtime::Runtime, objects: &[Vec<u8>], p: Params) -> anyhow::Result<Run> {
     let dir = tempfile::tempdir()?;
     let metrics = Arc::new(Metrics::default());
-    let (writer, handle) =
-        StoreWriter::spawn(store::open(dir.path(), p.durability)?, metrics.clone());
+    let (writer, handle) = prefilled_store(dir.path(), p, metrics.clone())?;
     let ingest = Ingest::new(
         Limits::default(),
         SharedFilter::default(),
@@ -317,7 +356,10 @@ fn end_to_end(rt: &tokio::runtime::Runtime, objects: &[Vec<u8>], p: Params) -> a
     let _ = handle.join();
     anyhow::ensure!(new == objects.len(), "stored {new} of {}", objects.len());
     let stored = store::StoreReader::open(dir.path())?.count()?;
-    anyhow::ensure!(stored as usize == objects.len(), "{stored} rows");
+    anyhow::ensure!(
+        stored as usize == objects.len() + p.prefill,
+        "{stored} rows"
+    );
     Ok(r)
 }
 
@@ -335,6 +377,7 @@ pub fn bench_ingest(args: &BenchIngestArgs) -> anyhow::Result<ExitCode> {
         batch,
         threads: t,
         in_flight: args.in_flight.max(1),
+        prefill: args.prefill,
         durability,
     };
     let load_before = load_average();
@@ -385,11 +428,13 @@ pub fn bench_ingest(args: &BenchIngestArgs) -> anyhow::Result<ExitCode> {
 
     println!(
         "objects: {} signed posts by 1,000 authors ({} bytes, {} per object); batches of {batch}, \
-         T = {t} verification threads, {} batches in flight, durability {durability:?}",
+         T = {t} verification threads, {} batches in flight, durability {durability:?}, \
+         store prefilled with {} objects",
         objects.len(),
         bytes,
         bytes / objects.len(),
         p.in_flight,
+        p.prefill,
     );
     println!(
         "medians of {} interleaved rounds (each round's objects/s in brackets):",
