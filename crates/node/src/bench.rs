@@ -210,6 +210,7 @@ pub fn run_trust(args: &TrustBenchArgs) -> anyhow::Result<()> {
         let viewer_id =
             u32::from_be_bytes([viewers[0][0], viewers[0][1], viewers[0][2], viewers[0][3]]);
         let mut own = Vec::new();
+        let mut moved = Vec::new();
         for i in 0..10u32 {
             let b = rng.gen_range(0..n);
             if b == viewer_id {
@@ -222,9 +223,20 @@ pub fn run_trust(args: &TrustBenchArgs) -> anyhow::Result<()> {
                 m + 1_000_000 + u64::from(i),
             ))
             .map_err(|e| anyhow::anyhow!("{}: {e}", e.code()))?;
+            let before = view.clone();
             let t = Instant::now();
             view.update(&g);
             own.push(t.elapsed());
+            // How far the change reaches: authors whose trust moved by at least the resolution
+            // (what any method that keeps every author's trust up to date must rewrite).
+            let (mut changed, mut reached) = (0usize, 0usize);
+            for a in 0..g.n_authors() as u32 {
+                let id = vouch_reputation::AuthorId(a);
+                let (x, y) = (before.score_id(id).trust, view.score_id(id).trust);
+                reached += usize::from(y > 0.0);
+                changed += usize::from((x - y).abs() >= params.epsilon);
+            }
+            moved.push((changed, reached));
         }
         let fresh = TrustView::compute(&g, &viewers[0], &[], params);
         let mut max_diff: f64 = 0.0;
@@ -245,10 +257,14 @@ pub fn run_trust(args: &TrustBenchArgs) -> anyhow::Result<()> {
             ms(full) / ms(upd_mean).max(1e-9),
             max_diff
         ));
+        let k = moved.len().max(1);
         report.line(&format!(
-            "incremental update after one attestation by the viewer itself: mean={:.3}ms vs full={:.2}ms",
+            "incremental update after one attestation by the viewer itself: mean={:.3}ms vs full={:.2}ms ratio={:.1}x authors_moved_by_epsilon={} authors_reached={} (means over the updates)",
             ms(own.iter().sum::<Duration>() / own.len().max(1) as u32),
-            ms(full)
+            ms(full),
+            ms(full) / ms(own.iter().sum::<Duration>() / own.len().max(1) as u32).max(1e-9),
+            moved.iter().map(|m| m.0).sum::<usize>() / k,
+            moved.iter().map(|m| m.1).sum::<usize>() / k,
         ));
     }
     Ok(())

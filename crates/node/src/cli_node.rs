@@ -101,7 +101,8 @@ pub struct RunArgs {
     /// Block an author's posts (did:key; repeatable).
     #[arg(long = "block-author", value_delimiter = ',')]
     pub block_authors: Vec<String>,
-    /// Commit durability: full (survives power loss) or normal (survives a crash).
+    /// Commit durability: normal (default; a commit survives a crash or `kill -9`) or full
+    /// (a commit also survives power loss; one fsync per commit).
     #[arg(long, env = "VOUCH_DURABILITY")]
     pub durability: Option<String>,
     /// Seconds between periodic catch-up rounds.

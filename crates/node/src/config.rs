@@ -67,7 +67,7 @@ impl Default for NodeConfig {
             rendezvous: None,
             api: "127.0.0.1:7070".into(),
             groups: Vec::new(),
-            durability: Durability::Full,
+            durability: Durability::default(),
             max_invalid_per_peer: 3,
             resync_secs: 30,
             replication: ReplicationConfig::default(),
@@ -220,7 +220,7 @@ mod tests {
             r#"
             listen = ["/ip4/127.0.0.1/tcp/0"]
             groups = ["{alice}/rust"]
-            durability = "normal"
+            durability = "full"
             [replication]
             blocked_authors = ["{alice}"]
             group_bans = [{{ group = "{alice}/rust", author = "{alice}" }}]
@@ -228,7 +228,8 @@ mod tests {
         );
         let c = NodeConfig::from_toml(&text).unwrap();
         assert_eq!(c.listen, vec!["/ip4/127.0.0.1/tcp/0".to_string()]);
-        assert_eq!(c.durability, Durability::Normal);
+        assert_eq!(c.durability, Durability::Full);
+        assert_eq!(NodeConfig::default().durability, Durability::Normal);
         assert_eq!(c.api, NodeConfig::default().api);
         assert_eq!(c.replication_filter().unwrap().len(), 2);
         assert!(NodeConfig::from_toml("nonsense = 1").is_err());

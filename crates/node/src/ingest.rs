@@ -1,7 +1,13 @@
 //! Ingest: decode -> validate (batch signature verification) -> replication filter -> store.
 //! Idempotent: an object already stored is answered as such and changes nothing.
+//!
+//! Verification runs on the blocking thread pool, at most one batch per core at a time (a
+//! semaphore); a batch's permit is released before its objects go to the store writer, so
+//! while one batch commits the next one verifies. Each call still answers only after the
+//! commit of its own objects.
 
 use std::sync::Arc;
+use tokio::sync::Semaphore;
 use vouch_reputation::{Limits, ObjectId, ValidationError};
 
 use crate::filter::{Refusal, SharedFilter};
@@ -59,10 +65,16 @@ pub struct Ingest {
     filter: SharedFilter,
     writer: StoreWriter,
     metrics: Arc<Metrics>,
+    verifiers: Arc<Semaphore>,
+}
+
+/// The number of cores, the default number of batches verified at once.
+pub fn default_verify_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 impl Ingest {
-    /// A pipeline writing through `writer`.
+    /// A pipeline writing through `writer`, verifying up to one batch per core at once.
     pub fn new(
         limits: Limits,
         filter: SharedFilter,
@@ -74,7 +86,14 @@ impl Ingest {
             filter,
             writer,
             metrics,
+            verifiers: Arc::new(Semaphore::new(default_verify_threads())),
         }
+    }
+
+    /// The same pipeline, verifying at most `threads` batches at once (at least one).
+    pub fn with_verify_threads(mut self, threads: usize) -> Self {
+        self.verifiers = Arc::new(Semaphore::new(threads.max(1)));
+        self
     }
 
     /// Validates and filters a batch (CPU only; call it off the async runtime).
@@ -88,7 +107,7 @@ impl Ingest {
             .into_iter()
             .map(|r| match r {
                 Ok(obj) => match self.filter.check(&obj) {
-                    Ok(()) => Ok(StoredObject::from_signed(&obj)),
+                    Ok(()) => Ok(StoredObject::from_signed_owned(obj)),
                     Err(refusal) => {
                         Metrics::inc(&self.metrics.objects_refused_by_policy_total);
                         Err(IngestError::Refused(refusal))
@@ -111,17 +130,28 @@ impl Ingest {
                 .map(|_| Err(IngestError::BatchTooLarge(items.len())))
                 .collect();
         }
+        let n = items.len();
+        let closed = || {
+            (0..n)
+                .map(|_| Err(IngestError::Store(StoreError::Closed)))
+                .collect()
+        };
+        // The permit is held while the batch verifies and released before it is stored.
+        let Ok(permit) = self.verifiers.clone().acquire_owned().await else {
+            return closed();
+        };
         let this = self.clone();
         let checked = tokio::task::spawn_blocking(move || {
             let refs: Vec<&[u8]> = items.iter().map(|b| b.as_slice()).collect();
-            this.check_batch(&refs, crate::clock::now_ms())
+            let checked = this.check_batch(&refs, crate::clock::now_ms());
+            drop(permit);
+            checked
         })
         .await;
-        let checked = match checked {
-            Ok(c) => c,
-            Err(_) => return vec![Err(IngestError::Store(StoreError::Closed))],
-        };
-        self.store_checked(checked).await
+        match checked {
+            Ok(checked) => self.store_checked(checked).await,
+            Err(_) => closed(),
+        }
     }
 
     /// Stores the objects that passed [`Ingest::check_batch`].
@@ -129,17 +159,24 @@ impl Ingest {
         &self,
         checked: Vec<Result<StoredObject, IngestError>>,
     ) -> Vec<Result<Ingested, IngestError>> {
-        let good: Vec<StoredObject> = checked
-            .iter()
-            .filter_map(|r| r.as_ref().ok())
-            .cloned()
+        // The objects go to the writer; each answer keeps what it needs of its object.
+        let mut good = Vec::with_capacity(checked.len());
+        let answers: Vec<Result<(ObjectId, String), IngestError>> = checked
+            .into_iter()
+            .map(|r| {
+                r.map(|o| {
+                    let keep = (o.id, o.topic.clone());
+                    good.push(o);
+                    keep
+                })
+            })
             .collect();
         let stored = self.writer.insert(good).await;
         let mut news = match stored {
             Ok(n) => n.into_iter(),
             Err(e) => {
                 let code = e.to_string();
-                return checked
+                return answers
                     .into_iter()
                     .map(|r| {
                         r.and_then(|_| Err(IngestError::Store(StoreError::Commit(code.clone()))))
@@ -147,15 +184,124 @@ impl Ingest {
                     .collect();
             }
         };
-        checked
+        answers
             .into_iter()
             .map(|r| {
-                r.map(|o| Ingested {
-                    id: o.id,
+                r.map(|(id, topic)| Ingested {
+                    id,
                     new: news.next().unwrap_or(false),
-                    topic: o.topic,
+                    topic,
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::filter::ReplicationFilter;
+    use crate::store::{self, Durability, StoreReader};
+    use vouch_identity::SecretKey;
+    use vouch_reputation::{Body, Object, PostBody, SignedObject};
+
+    fn post(key: &SecretKey, n: u64) -> SignedObject {
+        Object {
+            author: key.public_key(),
+            at: 1_700_000_000_000 + n,
+            body: Body::Post(PostBody {
+                text: format!("post {n}"),
+                ..Default::default()
+            }),
+        }
+        .sign(key)
+        .unwrap()
+    }
+
+    fn pipeline(dir: &std::path::Path, filter: ReplicationFilter, threads: usize) -> Ingest {
+        let metrics = Arc::new(Metrics::default());
+        let conn = store::open(dir, Durability::default()).unwrap();
+        let (writer, _thread) = StoreWriter::spawn(conn, metrics.clone());
+        Ingest::new(
+            Limits::default(),
+            SharedFilter::new(filter),
+            writer,
+            metrics,
+        )
+        .with_verify_threads(threads)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn answers_each_item_in_place_and_only_after_the_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let alice = SecretKey::from_seed(&[1; 32]);
+        let mallory = SecretKey::from_seed(&[2; 32]);
+        let mut filter = ReplicationFilter::new();
+        filter.block_author(mallory.public_key());
+        let ingest = pipeline(dir.path(), filter, 2);
+        let reader = StoreReader::open(dir.path()).unwrap();
+
+        let good = post(&alice, 1);
+        let mut flipped = post(&alice, 2).bytes().to_vec();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 1;
+        let blocked = post(&mallory, 3);
+        let items = vec![
+            good.bytes().to_vec(),
+            flipped,
+            blocked.bytes().to_vec(),
+            good.bytes().to_vec(),
+        ];
+        let out = ingest.ingest(items).await;
+        assert_eq!(out.len(), 4);
+        let first = out[0].as_ref().unwrap();
+        assert_eq!((first.id, first.new), (good.id(), true));
+        assert_eq!(first.topic, crate::topic::SOCIAL_TOPIC);
+        assert_eq!(out[1].as_ref().unwrap_err().code(), "invalid-signature");
+        assert_eq!(
+            out[2].as_ref().unwrap_err().code(),
+            "refused-blocked-author"
+        );
+        // The same object twice in one batch: stored once, the second answer says so.
+        assert!(!out[3].as_ref().unwrap().new);
+        // Answered after the commit: another connection sees the object at once.
+        assert!(reader.contains(&good.id()).unwrap());
+        assert!(!reader.contains(&blocked.id()).unwrap());
+        assert_eq!(reader.count().unwrap(), 1);
+
+        let over = vec![good.bytes().to_vec(); MAX_INGEST_BATCH + 1];
+        let out = ingest.ingest(over).await;
+        assert_eq!(out.len(), MAX_INGEST_BATCH + 1);
+        assert!(out
+            .iter()
+            .all(|r| matches!(r, Err(IngestError::BatchTooLarge(_)))));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_batches_with_one_verifier_all_land() {
+        let dir = tempfile::tempdir().unwrap();
+        let ingest = pipeline(dir.path(), ReplicationFilter::new(), 1);
+        let keys: Vec<SecretKey> = (0..4u8)
+            .map(|i| SecretKey::from_seed(&[i + 10; 32]))
+            .collect();
+        let batches: Vec<Vec<Vec<u8>>> = (0..8u64)
+            .map(|b| {
+                (0..50u64)
+                    .map(|i| post(&keys[(i % 4) as usize], b * 1000 + i).bytes().to_vec())
+                    .collect()
+            })
+            .collect();
+        let calls = batches.into_iter().map(|b| {
+            let ingest = ingest.clone();
+            tokio::spawn(async move { ingest.ingest(b).await })
+        });
+        let mut new = 0;
+        for call in calls.collect::<Vec<_>>() {
+            let out = call.await.unwrap();
+            assert_eq!(out.len(), 50);
+            new += out.iter().filter(|r| r.as_ref().unwrap().new).count();
+        }
+        assert_eq!(new, 400);
+        assert_eq!(StoreReader::open(dir.path()).unwrap().count().unwrap(), 400);
     }
 }

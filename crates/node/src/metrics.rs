@@ -37,6 +37,8 @@ metrics! {
     objects_stored_total: "counter",
     /// Objects received again and ignored (ingest is idempotent).
     objects_duplicate_total: "counter",
+    /// Transactions the store writer committed (objects per commit = stored / commits).
+    store_commits_total: "counter",
     /// Objects rejected by validation (any source).
     objects_invalid_total: "counter",
     /// Valid objects not stored or relayed because the replication policy hides them.

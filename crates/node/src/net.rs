@@ -44,6 +44,8 @@ pub const NET_CMD_QUEUE: usize = 256;
 pub const GOSSIP_STORE_QUEUE: usize = 4096;
 /// Capacity of the queue of fetched batches waiting for ingest.
 pub const FETCH_INGEST_QUEUE: usize = 16;
+/// Fetched batches in the ingest pipeline at once (one verifies while another commits).
+pub const FETCH_INGEST_IN_FLIGHT: usize = 4;
 /// Most reconciliation requests served at once; more get `busy`.
 pub const MAX_SERVING: usize = 4;
 /// Known peers dialled at start.
@@ -1073,16 +1075,35 @@ async fn fetch_ingest_task(
     mut rx: mpsc::Receiver<(PeerId, Vec<Vec<u8>>)>,
     internal: mpsc::Sender<Internal>,
 ) {
-    while let Some((peer, objects)) = rx.recv().await {
-        let results = ingest.ingest(objects).await;
-        let invalid = results
-            .iter()
-            .filter(|r| matches!(r, Err(crate::ingest::IngestError::Invalid(_))))
-            .count() as u32;
-        if invalid > 0 {
-            let _ = internal
-                .send(Internal::FetchedInvalid { peer, invalid })
-                .await;
+    // Each batch counts its invalid objects; the loop reports them against the peer.
+    let mut running = tokio::task::JoinSet::new();
+    let mut open = true;
+    while open || !running.is_empty() {
+        tokio::select! {
+            Some(done) = running.join_next(), if !running.is_empty() => {
+                if let Ok((peer, invalid)) = done {
+                    if invalid > 0 {
+                        let _ = internal
+                            .send(Internal::FetchedInvalid { peer, invalid })
+                            .await;
+                    }
+                }
+            }
+            next = rx.recv(), if open && running.len() < FETCH_INGEST_IN_FLIGHT => match next {
+                Some((peer, objects)) => {
+                    let ingest = ingest.clone();
+                    running.spawn(async move {
+                        let invalid = ingest
+                            .ingest(objects)
+                            .await
+                            .iter()
+                            .filter(|r| matches!(r, Err(crate::ingest::IngestError::Invalid(_))))
+                            .count() as u32;
+                        (peer, invalid)
+                    });
+                }
+                None => open = false,
+            },
         }
     }
 }

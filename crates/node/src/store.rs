@@ -23,6 +23,15 @@ pub const SCHEMA_VERSION: i64 = 1;
 pub const WRITER_QUEUE: usize = 1024;
 /// Most objects the writer commits in one transaction.
 pub const MAX_OBJECTS_PER_COMMIT: usize = 8192;
+/// SQLite page cache of the writer's connection, in KiB: large enough that the id index of
+/// a few million objects stays in memory, so random-id inserts do not reread pages.
+pub const WRITER_CACHE_KIB: i64 = 64 * 1024;
+/// WAL pages (4 KiB) after which a commit checkpoints the WAL into the database (SQLite's
+/// default is 1,000). Object ids are random, so every commit dirties pages all over the id
+/// index; a longer interval writes each such page to the database once for many commits
+/// (measured with a 1,000,000-object store: the writer's CPU per object fell from 24 us to
+/// 19 us at 16,384 pages). The WAL file grows to about 64 MiB.
+pub const WAL_AUTOCHECKPOINT_PAGES: i64 = 16 * 1024;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -124,16 +133,39 @@ impl StoredObject {
             bytes: object.bytes().to_vec(),
         }
     }
+
+    /// The row for a validated object, taking its bytes instead of copying them.
+    pub fn from_signed_owned(object: SignedObject) -> Self {
+        let topic = topic_of(&object);
+        let kind = object.kind().to_string();
+        let (obj, _, bytes, id) = object.into_parts();
+        StoredObject {
+            id,
+            at: obj.at,
+            kind,
+            author: *obj.author.as_bytes(),
+            topic,
+            bytes,
+        }
+    }
 }
 
 /// How the writer syncs commits to disk.
+///
+/// Both modes run SQLite in WAL mode, where a commit is written to the WAL file before the
+/// writer answers, so the object is in the operating system's hands: a process crash
+/// (`kill -9`, panic, out-of-memory kill) cannot lose it in either mode, and the database is
+/// never corrupted. The modes differ only on power loss or a kernel crash.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Durability {
-    /// `synchronous=FULL`: a commit survives power loss.
-    #[default]
+    /// `synchronous=FULL`: the WAL is fsynced at every commit, so a commit also survives
+    /// power loss. Costs one fsync per commit.
     Full,
-    /// `synchronous=NORMAL`: a commit survives a process crash (`kill -9`), not power loss.
+    /// `synchronous=NORMAL` (the default): the WAL is fsynced at checkpoints only. A commit
+    /// survives a process crash; power loss can roll back the last commits (never corrupt
+    /// the database). Peers hold copies of what was lost, so catch-up restores it.
+    #[default]
     Normal,
 }
 
@@ -168,6 +200,8 @@ pub fn open(data_dir: &Path, durability: Durability) -> Result<Connection, Store
             Durability::Normal => "NORMAL",
         },
     )?;
+    conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
+    conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
     conn.execute_batch(SCHEMA)?;
     let version: Option<String> = conn
         .query_row(
@@ -318,14 +352,18 @@ fn writer_loop(
         let result = apply_batch(&mut conn, &batch);
         match result {
             Ok(per_cmd) => {
-                // Only `objects` has a rowid (the other tables are WITHOUT ROWID), so this is
-                // the highest object seq this connection inserted.
-                let last = conn.last_insert_rowid();
-                commits.send_if_modified(|c| {
-                    let newer = last > *c;
-                    *c = (*c).max(last);
-                    newer
-                });
+                Metrics::inc(&metrics.store_commits_total);
+                // The commit hook: after a commit that stored new objects, the highest seq.
+                // Only `objects` gets rows with a rowid here (the other tables this writer
+                // inserts into are WITHOUT ROWID), so this is the last object inserted.
+                if per_cmd.iter().flatten().any(|new| *new) {
+                    let last = conn.last_insert_rowid();
+                    commits.send_if_modified(|c| {
+                        let newer = last > *c;
+                        *c = (*c).max(last);
+                        newer
+                    });
+                }
                 for (cmd, news) in batch.into_iter().zip(per_cmd) {
                     if let WriteCmd::Insert { ack, .. } = cmd {
                         let n_new = news.iter().filter(|n| **n).count() as u64;
@@ -374,11 +412,7 @@ fn apply_batch(conn: &mut Connection, batch: &[WriteCmd]) -> Result<Vec<Vec<bool
         let mut idx = tx.prepare_cached(
             "INSERT OR IGNORE INTO sync_index (topic, at, id) VALUES (?1, ?2, ?3)",
         )?;
-        let mut auth = tx.prepare_cached(
-            "INSERT INTO authors (author, n_objects, last_at) VALUES (?1, 1, ?2)
-             ON CONFLICT(author) DO UPDATE SET n_objects = n_objects + 1,
-             last_at = max(last_at, excluded.last_at)",
-        )?;
+        let mut auth = tx.prepare_cached(AUTHORS_UPSERT)?;
         let mut peer = tx.prepare_cached(
             "INSERT INTO peers (peer_id, addr, last_seen_ms) VALUES (?1, ?2, ?3)
              ON CONFLICT(peer_id, addr) DO UPDATE SET last_seen_ms = excluded.last_seen_ms",
@@ -387,6 +421,9 @@ fn apply_batch(conn: &mut Connection, batch: &[WriteCmd]) -> Result<Vec<Vec<bool
             "INSERT OR REPLACE INTO banned_peers (peer_id, reason, since_ms) VALUES (?1, ?2, ?3)",
         )?;
         let received = now_ms() as i64;
+        // Per-author counts are summed over the transaction: one upsert per author, not
+        // one per object.
+        let mut authors = AuthorCounts::default();
         for cmd in batch {
             match cmd {
                 WriteCmd::Insert { objects, .. } => {
@@ -404,7 +441,7 @@ fn apply_batch(conn: &mut Connection, batch: &[WriteCmd]) -> Result<Vec<Vec<bool
                         ])?;
                         if n == 1 {
                             idx.execute(params![o.topic, at, &o.id.0[..]])?;
-                            auth.execute(params![&o.author[..], at])?;
+                            authors.add(o.author, at);
                         }
                         news.push(n == 1);
                     }
@@ -430,9 +467,34 @@ fn apply_batch(conn: &mut Connection, batch: &[WriteCmd]) -> Result<Vec<Vec<bool
                 }
             }
         }
+        authors.write(&mut auth)?;
     }
     tx.commit()?;
     Ok(out)
+}
+
+/// Adds `n_objects` objects, the latest at `last_at`, to an author's row.
+const AUTHORS_UPSERT: &str = "INSERT INTO authors (author, n_objects, last_at) VALUES (?1, ?2, ?3)
+     ON CONFLICT(author) DO UPDATE SET n_objects = n_objects + excluded.n_objects,
+     last_at = max(last_at, excluded.last_at)";
+
+/// Per-author object counts and latest times, summed before they are written.
+#[derive(Default)]
+struct AuthorCounts(std::collections::HashMap<[u8; 32], (i64, i64)>);
+
+impl AuthorCounts {
+    fn add(&mut self, author: [u8; 32], at: i64) {
+        let e = self.0.entry(author).or_insert((0, at));
+        e.0 += 1;
+        e.1 = e.1.max(at);
+    }
+
+    fn write(self, upsert: &mut rusqlite::Statement<'_>) -> Result<(), rusqlite::Error> {
+        for (author, (n, last_at)) in self.0 {
+            upsert.execute(params![&author[..], n, last_at])?;
+        }
+        Ok(())
+    }
 }
 
 /// Read access on its own connection. Cheap to clone; calls block (use `spawn_blocking`).
@@ -596,11 +658,8 @@ pub fn rebuild(data_dir: &Path) -> Result<RebuildReport, StoreError> {
         let mut fix = tx.prepare("UPDATE objects SET topic = ?2, at = ?3 WHERE id = ?1")?;
         let mut idx =
             tx.prepare("INSERT OR IGNORE INTO sync_index (topic, at, id) VALUES (?1, ?2, ?3)")?;
-        let mut auth = tx.prepare(
-            "INSERT INTO authors (author, n_objects, last_at) VALUES (?1, 1, ?2)
-             ON CONFLICT(author) DO UPDATE SET n_objects = n_objects + 1,
-             last_at = max(last_at, excluded.last_at)",
-        )?;
+        let mut auth = tx.prepare(AUTHORS_UPSERT)?;
+        let mut authors = AuthorCounts::default();
         let mut rows = read.query([])?;
         while let Some(row) = rows.next()? {
             let bytes: Vec<u8> = row.get(0)?;
@@ -612,11 +671,13 @@ pub fn rebuild(data_dir: &Path) -> Result<RebuildReport, StoreError> {
                     let at = i64::try_from(o.at).unwrap_or(i64::MAX);
                     fix.execute(params![&o.id.0[..], o.topic, at])?;
                     idx.execute(params![o.topic, at, &o.id.0[..]])?;
-                    auth.execute(params![&o.author[..], at])?;
+                    authors.add(o.author, at);
                 }
                 Err(_) => report.invalid += 1,
             }
         }
+        drop(rows);
+        authors.write(&mut auth)?;
     }
     tx.commit()?;
     Ok(report)
@@ -646,6 +707,17 @@ mod tests {
     use super::*;
     use vouch_identity::SecretKey;
     use vouch_reputation::{Body, Object, PostBody};
+
+    #[test]
+    fn owned_and_borrowed_rows_agree() {
+        let o = post(3);
+        let a = StoredObject::from_signed(&o);
+        let b = StoredObject::from_signed_owned(o);
+        assert_eq!(
+            (a.id, a.at, &a.kind, a.author, &a.topic, &a.bytes),
+            (b.id, b.at, &b.kind, b.author, &b.topic, &b.bytes)
+        );
+    }
 
     fn post(n: u64) -> SignedObject {
         let key = SecretKey::from_seed(&[7; 32]);
@@ -714,5 +786,50 @@ mod tests {
         let r = StoreReader::open(dir.path()).unwrap();
         assert_eq!(r.sync_items(crate::topic::SOCIAL_TOPIC).unwrap(), items);
         assert_eq!(integrity_check(dir.path()).unwrap(), "ok");
+    }
+
+    fn authors(dir: &Path) -> Vec<(Vec<u8>, i64, i64)> {
+        let c = open(dir, Durability::Normal).unwrap();
+        let mut stmt = c
+            .prepare("SELECT author, n_objects, last_at FROM authors ORDER BY author")
+            .unwrap();
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap();
+        rows.collect::<Result<_, _>>().unwrap()
+    }
+
+    #[test]
+    fn author_counts_summed_per_commit_match_a_rebuild() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(dir.path(), Durability::Normal).unwrap();
+        let (w, handle) = StoreWriter::spawn(conn, Arc::new(Metrics::default()));
+        let keys: Vec<SecretKey> = (1..=3u8).map(|i| SecretKey::from_seed(&[i; 32])).collect();
+        let obj = |k: usize, at: u64| {
+            let o = Object {
+                author: keys[k].public_key(),
+                at,
+                body: Body::Post(PostBody {
+                    text: format!("{k} at {at}"),
+                    ..Default::default()
+                }),
+            }
+            .sign(&keys[k])
+            .unwrap();
+            StoredObject::from_signed_owned(o)
+        };
+        // Out of time order, across two commits, with a duplicate that must not count.
+        let first = vec![obj(0, 50), obj(1, 10), obj(0, 20), obj(0, 30)];
+        let second = vec![obj(0, 40), obj(2, 5), first[1].clone(), obj(1, 70)];
+        w.insert_blocking(first).unwrap();
+        w.insert_blocking(second).unwrap();
+        drop(w);
+        handle.join().unwrap();
+        let a = |k: usize| keys[k].public_key().as_bytes().to_vec();
+        let mut want = vec![(a(0), 4, 50), (a(1), 2, 70), (a(2), 1, 5)];
+        want.sort();
+        assert_eq!(authors(dir.path()), want);
+        rebuild(dir.path()).unwrap();
+        assert_eq!(authors(dir.path()), want);
     }
 }

@@ -15,8 +15,8 @@ mod votes;
 
 pub use diff::{diff, ListChange, SubjectChange, ViewDiff};
 pub use evidence::{
-    CredentialLookup, CredentialSet, DirectTrust, EngineTrust, Lookup, NoCredentials, TrustLookup,
-    TrustStep, ViewerTrust,
+    CredentialLookup, CredentialSet, DirectTrust, EngineTrust, IdentityFacts, Lookup,
+    NoCredentials, TrustLookup, TrustStep, ViewerTrust,
 };
 pub use groups::{AppealQueueItem, AppealState, ReportQueueItem};
 pub use lists::{EntryStatus, Equivocation, ListEntry, ListHeader, ListRetraction, ListState};
@@ -30,13 +30,74 @@ use crate::{AppealOutcome, Body, GroupRef, ListPurpose, ListRef, Object, ObjectI
 use groups::{AnswerRecord, AppealRecord, GroupHeader, GroupState, ReportRecord};
 use labels::{LabelRecord, LabelStore};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::hash::{BuildHasherDefault, DefaultHasher};
 use votes::{VoteRecord, VoteStore};
 use vouch_identity::PublicKey;
 
-/// Hash maps of the compiled view: SipHash-1-3 with fixed keys, so nothing depends on
-/// randomness the crate did not receive (iteration order is never observable).
-pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<DefaultHasher>>;
+/// Hash maps of the compiled view: foldhash keyed with a seed the host passes in
+/// ([`View::build_with_seed`]), so nothing depends on randomness the crate did not receive,
+/// and someone who cannot learn the seed cannot grind keys or ids that collide. Iteration
+/// order is never observable.
+pub(crate) type FastMap<K, V> = HashMap<K, V, KeyedState>;
+
+/// A map keyed with `seed`.
+pub(crate) fn seeded_map<K, V>(seed: u64) -> FastMap<K, V> {
+    HashMap::with_hasher(KeyedState(foldhash::fast::FixedState::with_seed(seed)))
+}
+
+/// Builds [`KeyHasher`]s: foldhash with a seed.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct KeyedState(foldhash::fast::FixedState);
+
+impl std::hash::BuildHasher for KeyedState {
+    type Hasher = KeyHasher;
+    #[inline]
+    fn build_hasher(&self) -> KeyHasher {
+        KeyHasher(self.0.build_hasher())
+    }
+}
+
+/// foldhash, fed the 32-byte keys and ids the view is keyed by as two 128-bit words (two
+/// folded multiplies) instead of through its general byte path; everything else as is.
+pub(crate) struct KeyHasher(foldhash::fast::FoldHasher<'static>);
+
+impl std::hash::Hasher for KeyHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        match <&[u8; 32]>::try_from(bytes) {
+            Ok(b) => {
+                let (lo, hi) = b.split_at(16);
+                let word = |h: &[u8]| {
+                    let mut w = [0u8; 16];
+                    w.copy_from_slice(h);
+                    u128::from_le_bytes(w)
+                };
+                self.0.write_u128(word(lo));
+                self.0.write_u128(word(hi));
+            }
+            Err(_) => self.0.write(bytes),
+        }
+    }
+    #[inline]
+    fn write_u8(&mut self, i: u8) {
+        self.0.write_u8(i)
+    }
+    #[inline]
+    fn write_u32(&mut self, i: u32) {
+        self.0.write_u32(i)
+    }
+    #[inline]
+    fn write_u64(&mut self, i: u64) {
+        self.0.write_u64(i)
+    }
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.0.write_usize(i)
+    }
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0.finish()
+    }
+}
 
 /// Versions of one attestation: (at, id) -> (level, expires).
 pub(crate) type AttestVersions = BTreeMap<(u64, ObjectId), (i64, Option<u64>)>;

@@ -14,10 +14,10 @@ mod validate;
 pub use decide::{
     decide, decide_batch, diff, explain, AppealQueueItem, AppealState, Applied, CredentialLookup,
     CredentialSet, CuratorSubscription, Decision, DirectTrust, EngineTrust, EntryStatus,
-    Equivocation, Exemption, Item, ListChange, ListEntry, ListHeader, ListRetraction, ListState,
-    ListSubscription, Lookup, ModerationState, NoCredentials, ObjectIds, Override, Policy,
-    PostItem, Quorum, Reason, ReasonCode, Reasons, ReportQueueItem, SubjectChange, TrustLookup,
-    TrustStep, Verdict, View, ViewDiff, ViewerTrust, VotePolicy,
+    Equivocation, Exemption, IdentityFacts, Item, ListChange, ListEntry, ListHeader,
+    ListRetraction, ListState, ListSubscription, Lookup, ModerationState, NoCredentials, ObjectIds,
+    Override, Policy, PostItem, Quorum, Reason, ReasonCode, Reasons, ReportQueueItem,
+    SubjectChange, TrustLookup, TrustStep, Verdict, View, ViewDiff, ViewerTrust, VotePolicy,
 };
 pub use object::{
     AppealBody, AppealOutcome, AttestBody, Body, GroupBody, GroupPolicy, GroupRef, Kind, LabelBody,

@@ -3,8 +3,10 @@
 //! The metric is specified in `specs/trust.md`. In short: trust is a conserved budget of mass
 //! that flows out from the viewer's roots along positive attestations (a share `alpha` moves on
 //! at every hop, the rest stays), so a region reached through `g` edges gains at most what
-//! those edges carry; the score of an author is its reach multiplied by the trust-weighted share
-//! of positive evidence about it (one step of distrust, never chained).
+//! those edges carry. The ratings an author received, weighted by the viewer's trust in each
+//! rater, plus the author's distrust of the viewer and the viewer's own distrust of keys that
+//! vouch for it, give its goodness (evidence against a prior); its score is its reach
+//! discounted by that balance. Distrust never chains further than one step.
 
 mod explain;
 mod graph;

@@ -185,6 +185,117 @@ fn distrust_of_the_viewer_lowers_only_the_distruster() {
     assert!(standing(&g4, &v4, 3) <= standing(&g, &v, 3) + 1e-12);
 }
 
+#[test]
+fn the_viewers_distrust_passes_one_hop_to_what_the_distrusted_key_vouches_for() {
+    // 0 trusts 1; 1 trusts 5 and 9; 5 vouches for 6 and 7; 6 vouches for 8.
+    let base = [
+        (0, 1, 100),
+        (1, 5, 100),
+        (1, 9, 100),
+        (5, 6, 100),
+        (5, 7, 50),
+        (6, 8, 100),
+    ];
+    let g = graph(&base);
+    let v = view(&g, 0);
+    let neg = |g: &TrustGraph, v: &TrustView, i: u32| v.score(g, &k(i)).unwrap().negative;
+    assert_eq!(neg(&g, &v, 6), 0.0);
+    // The viewer distrusts 5 first-hand at -60: 5's two endorsements each carry
+    // alpha * 0.6 / 2 = 0.15 of negative evidence, whatever their levels.
+    let mut with = base.to_vec();
+    with.push((0, 5, -60));
+    let g2 = graph(&with);
+    let v2 = view(&g2, 0);
+    for i in [6, 7] {
+        assert!(
+            (neg(&g2, &v2, i) - 0.15).abs() < 1e-12,
+            "{}",
+            neg(&g2, &v2, i)
+        );
+        assert!(standing(&g2, &v2, i) < standing(&g, &v, i));
+    }
+    // One hop only: 8, vouched for by 6, and 9, vouched for by 1, are untouched.
+    for i in [8, 9] {
+        assert_eq!(neg(&g2, &v2, i), neg(&g, &v, i));
+    }
+    // Only the viewer's own distrust passes on: 1 distrusting 5 does not.
+    let mut other = base.to_vec();
+    other.push((1, 5, -60));
+    let g3 = graph(&other);
+    assert_eq!(neg(&g3, &view(&g3, 0), 6), 0.0);
+    // Bounded like trust: a distrusted key that vouches for 50 more keys splits the same
+    // total, alpha * 0.6, over all of them; it cannot harm more by vouching more.
+    let mut spread = with.clone();
+    for x in 100..150 {
+        spread.push((5, x, 100));
+    }
+    let g4 = graph(&spread);
+    let v4 = view(&g4, 0);
+    let total: f64 = [6, 7]
+        .into_iter()
+        .chain(100..150)
+        .map(|i| neg(&g4, &v4, i))
+        .sum();
+    assert!((total - 0.3).abs() < 1e-9, "{total}");
+    // The incremental update follows the viewer's distrust and the distrusted key's rows.
+    let mut gi = g.clone();
+    let mut vi = v.clone();
+    gi.add_attestation(&att(0, 5, -60, 100)).unwrap();
+    vi.update(&gi);
+    assert_eq!(neg(&gi, &vi, 6), neg(&g2, &v2, 6));
+    gi.add_attestation(&att(5, 9, 100, 101)).unwrap();
+    vi.update(&gi);
+    assert!((neg(&gi, &vi, 6) - 0.1).abs() < 1e-12);
+    assert!(neg(&gi, &vi, 9) > 0.0);
+    gi.add_attestation(&att(0, 5, 0, 102)).unwrap();
+    vi.update(&gi);
+    assert_eq!(neg(&gi, &vi, 6), 0.0);
+    // Explained as such.
+    let e = v2.explain(&g2, &k(7)).unwrap();
+    assert_eq!(e.negative.len(), 1);
+    assert_eq!(e.negative[0].kind, EvidenceKind::EndorsedByDistrusted);
+    assert_eq!(e.negative[0].rater, k(5));
+    assert_eq!(e.negative[0].level, -60);
+    assert!((e.negative[0].weight - 0.15).abs() < 1e-12);
+}
+
+#[test]
+fn goodness_weighs_evidence_against_a_prior() {
+    // 0 trusts 1 and 2; 1 and 2 rate 3 and 4.
+    let g = graph(&[
+        (0, 1, 100),
+        (0, 2, 100),
+        (1, 3, 100),
+        (2, 3, 100),
+        (1, 4, 100),
+        (2, 4, -100),
+        (7, 8, 100),
+    ]);
+    let v = view(&g, 0);
+    let s = |i: u32| v.score(&g, &k(i)).unwrap();
+    // No evidence at all: exactly the prior's 1/2, standing 0, score 0.
+    assert_eq!(s(8).goodness, 0.5);
+    assert_eq!(s(8).standing(), 0.0);
+    assert_eq!(s(8).score, 0.0);
+    // Evidence moves goodness away from 1/2, by (trust + positive + prior) /
+    // (trust + positive + negative + 2 prior), the prior being 1 / (authors reached).
+    let prior = 1.0 / 4.0;
+    assert_eq!(v.prior(), prior);
+    for i in [3, 4] {
+        let x = s(i);
+        let want =
+            (x.trust + x.positive + prior) / (x.trust + x.positive + x.negative + 2.0 * prior);
+        assert!((x.goodness - want).abs() < 1e-12, "{x:?}");
+    }
+    assert!(s(3).goodness > s(4).goodness && s(4).goodness > 0.0);
+    assert!(s(3).standing() > s(4).standing());
+    // The score is reach discounted by the balance of evidence.
+    assert!((s(3).score - s(3).reach * (2.0 * s(3).goodness - 1.0)).abs() < 1e-12);
+    assert!(s(3).score <= s(3).reach && s(3).score > 0.0);
+    // The viewer's roots score 1.
+    assert_eq!(s(0).score, 1.0);
+}
+
 /// Total trust of nodes `from..` in the view of 0.
 fn region_trust(g: &TrustGraph, v: &TrustView, from: u32, to: u32) -> f64 {
     (from..to).map(|i| trust(g, v, i)).sum()
@@ -311,7 +422,24 @@ proptest! {
             prop_assert!((a.trust - b.trust).abs() < 1e-5, "author {}: {} vs {}", i, a.trust, b.trust);
             prop_assert!((a.negative - b.negative).abs() < 1e-5);
             prop_assert!((a.positive - b.positive).abs() < 1e-5);
+            // Goodness from the updated evidence with the fresh view's prior matches; the prior
+            // itself (1 / authors reached) may differ by authors that sit at the resolution.
+            let prior = fresh.prior();
+            let g = (a.trust + a.positive + prior) / (a.trust + a.positive + a.negative + 2.0 * prior);
+            // (The viewer, a root, has goodness 1 by definition.)
+            prop_assert!(i == 0 || (g - b.goodness).abs() < 1e-4, "author {}: {:?} vs {:?}", i, a, b);
         }
+        // The prior is 1 / R, R the authors other than the viewer holding at least the least a
+        // push leaves behind (epsilon / 2). Incremental residues (below the 1e-5 tolerance
+        // above) may add authors, so R is at least the full computation's count of authors
+        // clearly above that threshold, and at most the authors the graph knows.
+        let least = TrustParams::default().epsilon / 2.0;
+        let clearly = (1..60)
+            .filter(|&i| fresh.score(&g, &k(i)).is_some_and(|s| s.trust >= least + 1e-5))
+            .count();
+        let known = (1..60).filter(|&i| g.author_id(&k(i)).is_some()).count();
+        let r = (1.0 / v.prior()).round() as usize;
+        prop_assert!(clearly.max(1) <= r && r <= known.max(1), "R {} vs fresh {} (known {})", r, clearly, known);
     }
 }
 
@@ -486,6 +614,23 @@ fn explanation_names_paths_objects_and_negative_evidence() {
     assert_eq!(e.negative[0].kind, EvidenceKind::Attestation);
     assert_eq!(e.positive.len(), 2);
     assert!(e.score.negative > 0.0);
+    // The subject's own distrust of the viewer is listed with the viewer's whole budget.
+    let mut with = edges.to_vec();
+    with.push((2, 0, -30));
+    let g2 = graph(&with);
+    let e2 = view(&g2, 0).explain(&g2, &k(2)).unwrap();
+    let recip = e2
+        .negative
+        .iter()
+        .find(|x| x.kind == EvidenceKind::DistrustOfViewer)
+        .unwrap();
+    assert_eq!(
+        (recip.rater, recip.level, recip.rater_trust),
+        (k(2), -30, 1.0)
+    );
+    assert!((recip.weight - 0.3).abs() < 1e-12);
+    let listed: f64 = e2.negative.iter().map(|x| x.weight).sum();
+    assert!((listed - e2.score.negative).abs() < 1e-12);
 }
 
 /// Validated objects feed the graph directly: an attestation chain gives the subject trust,

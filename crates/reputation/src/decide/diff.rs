@@ -108,7 +108,7 @@ pub fn diff(before: &View<'_>, after: &View<'_>, now: u64) -> ViewDiff {
         .records
         .keys()
         .chain(after.records.keys())
-        .filter_map(|s| match s {
+        .filter_map(|s| match &s.0 {
             Subject::Key(k) => Some(*k),
             Subject::Object(_) => None,
         })

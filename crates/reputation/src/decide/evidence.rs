@@ -3,8 +3,8 @@
 //! plugs in through [`TrustLookup`]; [`DirectTrust`] is the one-hop stand-in.
 
 use super::{FastMap, ModerationState};
-use crate::ObjectId;
-use std::collections::BTreeSet;
+use crate::{GroupRef, ObjectId, PollPseudonym};
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Deref;
 use std::sync::Arc;
 use vouch_identity::PublicKey;
@@ -52,7 +52,17 @@ pub trait TrustLookup: Send + Sync {
 #[derive(Debug, Clone, Default)]
 pub struct DirectTrust {
     viewer: Option<PublicKey>,
-    entries: FastMap<PublicKey, (ViewerTrust, TrustStep)>,
+    /// Keyed by the author's 32 bytes; the viewer's own choices, so a fixed hash seed is
+    /// enough.
+    entries: FastMap<[u8; 32], DirectEntry>,
+}
+
+/// One attestation by the viewer, as small as the lookup needs.
+#[derive(Debug, Clone, Copy)]
+struct DirectEntry {
+    score: f32,
+    level: i64,
+    attest: ObjectId,
 }
 
 impl DirectTrust {
@@ -76,21 +86,13 @@ impl DirectTrust {
     /// Records the viewer's attestation of `subject` at `level` (-100..=100).
     pub fn insert(&mut self, subject: PublicKey, level: i64, attest: ObjectId) {
         let score = (level.clamp(0, 100) as f32) / 100.0;
-        let step = TrustStep {
-            from: self.viewer.unwrap_or(subject),
-            to: subject,
-            level,
-            attest,
-        };
         self.entries.insert(
-            subject,
-            (
-                ViewerTrust {
-                    score,
-                    direct: true,
-                },
-                step,
-            ),
+            *subject.as_bytes(),
+            DirectEntry {
+                score,
+                level,
+                attest,
+            },
         );
     }
 
@@ -107,22 +109,75 @@ impl DirectTrust {
 
 impl TrustLookup for DirectTrust {
     fn trust(&self, author: &PublicKey) -> Option<ViewerTrust> {
-        self.entries.get(author).map(|(s, _)| *s)
+        self.entries.get(author.as_bytes()).map(|e| ViewerTrust {
+            score: e.score,
+            direct: true,
+        })
     }
 
     fn path(&self, author: &PublicKey) -> Vec<TrustStep> {
         self.entries
-            .get(author)
-            .map(|(_, step)| vec![*step])
+            .get(author.as_bytes())
+            .map(|e| {
+                vec![TrustStep {
+                    from: self.viewer.unwrap_or(*author),
+                    to: *author,
+                    level: e.level,
+                    attest: e.attest,
+                }]
+            })
             .unwrap_or_default()
     }
 }
 
-/// Whether an author holds a credential from an issuer. Credential checking lives in
-/// `vouch-identity`; the node hands the results in.
+/// What the identity layer verified, handed in by the host: whether an author holds a
+/// credential from an issuer, and which pseudonym a personhood proof binds a voting key to.
+/// Credential and proof checking live in `vouch-identity` (for proofs, a
+/// [`PersonhoodVerifier`](crate::PersonhoodVerifier)); decisions only read the results.
 pub trait CredentialLookup: Send + Sync {
     /// True when `author` holds a valid credential from `issuer` (a DID).
     fn holds(&self, author: &PublicKey, issuer: &str) -> bool;
+
+    /// The pseudonym that a verified personhood proof, for scope (`group`, `epoch`) under
+    /// the group's personhood issuer (`GroupPolicy::credential_issuer`), binds `voting_key`
+    /// to; `None` when no verified proof does. Read when the view is built (bindings are as
+    /// of `built_at`), only for votes in groups whose policy sets `personhood_votes`.
+    fn pseudonym(
+        &self,
+        group: &GroupRef,
+        epoch: u64,
+        voting_key: &PublicKey,
+    ) -> Option<PollPseudonym> {
+        let _ = (group, epoch, voting_key);
+        None
+    }
+}
+
+/// Verified identity facts kept as sets: credentials held, and personhood bindings.
+#[derive(Debug, Clone, Default)]
+pub struct IdentityFacts {
+    /// (author, issuer DID): the author holds a valid credential from the issuer.
+    pub credentials: BTreeSet<(PublicKey, String)>,
+    /// (group, epoch, voting key) -> the pseudonym a verified personhood proof binds the
+    /// key to in that scope.
+    pub pseudonyms: BTreeMap<(GroupRef, u64, PublicKey), PollPseudonym>,
+}
+
+impl CredentialLookup for IdentityFacts {
+    fn holds(&self, author: &PublicKey, issuer: &str) -> bool {
+        self.credentials.contains(&(*author, issuer.to_string()))
+    }
+
+    fn pseudonym(
+        &self,
+        group: &GroupRef,
+        epoch: u64,
+        voting_key: &PublicKey,
+    ) -> Option<PollPseudonym> {
+        self.pseudonyms
+            .get(&(group.clone(), epoch, *voting_key))
+            .copied()
+    }
 }
 
 /// Nobody holds any credential.

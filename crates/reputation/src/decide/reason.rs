@@ -51,6 +51,9 @@ pub enum ReasonCode {
     VotesNegative,
     /// Votes that did not count: untrusted voters, over budget, dated in the future.
     VotesIgnored,
+    /// Votes on a post in a group that counts only personhood-backed votes, without a
+    /// verified personhood proof: no effect.
+    VotesNotPersonhood,
     /// The viewer has no trust in the author at all.
     AuthorUnknown,
     /// The viewer's trust in the author, with its path.
@@ -59,7 +62,7 @@ pub enum ReasonCode {
 
 impl ReasonCode {
     /// Every code, in rule order (`specs/decisions.md`).
-    pub const ALL: [ReasonCode; 22] = [
+    pub const ALL: [ReasonCode; 23] = [
         ReasonCode::AuthorRevoked,
         ReasonCode::ViewerOverride,
         ReasonCode::GroupBan,
@@ -80,6 +83,7 @@ impl ReasonCode {
         ReasonCode::Label,
         ReasonCode::VotesNegative,
         ReasonCode::VotesIgnored,
+        ReasonCode::VotesNotPersonhood,
         ReasonCode::AuthorUnknown,
         ReasonCode::AuthorTrusted,
     ];
@@ -107,6 +111,7 @@ impl ReasonCode {
             ReasonCode::Label => "label",
             ReasonCode::VotesNegative => "votes-negative",
             ReasonCode::VotesIgnored => "votes-ignored",
+            ReasonCode::VotesNotPersonhood => "votes-not-personhood",
             ReasonCode::AuthorUnknown => "author-unknown",
             ReasonCode::AuthorTrusted => "author-trusted",
         }
@@ -211,31 +216,75 @@ impl fmt::Debug for ObjectIds {
     }
 }
 
-/// The reasons of a decision, in rule order; reads as a slice. One reason is kept inline,
-/// so that the most common decisions (one list, one ban, one label) allocate nothing.
+/// The reasons of a decision, in rule order; reads as a slice. A decision's own vector, its
+/// range of the reasons of the batch it was decided in ([`crate::decide_batch`] puts every
+/// decision's reasons in one shared allocation), or the reasons of a decision compiled with
+/// the view (shared by every decision it answers). Either way a
+/// [`Decision`](crate::Decision) is a few words wide, however large a [`Reason`] is.
 #[derive(Clone, Default)]
 pub struct Reasons {
-    one: Option<Reason>,
-    many: Vec<Reason>,
+    repr: Repr,
+}
+
+#[derive(Clone)]
+enum Repr {
+    Own(Vec<Reason>),
+    /// A decision compiled with the view, shared by every decision it answers.
+    Compiled(Arc<[Reason]>),
+    Shared {
+        all: Arc<Vec<Reason>>,
+        start: usize,
+        end: usize,
+    },
+}
+
+impl Default for Repr {
+    fn default() -> Self {
+        Repr::Own(Vec::new())
+    }
 }
 
 impl Reasons {
     /// No reasons.
     pub const fn new() -> Self {
         Reasons {
-            one: None,
-            many: Vec::new(),
+            repr: Repr::Own(Vec::new()),
         }
     }
 
-    /// Appends a reason.
+    /// `all[start..end]`, sharing `all`.
+    pub(crate) fn shared(all: &Arc<Vec<Reason>>, start: usize, end: usize) -> Self {
+        if start >= end {
+            return Reasons::new();
+        }
+        Reasons {
+            repr: Repr::Shared {
+                all: all.clone(),
+                start,
+                end,
+            },
+        }
+    }
+
+    /// A compiled decision's reasons, sharing them.
+    pub(crate) fn compiled(all: &Arc<[Reason]>) -> Self {
+        if all.is_empty() {
+            return Reasons::new();
+        }
+        Reasons {
+            repr: Repr::Compiled(all.clone()),
+        }
+    }
+
+    /// Appends a reason (shared reasons are copied first).
     pub fn push(&mut self, r: Reason) {
-        if !self.many.is_empty() {
-            self.many.push(r);
-        } else if let Some(first) = self.one.take() {
-            self.many = vec![first, r];
-        } else {
-            self.one = Some(r);
+        match &mut self.repr {
+            Repr::Own(v) => v.push(r),
+            Repr::Compiled(_) | Repr::Shared { .. } => {
+                let mut v = self.to_vec();
+                v.push(r);
+                self.repr = Repr::Own(v);
+            }
         }
     }
 }
@@ -243,9 +292,10 @@ impl Reasons {
 impl std::ops::Deref for Reasons {
     type Target = [Reason];
     fn deref(&self) -> &[Reason] {
-        match &self.one {
-            Some(r) => std::slice::from_ref(r),
-            None => &self.many,
+        match &self.repr {
+            Repr::Own(v) => v,
+            Repr::Compiled(all) => all,
+            Repr::Shared { all, start, end } => all.get(*start..*end).unwrap_or_default(),
         }
     }
 }
@@ -259,12 +309,10 @@ impl Extend<Reason> for Reasons {
 }
 
 impl From<Vec<Reason>> for Reasons {
-    fn from(many: Vec<Reason>) -> Self {
-        let mut r = Reasons::new();
-        for x in many {
-            r.push(x);
+    fn from(all: Vec<Reason>) -> Self {
+        Reasons {
+            repr: Repr::Own(all),
         }
-        r
     }
 }
 
@@ -457,6 +505,11 @@ impl fmt::Display for Reason {
                 "Labelled '{value}' by {}{note}.",
                 opt_key(&self.actor)
             ),
+            ReasonCode::VotesNegative if self.group.is_some() => write!(
+                f,
+                "{} verified people in group {group} voted this down, one voice each (net {:.2}).",
+                self.count, self.weight
+            ),
             ReasonCode::VotesNegative => write!(
                 f,
                 "{} people you trust voted this down (net {:.2}).",
@@ -465,6 +518,11 @@ impl fmt::Display for Reason {
             ReasonCode::VotesIgnored => write!(
                 f,
                 "{} votes did not count: their voters have no trust from you, were over budget, or dated them in the future.",
+                self.count
+            ),
+            ReasonCode::VotesNotPersonhood => write!(
+                f,
+                "{} votes did not count: group {group} counts only personhood-backed votes, one per person per epoch.",
                 self.count
             ),
             ReasonCode::AuthorUnknown => write!(f, "You have no trust path to the author."),

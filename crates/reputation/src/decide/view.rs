@@ -4,8 +4,8 @@
 
 use super::votes::{TallyInput, VoteTally};
 use super::{
-    CredentialLookup, EntryStatus, FastMap, Lookup, ModerationState, Policy, Reason, ReasonCode,
-    Reasons, TrustLookup, Verdict,
+    seeded_map, CredentialLookup, EntryStatus, FastMap, Lookup, ModerationState, Policy, Reason,
+    ReasonCode, Reasons, TrustLookup, Verdict, ViewerTrust,
 };
 use crate::{AppealOutcome, Body, GroupRef, ListPurpose, ListRef, ObjectId, SignedObject, Subject};
 use std::collections::BTreeMap;
@@ -102,6 +102,58 @@ impl Decision {
     }
 }
 
+/// A decision of a batch waiting for its reasons: (index, start, end) in the shared buffer.
+type Head = (usize, usize, usize);
+
+/// What [`View::evaluate`] found: a compiled decision, or one it decided (reasons in `out`).
+pub(crate) enum Outcome<'v> {
+    Template(&'v Template),
+    Decided(Verdict, f32),
+}
+
+/// The decision on any post by an author, compiled with the view: valid for a post with
+/// no record of its own, outside group rules, while `now` is before the record's earliest
+/// expiry (until then nothing in it depends on `now`).
+#[derive(Debug, Clone)]
+pub(crate) struct Template {
+    verdict: Verdict,
+    score: f32,
+    reasons: Arc<[Reason]>,
+}
+
+impl Template {
+    fn decision(&self) -> Decision {
+        Decision {
+            verdict: self.verdict,
+            score: self.score,
+            reasons: Reasons::compiled(&self.reasons),
+        }
+    }
+}
+
+/// What the rules read about one item, looked up once.
+#[derive(Clone, Copy)]
+struct Facts<'i, 'v> {
+    author: &'i PublicKey,
+    post: Option<&'i PostItem>,
+    post_rec: Option<&'v Record>,
+    author_rec: Option<&'v Record>,
+    trust: Option<ViewerTrust>,
+    tally: Option<&'v VoteTally>,
+    /// The personhood group whose voices `tally` holds.
+    personhood: Option<u32>,
+    /// Votes on the post that do not count because they are not the group's voices.
+    not_personhood: u32,
+    gi: Option<u32>,
+}
+
+/// Which of an item's two records (the post's, the author's) a hit is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum On {
+    Post,
+    Author,
+}
+
 /// Where a hit came from: a subscribed list, a group's ban list, a labeler, the viewer.
 #[derive(Debug, Clone)]
 pub(crate) struct Source {
@@ -156,12 +208,35 @@ pub(crate) struct Hit {
     pub(crate) note: Option<Arc<str>>,
 }
 
+/// A subject as the view's key: hashed as a tag byte and its 32 bytes (two folded
+/// multiplies, inlined), not through `Subject`'s derived `Hash`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct SubjectKey(pub(crate) Subject);
+
+impl std::hash::Hash for SubjectKey {
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        match &self.0 {
+            Subject::Key(k) => {
+                state.write_u8(0);
+                state.write(k.as_bytes());
+            }
+            Subject::Object(o) => {
+                state.write_u8(1);
+                state.write(&o.0);
+            }
+        }
+    }
+}
+
 /// Everything the view knows about one subject.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Record {
     /// Sorted by source weight (heaviest first), then source index.
     pub(crate) hits: Vec<Hit>,
     pub(crate) votes: Option<Box<VoteTally>>,
+    /// For a post: the voices of each personhood group (index into `View::groups`) on it.
+    pub(crate) voices: Box<[(u32, VoteTally)]>,
     /// Every hit is a block entry of a subscribed list: `decide` can use the summary below
     /// instead of reading the hits (until `min_expiry`).
     pub(crate) pure_blocks: bool,
@@ -170,11 +245,17 @@ pub(crate) struct Record {
     pub(crate) block_weight: f32,
     /// The earliest expiry among the hits (`u64::MAX` when none expires).
     pub(crate) min_expiry: u64,
+    /// For an author: the viewer's trust in them, read once when the record is compiled
+    /// (trust is as of `built_at`).
+    pub(crate) trust: Option<ViewerTrust>,
+    /// For an author whose hits are all block entries: the decision on their posts.
+    pub(crate) template: Option<Template>,
 }
 
 impl Record {
     /// Orders the hits and computes the summary; call after the hits change.
     fn finalize(&mut self, sources: &[Source]) {
+        self.hits.shrink_to_fit();
         self.hits.sort_by(|a, b| {
             sources[b.source as usize]
                 .weight
@@ -211,6 +292,8 @@ pub(crate) struct GroupInfo {
     /// The owner and the current moderators.
     pub(crate) moderators: Vec<PublicKey>,
     pub(crate) equivocation: Option<(u64, Vec<ObjectId>)>,
+    /// Decisions on the group's posts count only personhood-backed votes.
+    pub(crate) personhood_votes: bool,
 }
 
 /// A viewer's compiled view: the policy, the state and the trust input folded into hash
@@ -222,7 +305,7 @@ pub struct View<'a> {
     pub(crate) trust: Lookup<'a, dyn TrustLookup + 'a>,
     pub(crate) credentials: Lookup<'a, dyn CredentialLookup + 'a>,
     pub(crate) sources: Vec<Source>,
-    pub(crate) records: FastMap<Subject, Record>,
+    pub(crate) records: FastMap<SubjectKey, Record>,
     pub(crate) groups: Vec<GroupInfo>,
     pub(crate) group_index: FastMap<GroupRef, u32>,
     pub(crate) labels: Vec<(Arc<str>, Verdict)>,
@@ -337,7 +420,7 @@ fn resolve_subscriptions(
 struct Builder<'s> {
     state: &'s ModerationState,
     sources: Vec<Source>,
-    records: FastMap<Subject, Record>,
+    records: FastMap<SubjectKey, Record>,
     labels: Vec<(Arc<str>, Verdict)>,
     label_index: BTreeMap<String, u32>,
     actors: Vec<PublicKey>,
@@ -345,7 +428,11 @@ struct Builder<'s> {
 
 impl Builder<'_> {
     fn hit(&mut self, subject: Subject, hit: Hit) {
-        self.records.entry(subject).or_default().hits.push(hit);
+        self.records
+            .entry(SubjectKey(subject))
+            .or_default()
+            .hits
+            .push(hit);
     }
 
     fn label(&mut self, policy: &Policy, value: &str) -> u32 {
@@ -503,7 +590,10 @@ fn note(s: &Option<String>) -> Option<Arc<str>> {
 }
 
 impl<'a> View<'a> {
-    /// Compiles the viewer's view of `state` at `now`.
+    /// Compiles the viewer's view of `state` at `now`, with the hash maps keyed by a fixed
+    /// seed (0). Where `state` holds objects from untrusted peers, use
+    /// [`View::build_with_seed`] with a secret random seed, so that nobody can grind keys or
+    /// object ids that collide in the view's maps.
     pub fn build(
         state: &ModerationState,
         policy: &Policy,
@@ -511,12 +601,26 @@ impl<'a> View<'a> {
         credentials: impl Into<Lookup<'a, dyn CredentialLookup + 'a>>,
         now: u64,
     ) -> View<'a> {
+        View::build_with_seed(state, policy, trust, credentials, now, 0)
+    }
+
+    /// Compiles the viewer's view of `state` at `now`; `seed` keys the view's hash maps
+    /// (foldhash). The host draws it from its own randomness, once per process or per view;
+    /// decisions do not depend on it.
+    pub fn build_with_seed(
+        state: &ModerationState,
+        policy: &Policy,
+        trust: impl Into<Lookup<'a, dyn TrustLookup + 'a>>,
+        credentials: impl Into<Lookup<'a, dyn CredentialLookup + 'a>>,
+        now: u64,
+        seed: u64,
+    ) -> View<'a> {
         let trust = trust.into();
         let credentials = credentials.into();
         let mut b = Builder {
             state,
             sources: Vec::new(),
-            records: FastMap::default(),
+            records: seeded_map(seed),
             labels: Vec::new(),
             label_index: BTreeMap::new(),
             actors: Vec::new(),
@@ -535,7 +639,7 @@ impl<'a> View<'a> {
         group_refs.sort();
         group_refs.dedup();
         let mut groups = Vec::with_capacity(group_refs.len());
-        let mut group_index = FastMap::default();
+        let mut group_index = seeded_map(seed);
         for g in group_refs {
             let header = state.group_header(&g);
             let mut moderators = vec![g.owner];
@@ -556,6 +660,7 @@ impl<'a> View<'a> {
                     .map(Arc::from),
                 moderators,
                 equivocation,
+                personhood_votes: header.is_some_and(|(_, h)| h.policy.personhood_votes),
                 group: Arc::new(g),
             });
         }
@@ -717,33 +822,99 @@ impl<'a> View<'a> {
                 .and_then(|(_, h)| h.policy.vote_budget)
         };
         let is_void = |a: &PublicKey, at: u64| state.is_void(a, at);
+        let personhood = |g: &GroupRef| {
+            policy.group_rules
+                && group_index
+                    .get(g)
+                    .is_some_and(|gi| groups[*gi as usize].personhood_votes)
+        };
+        let pseudonym =
+            |g: &GroupRef, epoch: u64, key: &PublicKey| credentials.pseudonym(g, epoch, key);
         let tallies = state.votes.tally(&TallyInput {
             now,
             policy: &policy.votes,
             trust: &*trust,
             group_budget: &group_budget,
+            personhood: &personhood,
+            pseudonym: &pseudonym,
             is_void: &is_void,
+            seed,
         });
-        for (subject, tally) in tallies {
-            b.records.entry(subject).or_default().votes = Some(Box::new(tally));
+        for (subject, tally) in tallies.votes {
+            b.records.entry(SubjectKey(subject)).or_default().votes = Some(Box::new(tally));
         }
-        for rec in b.records.values_mut() {
+        let mut voices: BTreeMap<Subject, Vec<(u32, VoteTally)>> = BTreeMap::new();
+        for ((subject, g), tally) in tallies.voices {
+            if let Some(gi) = group_index.get(&g) {
+                voices.entry(subject).or_default().push((*gi, tally));
+            }
+        }
+        for (subject, mut v) in voices {
+            v.sort_by_key(|(gi, _)| *gi);
+            b.records.entry(SubjectKey(subject)).or_default().voices = v.into_boxed_slice();
+        }
+        for (SubjectKey(subject), rec) in b.records.iter_mut() {
+            if let Subject::Key(k) = subject {
+                rec.trust = trust.trust(k);
+            }
             rec.finalize(&b.sources);
         }
 
-        View {
+        let mut view = View {
             policy: policy.clone(),
             trust,
             credentials,
             sources: b.sources,
-            records: b.records,
+            records: FastMap::default(),
             groups,
             group_index,
             labels: b.labels,
             label_index: b.label_index,
             actors: b.actors,
             built_at: now,
+        };
+        let mut records = b.records;
+        for (SubjectKey(subject), rec) in records.iter_mut() {
+            rec.template = view.template(subject, rec);
         }
+        view.records = records;
+        view
+    }
+
+    /// The decision on a post by `subject` (an author) that has no record of its own and
+    /// no group rules, while nothing in it can change before the record's earliest expiry:
+    /// when every hit is a live block entry. The rules never read `self.records`.
+    fn template(&self, subject: &Subject, rec: &Record) -> Option<Template> {
+        let Subject::Key(author) = subject else {
+            return None;
+        };
+        if !rec.pure_blocks || self.built_at >= rec.min_expiry {
+            return None;
+        }
+        let post = PostItem {
+            id: ObjectId([0; 32]),
+            author: *author,
+            at: self.built_at,
+            group: None,
+        };
+        let facts = Facts {
+            author,
+            post: Some(&post),
+            post_rec: None,
+            author_rec: Some(rec),
+            trust: rec.trust,
+            tally: None,
+            personhood: None,
+            not_personhood: 0,
+            gi: None,
+        };
+        let mut out = Vec::with_capacity(1);
+        let (verdict, score) = self.rules(&facts, self.built_at, false, &mut out);
+        Some(Template {
+            verdict,
+            score,
+            reasons: Arc::from(out),
+        })
     }
 
     /// Brings one subscribed block, allow or label list up to date with `state` (the state
@@ -769,10 +940,11 @@ impl<'a> View<'a> {
         // Every subject the list ever named is in its index (adds are never dropped).
         if let Some(l) = state.lists.get(list) {
             for subject in l.by_subject.keys() {
-                if let Some(rec) = self.records.get_mut(subject) {
+                let key = SubjectKey(*subject);
+                if let Some(rec) = self.records.get_mut(&key) {
                     rec.hits.retain(|h| h.source != source);
-                    if rec.hits.is_empty() && rec.votes.is_none() {
-                        self.records.remove(subject);
+                    if rec.hits.is_empty() && rec.votes.is_none() && rec.voices.is_empty() {
+                        self.records.remove(&key);
                     }
                 }
             }
@@ -793,13 +965,19 @@ impl<'a> View<'a> {
         self.labels = b.labels;
         self.label_index = b.label_index;
         self.actors = b.actors;
-        // Hits in the order a full build leaves them, summaries up to date.
+        // Hits in the order a full build leaves them, summaries and templates up to date.
         if let Some(l) = state.lists.get(list) {
+            let mut records = std::mem::take(&mut self.records);
             for subject in l.by_subject.keys() {
-                if let Some(rec) = self.records.get_mut(subject) {
+                if let Some(rec) = records.get_mut(&SubjectKey(*subject)) {
+                    if let Subject::Key(k) = subject {
+                        rec.trust = self.trust.trust(k);
+                    }
                     rec.finalize(&self.sources);
+                    rec.template = self.template(subject, rec);
                 }
             }
+            self.records = records;
         }
         true
     }
@@ -829,12 +1007,68 @@ impl<'a> View<'a> {
 
     /// Decides one item.
     pub fn decide(&self, item: &Item, now: u64) -> Decision {
-        self.evaluate(item, now, false)
+        self.decision(item, now, false)
     }
 
     /// Decides one item with every reason, including the ones that had no effect.
     pub fn explain(&self, item: &Item, now: u64) -> Decision {
-        self.evaluate(item, now, true)
+        self.decision(item, now, true)
+    }
+
+    fn decision(&self, item: &Item, now: u64, explain: bool) -> Decision {
+        let mut out = Vec::new();
+        match self.evaluate(item, now, explain, &mut out) {
+            Outcome::Template(t) => t.decision(),
+            Outcome::Decided(verdict, score) => Decision {
+                verdict,
+                score,
+                reasons: Reasons::from(out),
+            },
+        }
+    }
+
+    /// Decides a batch. The decisions' reasons live in a few shared allocations (one for
+    /// the usual batch), each decision holding its range of one: no allocation per reason
+    /// and no copy of a grown buffer.
+    pub fn decide_batch(&self, items: &[Item], now: u64) -> Vec<Decision> {
+        // Room for this many more reasons before an item is decided; an item that needs
+        // more (hundreds of lists agreeing) grows the buffer, which stays correct.
+        const SLACK: usize = 32;
+        let room = |left: usize| left + left / 2 + SLACK;
+        let mut decisions = Vec::with_capacity(items.len());
+        // Decided here, waiting for their reasons to be shared: (index, verdict, score, range).
+        let mut heads: Vec<Head> = Vec::new();
+        let mut out: Vec<Reason> = Vec::with_capacity(room(items.len()));
+        for (i, item) in items.iter().enumerate() {
+            if out.capacity() - out.len() < SLACK {
+                let full = std::mem::replace(&mut out, Vec::with_capacity(room(items.len() - i)));
+                Self::share(full, &mut heads, &mut decisions);
+            }
+            let start = out.len();
+            match self.evaluate(item, now, false, &mut out) {
+                Outcome::Template(t) => decisions.push(t.decision()),
+                Outcome::Decided(verdict, score) => {
+                    decisions.push(Decision {
+                        verdict,
+                        score,
+                        reasons: Reasons::new(),
+                    });
+                    heads.push((i, start, out.len()));
+                }
+            }
+        }
+        Self::share(out, &mut heads, &mut decisions);
+        decisions
+    }
+
+    /// Gives the decisions in `heads` their reasons, ranges of `reasons`, shared.
+    fn share(reasons: Vec<Reason>, heads: &mut Vec<Head>, decisions: &mut [Decision]) {
+        let all = Arc::new(reasons);
+        for (i, start, end) in heads.drain(..) {
+            if let Some(d) = decisions.get_mut(i) {
+                d.reasons = Reasons::shared(&all, start, end);
+            }
+        }
     }
 
     fn list_reason(
@@ -867,55 +1101,117 @@ impl<'a> View<'a> {
         Some(r)
     }
 
-    pub(crate) fn evaluate(&self, item: &Item, now: u64, explain: bool) -> Decision {
+    /// Decides `item`: its compiled decision when one applies, else the rules' verdict and
+    /// score with the reasons appended to `out` (which may hold other decisions' reasons
+    /// before them).
+    pub(crate) fn evaluate<'v>(
+        &'v self,
+        item: &Item,
+        now: u64,
+        explain: bool,
+        out: &mut Vec<Reason>,
+    ) -> Outcome<'v> {
         let author = item.author_key();
         let post = match item {
             Item::Post(p) => Some(p),
             Item::Author { .. } => None,
         };
-        let post_rec = post.and_then(|p| {
-            self.records
-                .get(&Subject::Object(p.id))
-                .map(|r| (Subject::Object(p.id), r))
-        });
-        let author_rec = self
-            .records
-            .get(&Subject::Key(*author))
-            .map(|r| (Subject::Key(*author), r));
-        let trust = self.trust.trust(author);
-        let tscore = trust.map_or(0.0, |t| t.score);
+        let post_rec = post.and_then(|p| self.records.get(&SubjectKey(Subject::Object(p.id))));
+        let author_rec = self.records.get(&SubjectKey(Subject::Key(*author)));
         let gi = match (self.policy.group_rules, item.group()) {
             (true, Some(g)) => self.group_index.get(g).copied(),
             _ => None,
         };
-        let tally = match item {
-            Item::Post(_) => post_rec.and_then(|(_, r)| r.votes.as_deref()),
-            Item::Author { .. } => author_rec.and_then(|(_, r)| r.votes.as_deref()),
+        // The usual listed post: nothing about the post itself, no group rules, an author
+        // record whose decision was compiled with the view and is still valid.
+        if let (false, Some(_), None, None, Some(rec)) = (explain, post, post_rec, gi, author_rec) {
+            if let (Some(t), true) = (&rec.template, now < rec.min_expiry) {
+                return Outcome::Template(t);
+            }
+        }
+        // In a personhood group a post's votes are the group's voices; every other vote on
+        // it has no effect.
+        let personhood = gi.filter(|g| self.groups[*g as usize].personhood_votes);
+        let (tally, not_personhood) = match (item, personhood) {
+            (Item::Post(_), Some(g)) => {
+                let voices = post_rec
+                    .and_then(|r| r.voices.iter().find(|(vg, _)| *vg == g))
+                    .map(|(_, t)| t);
+                let plain = post_rec.and_then(|r| r.votes.as_deref());
+                let ignored =
+                    plain.map_or(0, VoteTally::seen) + voices.map_or(0, |t| t.not_personhood);
+                (voices, ignored)
+            }
+            (Item::Post(_), None) => (post_rec.and_then(|r| r.votes.as_deref()), 0),
+            (Item::Author { .. }, _) => (author_rec.and_then(|r| r.votes.as_deref()), 0),
         };
+        let facts = Facts {
+            author,
+            post,
+            post_rec,
+            author_rec,
+            trust: match author_rec {
+                Some(r) => r.trust,
+                None => self.trust.trust(author),
+            },
+            tally,
+            personhood,
+            not_personhood,
+            gi,
+        };
+        let (verdict, score) = self.rules(&facts, now, explain, out);
+        Outcome::Decided(verdict, score)
+    }
+
+    /// Applies the rules, in order, to what is known about an item; appends the reasons to
+    /// `out` (which may hold other decisions' reasons before them).
+    fn rules(
+        &self,
+        facts: &Facts<'_, '_>,
+        now: u64,
+        explain: bool,
+        out: &mut Vec<Reason>,
+    ) -> (Verdict, f32) {
+        let base = out.len();
+        let Facts {
+            author,
+            post,
+            post_rec,
+            author_rec,
+            trust,
+            tally,
+            personhood,
+            not_personhood,
+            gi,
+        } = *facts;
+        let post_rec = post_rec.map(|r| (On::Post, r));
+        let author_rec = author_rec.map(|r| (On::Author, r));
+        // The subject a hit is about: built only when a reason names it.
+        let subject_of = |on: On| match (on, post) {
+            (On::Post, Some(p)) => Subject::Object(p.id),
+            _ => Subject::Key(*author),
+        };
+        let tscore = trust.map_or(0.0, |t| t.score);
         let score = tscore + tally.map_or(0.0, |t| t.net);
 
         // Fast path: nothing is known about the item, its author or its group.
         if post_rec.is_none() && author_rec.is_none() && gi.is_none() {
-            let mut d = Decision {
-                verdict: Verdict::Show,
-                score,
-                reasons: Reasons::new(),
-            };
+            let mut verdict = Verdict::Show;
             if trust.is_none() && (self.policy.unknown_author > Verdict::Show || explain) {
-                d.verdict = self.policy.unknown_author;
+                verdict = self.policy.unknown_author;
                 let mut r = Reason::new(ReasonCode::AuthorUnknown, self.policy.unknown_author);
                 r.subject = Some(Subject::Key(*author));
-                d.reasons.push(r);
+                out.push(r);
             } else if explain {
-                d.reasons.push(self.trusted_reason(author, tscore));
+                out.push(self.trusted_reason(author, tscore));
             }
-            return d;
+            return (verdict, score);
         }
 
         let recs = [post_rec, author_rec];
         // The common listed case: one record with hits, all of them block entries, none
         // expired: use its summary and read only the hits that become reasons.
-        fn with_hits(r: Option<(Subject, &Record)>) -> Option<(Subject, &Record)> {
+        fn with_hits(r: Option<(On, &Record)>) -> Option<(On, &Record)> {
             r.filter(|(_, rec)| !rec.hits.is_empty())
         }
         let pure = match (with_hits(post_rec), with_hits(author_rec)) {
@@ -933,8 +1229,6 @@ impl<'a> View<'a> {
         };
         // Every hit, unless the summary stands in for them.
         let hits = || hits_all().take(if pure.is_none() { usize::MAX } else { 0 });
-        // Most decisions give one reason, kept inline: no allocation.
-        let mut reasons = Reasons::new();
 
         // 1. Revocation.
         for (s, h) in hits() {
@@ -950,17 +1244,15 @@ impl<'a> View<'a> {
                         Verdict::Warn
                     };
                     let mut r = Reason::new(ReasonCode::AuthorRevoked, effect);
-                    r.subject = Some(s);
+                    r.subject = Some(subject_of(s));
                     r.objects.push(h.object);
                     r.count = since;
                     if post.is_some() {
-                        return Decision {
-                            verdict: Verdict::Hide,
-                            score,
-                            reasons: Reasons::from(vec![r]),
-                        };
+                        out.truncate(base);
+                        out.push(r);
+                        return (Verdict::Hide, score);
                     }
-                    reasons.push(r);
+                    out.push(r);
                 }
             }
         }
@@ -974,21 +1266,27 @@ impl<'a> View<'a> {
             })
         {
             let mut r = Reason::new(ReasonCode::ViewerOverride, v);
-            r.subject = Some(s);
-            reasons.push(r);
-            let verdict = reasons.iter().map(|r| r.effect).max().unwrap_or(v).max(v);
-            return Decision {
-                verdict: if v == Verdict::Show {
-                    Verdict::Show
-                } else {
-                    verdict
-                },
-                score,
-                reasons,
+            r.subject = Some(subject_of(s));
+            out.push(r);
+            let verdict = out[base..]
+                .iter()
+                .map(|r| r.effect)
+                .max()
+                .unwrap_or(v)
+                .max(v);
+            let verdict = if v == Verdict::Show {
+                Verdict::Show
+            } else {
+                verdict
             };
+            return (verdict, score);
         }
 
-        let mut verdict = reasons.iter().map(|r| r.effect).max().unwrap_or_default();
+        let mut verdict = out[base..]
+            .iter()
+            .map(|r| r.effect)
+            .max()
+            .unwrap_or_default();
         let live = |h: &Hit| h.expires.is_none_or(|e| e > now);
 
         // 3. Group rules.
@@ -1014,10 +1312,10 @@ impl<'a> View<'a> {
                 if effect == Verdict::Show && !explain {
                     continue;
                 }
-                let mut r = self.list_reason(code, effect, s, h);
+                let mut r = self.list_reason(code, effect, subject_of(s), h);
                 r.group = Some(g.group.clone());
                 r.actor = actor.map(|a| self.actors[a as usize]);
-                reasons.push(r);
+                out.push(r);
                 verdict = verdict.max(effect);
             }
             let is_mod = g.moderators.contains(author);
@@ -1029,7 +1327,7 @@ impl<'a> View<'a> {
                     r.count = min;
                     r.weight = tscore;
                     r.subject = Some(Subject::Key(*author));
-                    reasons.push(r);
+                    out.push(r);
                     verdict = verdict.max(Verdict::Collapse);
                 }
             }
@@ -1040,13 +1338,13 @@ impl<'a> View<'a> {
                     r.objects.extend(g.header);
                     r.value = Some(issuer.clone());
                     r.subject = Some(Subject::Key(*author));
-                    reasons.push(r);
+                    out.push(r);
                     verdict = verdict.max(Verdict::Collapse);
                 }
             }
             if let Some((seq, versions)) = &g.equivocation {
                 if explain
-                    || reasons
+                    || out[base..]
                         .iter()
                         .any(|r| r.group.is_some() && r.effect > Verdict::Show)
                 {
@@ -1054,7 +1352,7 @@ impl<'a> View<'a> {
                     r.group = Some(g.group.clone());
                     r.objects = versions.iter().copied().collect();
                     r.count = *seq;
-                    reasons.push(r);
+                    out.push(r);
                 }
             }
         }
@@ -1071,10 +1369,9 @@ impl<'a> View<'a> {
         }
         for (s, h) in hits() {
             match h.kind {
-                HitKind::Block | HitKind::Allow if !live(h) => reasons.extend(
-                    explain
-                        .then(|| self.list_reason(ReasonCode::EntryExpired, Verdict::Show, s, h)),
-                ),
+                HitKind::Block | HitKind::Allow if !live(h) => out.extend(explain.then(|| {
+                    self.list_reason(ReasonCode::EntryExpired, Verdict::Show, subject_of(s), h)
+                })),
                 HitKind::Block => {
                     let new = block_srcs.insert(h.source);
                     block_weight +=
@@ -1085,15 +1382,24 @@ impl<'a> View<'a> {
                     allow_weight +=
                         f32::from(u8::from(new)) * self.sources[h.source as usize].weight;
                 }
-                HitKind::Retracted if explain => {
-                    reasons.push(self.list_reason(ReasonCode::EntryRetracted, Verdict::Show, s, h))
-                }
-                HitKind::Exempt if explain => {
-                    reasons.push(self.list_reason(ReasonCode::EntryExempt, Verdict::Show, s, h))
-                }
-                HitKind::AppealGranted if explain => {
-                    reasons.push(self.list_reason(ReasonCode::AppealGranted, Verdict::Show, s, h))
-                }
+                HitKind::Retracted if explain => out.push(self.list_reason(
+                    ReasonCode::EntryRetracted,
+                    Verdict::Show,
+                    subject_of(s),
+                    h,
+                )),
+                HitKind::Exempt if explain => out.push(self.list_reason(
+                    ReasonCode::EntryExempt,
+                    Verdict::Show,
+                    subject_of(s),
+                    h,
+                )),
+                HitKind::AppealGranted if explain => out.push(self.list_reason(
+                    ReasonCode::AppealGranted,
+                    Verdict::Show,
+                    subject_of(s),
+                    h,
+                )),
                 _ => {}
             }
         }
@@ -1111,7 +1417,12 @@ impl<'a> View<'a> {
             if neutral {
                 for (s, h) in hits() {
                     if h.kind == HitKind::Allow && live(h) {
-                        reasons.push(self.list_reason(ReasonCode::ListAllow, Verdict::Show, s, h));
+                        out.push(self.list_reason(
+                            ReasonCode::ListAllow,
+                            Verdict::Show,
+                            subject_of(s),
+                            h,
+                        ));
                     }
                 }
             }
@@ -1126,7 +1437,7 @@ impl<'a> View<'a> {
                 r.weight = tscore;
                 r.trust_path = self.trust.path(author);
                 r.objects = r.trust_path.iter().map(|s| s.attest).collect();
-                reasons.push(r);
+                out.push(r);
             }
             let effect = if neutral { Verdict::Show } else { effect };
             // `decide` names the heaviest lists needed to reach the quorum (all of them when
@@ -1143,11 +1454,11 @@ impl<'a> View<'a> {
                         w += self.sources[h.source as usize].weight;
                         last = Some(h.source);
                     }
-                    let mut r = self.list_reason(ReasonCode::ListBlock, effect, s, h);
+                    let mut r = self.list_reason(ReasonCode::ListBlock, effect, subject_of(s), h);
                     r.count = n_blocks as u64;
-                    reasons.push(r);
+                    out.push(r);
                     if let Some(r) = self.equivocation_reason(h) {
-                        reasons.push(r);
+                        out.push(r);
                     }
                 }
             }
@@ -1165,11 +1476,11 @@ impl<'a> View<'a> {
                     && live(h)
                     && shown.as_ref().is_none_or(|set| set.contains(h.source))
                 {
-                    let mut r = self.list_reason(ReasonCode::ListBlock, effect, s, h);
+                    let mut r = self.list_reason(ReasonCode::ListBlock, effect, subject_of(s), h);
                     r.count = n_blocks as u64;
-                    reasons.push(r);
+                    out.push(r);
                     if let Some(r) = self.equivocation_reason(h) {
-                        reasons.push(r);
+                        out.push(r);
                     }
                 }
             }
@@ -1177,13 +1488,18 @@ impl<'a> View<'a> {
                 let mut r = Reason::new(ReasonCode::ListBelowQuorum, effect);
                 r.count = n_blocks as u64;
                 r.weight = block_weight;
-                reasons.push(r);
+                out.push(r);
             }
             verdict = verdict.max(effect);
         } else if explain {
             for (s, h) in hits() {
                 if h.kind == HitKind::Allow && live(h) {
-                    reasons.push(self.list_reason(ReasonCode::ListAllow, Verdict::Show, s, h));
+                    out.push(self.list_reason(
+                        ReasonCode::ListAllow,
+                        Verdict::Show,
+                        subject_of(s),
+                        h,
+                    ));
                 }
             }
         }
@@ -1204,13 +1520,13 @@ impl<'a> View<'a> {
             } else {
                 ReasonCode::Label
             };
-            let mut r = self.list_reason(code, effect, s, h);
+            let mut r = self.list_reason(code, effect, subject_of(s), h);
             let src = &self.sources[h.source as usize];
             r.actor = src.labeler.or(src.list.as_ref().map(|l| l.owner));
             r.value = Some(value.clone());
-            reasons.push(r);
+            out.push(r);
             if let Some(r) = self.equivocation_reason(h) {
-                reasons.push(r);
+                out.push(r);
             }
             verdict = verdict.max(effect);
         }
@@ -1234,15 +1550,24 @@ impl<'a> View<'a> {
                 r.objects = t.top.iter().map(|(_, id)| *id).collect();
                 r.count = u64::from(t.down);
                 r.weight = t.net;
-                reasons.push(r);
+                // Voices of verified people in the group, not trust-weighted votes.
+                r.group = personhood.map(|g| self.groups[g as usize].group.clone());
+                out.push(r);
                 verdict = verdict.max(effect);
             }
             let ignored = t.untrusted + t.over_budget + t.future;
             if explain && ignored > 0 {
                 let mut r = Reason::new(ReasonCode::VotesIgnored, Verdict::Show);
                 r.count = u64::from(ignored);
-                reasons.push(r);
+                out.push(r);
             }
+        }
+        if let (Some(g), true, true) = (personhood, explain, not_personhood > 0) {
+            let mut r = Reason::new(ReasonCode::VotesNotPersonhood, Verdict::Show);
+            r.subject = post.map(|p| Subject::Object(p.id));
+            r.group = Some(self.groups[g as usize].group.clone());
+            r.count = u64::from(not_personhood);
+            out.push(r);
         }
 
         // 7. Unknown authors.
@@ -1251,18 +1576,14 @@ impl<'a> View<'a> {
             if effect > Verdict::Show || explain {
                 let mut r = Reason::new(ReasonCode::AuthorUnknown, effect);
                 r.subject = Some(Subject::Key(*author));
-                reasons.push(r);
+                out.push(r);
                 verdict = verdict.max(effect);
             }
         } else if explain {
-            reasons.push(self.trusted_reason(author, tscore));
+            out.push(self.trusted_reason(author, tscore));
         }
 
-        Decision {
-            verdict,
-            score,
-            reasons,
-        }
+        (verdict, score)
     }
 
     fn trusted_reason(&self, author: &PublicKey, tscore: f32) -> Reason {
@@ -1280,9 +1601,10 @@ pub fn decide(view: &View<'_>, item: &Item, now: u64) -> Decision {
     view.decide(item, now)
 }
 
-/// Decides a batch of items, in order.
+/// Decides a batch of items, in order. The decisions' reasons share one allocation (each
+/// decision holds a reference to it), so a batch allocates a fixed number of times.
 pub fn decide_batch(view: &View<'_>, items: &[Item], now: u64) -> Vec<Decision> {
-    items.iter().map(|i| view.decide(i, now)).collect()
+    view.decide_batch(items, now)
 }
 
 /// Decides one item and gives every reason, including those that had no effect (a ban by
@@ -1290,3 +1612,6 @@ pub fn decide_batch(view: &View<'_>, items: &[Item], now: u64) -> Vec<Decision> 
 pub fn explain(view: &View<'_>, item: &Item, now: u64) -> Decision {
     view.explain(item, now)
 }
+
+#[cfg(test)]
+mod tests;

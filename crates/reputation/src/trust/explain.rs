@@ -44,6 +44,13 @@ pub enum EvidenceKind {
     Attestation,
     /// A vote.
     Vote,
+    /// The subject's own distrust of the viewer (negative reciprocity): `rater` is the subject,
+    /// `rater_trust` is 1 (the viewer's whole budget: the statement is about the viewer).
+    DistrustOfViewer,
+    /// A key the viewer distrusts first-hand vouches for the subject (guilt by endorsement):
+    /// `rater` is that key, `level` the viewer's level for it, `rater_trust` 0, `object` the
+    /// key's attestation of the subject.
+    EndorsedByDistrusted,
 }
 
 /// One rating of the subject, weighed by the viewer's trust in the rater.
@@ -55,7 +62,9 @@ pub struct Evidence {
     pub level: i8,
     /// The viewer's trust in the rater (share of the budget).
     pub rater_trust: f64,
-    /// Its weight in the score: `rater_trust * |level| / 100`.
+    /// Its weight in the score: `rater_trust * |level| / 100`; for
+    /// [`EvidenceKind::EndorsedByDistrusted`], `alpha * |level| / 100 / n` where `n` is the
+    /// number of keys the distrusted key vouches for.
     pub weight: f64,
     /// Attestation or vote.
     pub kind: EvidenceKind,
@@ -113,6 +122,10 @@ impl TrustView {
         let mut ends: Vec<(f64, u32)> = Vec::new();
         let mut positive = Vec::new();
         let mut negative = Vec::new();
+        let viewer = self.roots().first().map(|r| r.0);
+        let (viewer_targets, viewer_levels, viewer_flow) =
+            viewer.map_or((&[][..], &[][..], 0), |v| graph.row(v));
+        let viewer_flow = viewer_flow as usize;
         for w in 0..n as u32 {
             let (targets, levels, n_flow) = graph.row(w);
             let nf = n_flow as usize;
@@ -127,6 +140,28 @@ impl TrustView {
             if i < nf && dist[w as usize].is_finite() {
                 let cost = dist[w as usize] - (alpha / f64::from(n_flow.max(1))).ln();
                 ends.push((cost, w));
+            }
+            // Guilt by endorsement: the viewer distrusts `w` first-hand and `w` vouches for s.
+            let distrust = viewer_targets[viewer_flow..]
+                .binary_search(&w)
+                .ok()
+                .map(|j| viewer_levels[viewer_flow + j])
+                .filter(|&l| l < 0);
+            if let (Some(vl), true, Some(v)) = (distrust, i < nf, viewer) {
+                if s != v {
+                    if let Some((_, e)) = graph.effective_edge(w, s) {
+                        negative.push(Evidence {
+                            rater: graph.key(AuthorId(w)).copied().unwrap_or([0; 32]),
+                            level: vl,
+                            rater_trust: 0.0,
+                            weight: alpha * f64::from(vl.unsigned_abs())
+                                / 100.0
+                                / f64::from(n_flow.max(1)),
+                            kind: EvidenceKind::EndorsedByDistrusted,
+                            object: e.object,
+                        });
+                    }
+                }
             }
             let rt = self.retained(w);
             if rt <= 0 {
@@ -152,6 +187,19 @@ impl TrustView {
                 positive.push(ev);
             } else {
                 negative.push(ev);
+            }
+        }
+        // Negative reciprocity: the subject distrusts the viewer.
+        if let Some(v) = viewer.filter(|&v| v != s) {
+            if let Some((raw, e)) = graph.effective_edge(s, v).filter(|(_, e)| e.level < 0) {
+                negative.push(Evidence {
+                    rater: graph.key(AuthorId(raw)).copied().unwrap_or([0; 32]),
+                    level: e.level,
+                    rater_trust: 1.0,
+                    weight: f64::from(e.level.unsigned_abs()) / 100.0,
+                    kind: EvidenceKind::DistrustOfViewer,
+                    object: e.object,
+                });
             }
         }
         ends.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));

@@ -1,5 +1,6 @@
 //! A viewer's trust view: the flow of the viewer's trust budget along positive attestations
-//! (synchronous rounds of forward push in fixed-point integers), one step of evidence, scores,
+//! (synchronous rounds of forward push in fixed-point integers), one step of evidence, the
+//! viewer's first-hand distrust passed one hop along the distrusted keys' endorsements, scores,
 //! and incremental catch-up with the graph's changes.
 
 use super::graph::{AuthorId, TrustGraph};
@@ -33,8 +34,14 @@ impl Default for TrustParams {
 /// The view of one author from one viewer.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct TrustScore {
-    /// The trust score in [0, 1]: `(trust - negative) / (alpha * (1 - alpha))`, clamped.
+    /// The trust score in [0, 1]: `reach * max(0, 2 * goodness - 1)` (1 for the viewer's roots;
+    /// 0 for authors the viewer does not reach or whose evidence is at best balanced).
     pub score: f64,
+    /// The viewer's estimate that the author is trustworthy, in (0, 1): positive evidence
+    /// (trust and positive ratings) against negative evidence, with a prior of one rating each
+    /// way by an average author of the view (specs/trust.md, section 4). 1/2 without any
+    /// evidence; 1 for the viewer's roots.
+    pub goodness: f64,
     /// Reach in [0, 1]: the author's share of the viewer's budget, relative to what a sole
     /// direct attestation from the viewer would give it, capped at 1.
     pub reach: f64,
@@ -42,7 +49,8 @@ pub struct TrustScore {
     pub trust: f64,
     /// Positive evidence: sum over raters of (rater's trust x level / 100).
     pub positive: f64,
-    /// Negative evidence: sum over raters of (rater's trust x |level| / 100).
+    /// Negative evidence: sum over raters of (rater's trust x |level| / 100), plus the author's
+    /// distrust of the viewer and the viewer's distrust of keys that vouch for the author.
     pub negative: f64,
 }
 
@@ -52,10 +60,14 @@ impl TrustScore {
         self.trust > 0.0 || self.positive > 0.0 || self.negative > 0.0
     }
 
-    /// The total order used to rank authors: trust minus one step of distrust, unclamped
-    /// (negative for an author that trusted raters distrust more than the viewer trusts it).
+    /// The total order used to rank authors: `goodness - 1/2` for an author with a signal, 0
+    /// without (above 0: the evidence leans positive; below 0: it leans negative).
     pub fn standing(&self) -> f64 {
-        self.trust - self.negative
+        if self.has_signal() {
+            self.goodness - 0.5
+        } else {
+            0.0
+        }
     }
 }
 
@@ -80,6 +92,16 @@ pub struct TrustView {
     /// Positive and negative evidence per author, in units of ONE x level.
     pos: Vec<i64>,
     neg: Vec<i64>,
+    /// Negative evidence passed on from the viewer's first-hand distrust (guilt by
+    /// endorsement), sorted by author: `(author, ONE x level)`.
+    endorsed: Vec<(u32, i64)>,
+    /// The keys the viewer distrusts first-hand (sources of `endorsed`), sorted.
+    distrusted: Vec<u32>,
+    /// Number of authors whose retained trust is at least `reach_min` (roots included).
+    n_reached: usize,
+    /// The least retained trust a full computation gives an author it pushes:
+    /// `theta - theta * alpha_q / 1024`. Smaller amounts are incremental residue.
+    reach_min: i64,
     touched: Vec<u32>,
     flag: Vec<bool>,
 }
@@ -109,9 +131,14 @@ impl TrustView {
             m: Vec::new(),
             pos: Vec::new(),
             neg: Vec::new(),
+            endorsed: Vec::new(),
+            distrusted: Vec::new(),
+            n_reached: 0,
+            reach_min: 0,
             touched: Vec::new(),
             flag: Vec::new(),
         };
+        v.reach_min = (v.theta - v.theta * v.alpha_q / ALPHA_DEN).max(1);
         v.recompute(graph);
         v
     }
@@ -139,6 +166,9 @@ impl TrustView {
         self.flag.clear();
         self.flag.resize(n, false);
         self.touched.clear();
+        self.endorsed.clear();
+        self.distrusted.clear();
+        self.n_reached = 0;
         // Roots: the viewer first, then the others in key order, canonical and distinct.
         let mut extra: Vec<KeyBytes> = self.extra_roots.clone();
         extra.sort_unstable();
@@ -175,6 +205,71 @@ impl TrustView {
                 w,
                 1,
             );
+        }
+        self.rebuild_endorsed(graph);
+    }
+
+    /// Guilt by endorsement: the viewer's first-hand distrust of a key `r` (its own negative
+    /// attestations and votes, weight `ONE x |level|`, as for negative reciprocity) passes one
+    /// hop along `r`'s positive attestations, the way trust would: a share `alpha`, split
+    /// equally. It never goes further, and distrust by anyone but the viewer is not passed on.
+    fn rebuild_endorsed(&mut self, graph: &TrustGraph) {
+        self.endorsed.clear();
+        self.distrusted.clear();
+        let Some(&viewer) = self.roots.first() else {
+            return;
+        };
+        let (targets, levels, n_flow) = graph.row(viewer);
+        let nf = n_flow as usize;
+        for (&r, &l) in targets[nf..].iter().zip(&levels[nf..]) {
+            if l >= 0 {
+                continue;
+            }
+            self.distrusted.push(r);
+            let (rt, _, rf) = graph.row(r);
+            if rf == 0 {
+                continue;
+            }
+            // ONE is a multiple of ALPHA_DEN: exact, and far from overflow (< 2^57).
+            let per = ONE / ALPHA_DEN * self.alpha_q * i64::from(l.unsigned_abs()) / i64::from(rf);
+            for &v in &rt[..rf as usize] {
+                if v != viewer {
+                    self.endorsed.push((v, per));
+                }
+            }
+        }
+        self.distrusted.sort_unstable();
+        self.endorsed.sort_unstable_by_key(|x| x.0);
+        // Merge the shares of one author (sums, so the order above does not matter).
+        let mut merged: Vec<(u32, i64)> = Vec::with_capacity(self.endorsed.len());
+        for &(v, x) in &self.endorsed {
+            match merged.last_mut() {
+                Some(last) if last.0 == v => last.1 += x,
+                _ => merged.push((v, x)),
+            }
+        }
+        self.endorsed = merged;
+    }
+
+    /// Negative evidence about `id` passed on by the viewer's first-hand distrust.
+    pub(crate) fn endorsed_by_distrusted(&self, id: u32) -> i64 {
+        self.endorsed
+            .binary_search_by_key(&id, |x| x.0)
+            .map_or(0, |i| self.endorsed[i].1)
+    }
+
+    /// Adds `x` to the retained trust of `w`, keeping the count of reached authors.
+    #[inline]
+    fn add_retained(&mut self, w: usize, x: i64) {
+        let before = self.p[w] >= self.reach_min;
+        self.p[w] += x;
+        let after = self.p[w] >= self.reach_min;
+        if before != after {
+            if after {
+                self.n_reached += 1;
+            } else {
+                self.n_reached -= 1;
+            }
         }
     }
 
@@ -219,6 +314,10 @@ impl TrustView {
         };
         let changes: Vec<_> = changes.cloned().collect();
         self.generation = graph.generation();
+        let viewer = self.roots.first().copied();
+        let endorsements_changed = changes.iter().any(|ch| {
+            Some(ch.author) == viewer || self.distrusted.binary_search(&ch.author).is_ok()
+        });
         for ch in &changes {
             let u = ch.author as usize;
             let (b, a) = (ch.before.n_flow as usize, ch.after.n_flow as usize);
@@ -244,7 +343,7 @@ impl TrustView {
                 let rem_after = self.spread(fwd, &ch.after.targets, ch.after.n_flow);
                 let dp = rem_before + rem_after;
                 if dp != 0 {
-                    self.p[u] += dp;
+                    self.add_retained(u, dp);
                     for (&t, &l) in ch.after.targets.iter().zip(&ch.after.levels) {
                         self.evidence(t, dp, l);
                     }
@@ -253,6 +352,9 @@ impl TrustView {
         }
         let frontier = self.take_frontier(graph);
         self.run(graph, frontier, true);
+        if endorsements_changed {
+            self.rebuild_endorsed(graph);
+        }
     }
 
     /// The score of author `id` (use [`TrustGraph::current_id`] for rotated keys).
@@ -265,24 +367,40 @@ impl TrustView {
         let a = self.params.alpha;
         let trust = self.p[i].max(0) as f64 / one;
         let positive = self.pos[i].max(0) as f64 / one / 100.0;
-        let negative = self.neg[i].max(0) as f64 / one / 100.0;
+        let negative =
+            (self.neg[i] + self.endorsed_by_distrusted(id.0)).max(0) as f64 / one / 100.0;
         let scale = (a * (1.0 - a)).max(1e-12);
         let is_root = self.roots.contains(&id.0);
-        let (reach, score) = if is_root {
-            (1.0, 1.0)
+        let (reach, goodness, score) = if is_root {
+            (1.0, 1.0, 1.0)
         } else {
-            (
-                (trust / scale).min(1.0),
-                ((trust - negative) / scale).clamp(0.0, 1.0),
-            )
+            let prior = self.prior();
+            let good = trust + positive;
+            let goodness = (good + prior) / (good + negative + 2.0 * prior);
+            let reach = (trust / scale).min(1.0);
+            (reach, goodness, reach * (2.0 * goodness - 1.0).max(0.0))
         };
         TrustScore {
             score,
+            goodness,
             reach,
             trust,
             positive,
             negative,
         }
+    }
+
+    /// The weight of the prior on each side of an author's goodness: one full-level rating by
+    /// an average author of the view, `1 / R` where `R` is the number of authors other than
+    /// the roots that hold at least the trust a push leaves behind,
+    /// `theta - theta * alpha_q / 1024` (at least 1).
+    pub fn prior(&self) -> f64 {
+        let roots_reached = self
+            .roots
+            .iter()
+            .filter(|&&r| self.p.get(r as usize).is_some_and(|&x| x >= self.reach_min))
+            .count();
+        1.0 / self.n_reached.saturating_sub(roots_reached).max(1) as f64
     }
 
     /// The score of `key` (following rotations), or `None` if the graph has never seen it.
@@ -323,6 +441,8 @@ impl TrustView {
             * 8
             + self.touched.capacity() * 4
             + self.flag.capacity()
+            + self.endorsed.capacity() * 16
+            + self.distrusted.capacity() * 4
     }
 
     fn evidence(&mut self, t: u32, weight: i64, level: i8) {
@@ -416,7 +536,7 @@ impl TrustView {
                 let (targets, _, n_flow) = graph.row(w);
                 let rem = self.spread(fwd, targets, n_flow);
                 let kept = mass - fwd + rem;
-                self.p[w as usize] += kept;
+                self.add_retained(w as usize, kept);
                 if inline_evidence && kept != 0 {
                     self.add_evidence(graph, w, kept);
                 }
