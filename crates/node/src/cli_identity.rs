@@ -31,8 +31,12 @@ pub enum IdentityCommand {
     #[command(subcommand)]
     #[command(after_help = "Examples:\n  vouch identity new --name me\n  vouch identity show me")]
     Identity(IdentitySubcommand),
-    /// Make the public `link` object tying a posting key to an identity DID (signed by both).
-    #[command(after_help = "Example:\n  vouch link --posting alice --identity me --out link.cbor")]
+    /// Make the public `link` object tying a posting key to an identity DID (signed by both),
+    /// submit it to the running node and print its CID.
+    #[command(
+        after_help = "Examples:\n  vouch link --posting alice --identity me\n  \
+        vouch link --posting alice --identity me --no-submit --out link.cbor --json"
+    )]
     Link(LinkArgs),
 }
 
@@ -146,11 +150,10 @@ pub struct LinkArgs {
     /// The identity key (name or path); it co-signs.
     #[arg(long, default_value = "identity")]
     identity: String,
-    /// Write the raw DAG-CBOR object here; otherwise print it as hex.
-    #[arg(long)]
-    out: Option<PathBuf>,
     #[command(flatten)]
     dir: KeyDir,
+    #[command(flatten)]
+    emit: crate::cli_sign::EmitArgs,
 }
 
 /// Runs an identity command. Exit code 1: a credential did not verify.
@@ -186,12 +189,7 @@ pub fn run(cmd: IdentityCommand) -> Result<ExitCode> {
             let signed = object
                 .sign(&posting)
                 .map_err(|e| anyhow!("{}: {e}", e.code()))?;
-            eprintln!("link object {}", signed.id());
-            match args.out {
-                Some(path) => std::fs::write(&path, signed.bytes())
-                    .with_context(|| format!("writing {}", path.display()))?,
-                None => println!("{}", hex::encode(signed.bytes())),
-            }
+            return crate::cli_sign::emit_objects(&args.emit, std::slice::from_ref(&signed));
         }
     }
     Ok(ExitCode::SUCCESS)

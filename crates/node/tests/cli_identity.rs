@@ -114,9 +114,14 @@ fn credential_lifecycle_and_link() {
             "posting1",
             "--out",
             link.to_str().unwrap(),
+            "--no-submit",
+            "--json",
         ],
     );
     assert!(out.status.success(), "{out:?}");
+    let line: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(line["kind"], "link");
+    assert!(line["cid"].as_str().unwrap().starts_with("bafy"), "{line}");
     let check = vouch(d, &["object", "check", link.to_str().unwrap()]);
     assert!(check.status.success(), "{check:?}");
     let bytes = std::fs::read(&link).unwrap();
