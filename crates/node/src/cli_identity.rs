@@ -59,6 +59,9 @@ pub enum IdentitySubcommand {
         name: String,
         #[command(flatten)]
         dir: KeyDir,
+        /// Print `{"did": …, "file": …}` instead of the DID alone.
+        #[arg(long)]
+        json: bool,
     },
     /// Print the did:key of a key.
     #[command(after_help = "Example:\n  vouch identity show me")]
@@ -68,6 +71,9 @@ pub enum IdentitySubcommand {
         key: String,
         #[command(flatten)]
         dir: KeyDir,
+        /// Print `{"did": …, "public_key": <hex>}` instead of the DID alone.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -159,7 +165,7 @@ pub struct LinkArgs {
 /// Runs an identity command. Exit code 1: a credential did not verify.
 pub fn run(cmd: IdentityCommand) -> Result<ExitCode> {
     match cmd {
-        IdentityCommand::Identity(IdentitySubcommand::New { name, dir }) => {
+        IdentityCommand::Identity(IdentitySubcommand::New { name, dir, json }) => {
             let dir = key_dir(&dir);
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("creating key directory {}", dir.display()))?;
@@ -168,10 +174,24 @@ pub fn run(cmd: IdentityCommand) -> Result<ExitCode> {
             write_key_file(&path, &key)
                 .map_err(|e| anyhow!("{}: {e} ({})", e.code(), path.display()))?;
             eprintln!("wrote {}", path.display());
-            println!("{}", key.public_key().to_did_key());
+            let did = key.public_key().to_did_key();
+            if json {
+                println!("{}", serde_json::json!({ "did": did, "file": path }));
+            } else {
+                println!("{did}");
+            }
         }
-        IdentityCommand::Identity(IdentitySubcommand::Show { key, dir }) => {
-            println!("{}", load_key(&key, &dir)?.public_key().to_did_key());
+        IdentityCommand::Identity(IdentitySubcommand::Show { key, dir, json }) => {
+            let pk = load_key(&key, &dir)?.public_key();
+            if json {
+                let doc = serde_json::json!({
+                    "did": pk.to_did_key(),
+                    "public_key": hex::encode(pk.as_bytes()),
+                });
+                println!("{doc}");
+            } else {
+                println!("{}", pk.to_did_key());
+            }
         }
         IdentityCommand::Credential(c) => return run_credential(c),
         IdentityCommand::Link(args) => {
