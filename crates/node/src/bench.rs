@@ -258,11 +258,13 @@ pub fn run_trust(args: &TrustBenchArgs) -> anyhow::Result<()> {
             max_diff
         ));
         let k = moved.len().max(1);
+        let own_mean = own.iter().sum::<Duration>() / own.len().max(1) as u32;
         report.line(&format!(
-            "incremental update after one attestation by the viewer itself: mean={:.3}ms vs full={:.2}ms ratio={:.1}x authors_moved_by_epsilon={} authors_reached={} (means over the updates)",
-            ms(own.iter().sum::<Duration>() / own.len().max(1) as u32),
+            "incremental update after one attestation by the viewer itself: mean={:.3}ms median={:.3}ms vs full={:.2}ms ratio={:.1}x authors_moved_by_epsilon={} authors_reached={} (means over the updates)",
+            ms(own_mean),
+            ms(median(own.clone())),
             ms(full),
-            ms(full) / ms(own.iter().sum::<Duration>() / own.len().max(1) as u32).max(1e-9),
+            ms(full) / ms(own_mean).max(1e-9),
             moved.iter().map(|m| m.0).sum::<usize>() / k,
             moved.iter().map(|m| m.1).sum::<usize>() / k,
         ));

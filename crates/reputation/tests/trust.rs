@@ -443,6 +443,71 @@ proptest! {
     }
 }
 
+/// The heaviest incremental case: the viewer's own row changes (new attestations, a level
+/// change, a retraction, a distrust), so everything downstream of the viewer moves. After each
+/// update the view matches a full computation up to the push resolution, and two views fed the
+/// same changes hold bit-identical numbers.
+#[test]
+fn the_viewers_own_attestations_update_like_a_full_computation() {
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let mut g = graph(&honest(3000, 5, &mut rng));
+    let (mut v, mut w) = (view(&g, 0), view(&g, 0));
+    let first: Vec<u32> = (1..3000).filter(|&i| trust(&g, &v, i) > 0.0).collect();
+    assert!(first.len() > 1000, "the viewer reaches most of the graph");
+    // (subject, level, what the subject's numbers do: trust up, same, down; negative up)
+    let own: [(u32, i8, &str); 8] = [
+        (2001, 100, "up"),
+        (2002, 40, "up"),
+        (2003, 100, "up"),
+        (2001, 5, "same"),       // a level change moves evidence only
+        (2002, 0, "down"),       // retraction
+        (2004, -80, "negative"), // first-hand distrust: guilt by endorsement moves
+        (2003, -100, "down negative"),
+        (2005, 100, "up"),
+    ];
+    for (i, &(b, l, expect)) in own.iter().enumerate() {
+        let before = v.score(&g, &k(b)).unwrap();
+        g.add_attestation(&att(0, b, l, 100_000 + i as u64))
+            .unwrap();
+        v.update(&g);
+        w.update(&g);
+        let fresh = view(&g, 0);
+        assert!((v.prior() / fresh.prior() - 1.0).abs() < 0.1, "step {i}");
+        for a in 0..3000 {
+            let (x, y) = (v.score(&g, &k(a)).unwrap(), fresh.score(&g, &k(a)).unwrap());
+            assert!(
+                (x.trust - y.trust).abs() < 1e-5,
+                "step {i}, author {a}: {x:?} vs {y:?}"
+            );
+            assert!(
+                (x.positive - y.positive).abs() < 1e-5,
+                "step {i}, author {a}"
+            );
+            assert!(
+                (x.negative - y.negative).abs() < 1e-5,
+                "step {i}, author {a}"
+            );
+            assert_eq!(x, w.score(&g, &k(a)).unwrap(), "step {i}, author {a}");
+        }
+        // The change reached its subject.
+        let after = v.score(&g, &k(b)).unwrap();
+        let (t0, t1) = (before.trust, after.trust);
+        if expect.contains("up") {
+            assert!(t1 > t0 + 0.01, "step {i}: {t0} -> {t1}");
+        } else if expect.contains("down") {
+            assert!(t1 < t0 - 0.01, "step {i}: {t0} -> {t1}");
+        } else {
+            assert!((t1 - t0).abs() < 1e-5, "step {i}: {t0} -> {t1}");
+        }
+        if expect.contains("negative") {
+            assert!(
+                after.negative > before.negative + 0.1,
+                "step {i}: {before:?} {after:?}"
+            );
+        }
+    }
+}
+
 #[test]
 fn latest_attestation_per_slot_wins() {
     let mut g = TrustGraph::new(None);

@@ -92,6 +92,8 @@ pub struct TrustView {
     /// Positive and negative evidence per author, in units of ONE x level.
     pos: Vec<i64>,
     neg: Vec<i64>,
+    /// Whether the author is listed in `next`.
+    queued: Vec<bool>,
     /// Negative evidence passed on from the viewer's first-hand distrust (guilt by
     /// endorsement), sorted by author: `(author, ONE x level)`.
     endorsed: Vec<(u32, i64)>,
@@ -102,8 +104,9 @@ pub struct TrustView {
     /// The least retained trust a full computation gives an author it pushes:
     /// `theta - theta * alpha_q / 1024`. Smaller amounts are incremental residue.
     reach_min: i64,
-    touched: Vec<u32>,
-    flag: Vec<bool>,
+    /// Authors queued for the next round of push: their pending mass reached the push
+    /// threshold when it last changed (checked again when the round starts).
+    next: Vec<u32>,
 }
 
 impl TrustView {
@@ -131,12 +134,12 @@ impl TrustView {
             m: Vec::new(),
             pos: Vec::new(),
             neg: Vec::new(),
+            queued: Vec::new(),
             endorsed: Vec::new(),
             distrusted: Vec::new(),
             n_reached: 0,
             reach_min: 0,
-            touched: Vec::new(),
-            flag: Vec::new(),
+            next: Vec::new(),
         };
         v.reach_min = (v.theta - v.theta * v.alpha_q / ALPHA_DEN).max(1);
         v.recompute(graph);
@@ -163,9 +166,9 @@ impl TrustView {
             v.clear();
             v.resize(n, 0);
         }
-        self.flag.clear();
-        self.flag.resize(n, false);
-        self.touched.clear();
+        self.queued.clear();
+        self.queued.resize(n, false);
+        self.next.clear();
         self.endorsed.clear();
         self.distrusted.clear();
         self.n_reached = 0;
@@ -190,15 +193,14 @@ impl TrustView {
             self.roots.clear();
             return;
         }
-        self.give_to_roots(ONE);
-        let frontier = self.take_frontier(graph);
-        self.run(graph, frontier, false);
+        self.give_to_roots(graph, ONE);
+        self.run(graph, false);
         for w in 0..n as u32 {
             let pw = self.p[w as usize];
-            if pw != 0 {
-                self.add_evidence(graph, w, pw);
-            }
             let (targets, levels, n_flow) = graph.row(w);
+            if pw != 0 {
+                self.add_evidence(targets, levels, pw);
+            }
             self.reciprocal_distrust(
                 &targets[n_flow as usize..],
                 &levels[n_flow as usize..],
@@ -308,7 +310,7 @@ impl TrustView {
         ] {
             v.resize(n, 0);
         }
-        self.flag.resize(n, false);
+        self.queued.resize(n, false);
         let Some(changes) = graph.changes_since(self.generation) else {
             return self.recompute(graph);
         };
@@ -339,8 +341,8 @@ impl TrustView {
             }
             let fwd = self.m[u] * self.alpha_q / ALPHA_DEN;
             if fwd != 0 {
-                let rem_before = self.spread(-fwd, &ch.before.targets, ch.before.n_flow);
-                let rem_after = self.spread(fwd, &ch.after.targets, ch.after.n_flow);
+                let rem_before = self.spread(graph, -fwd, &ch.before.targets, ch.before.n_flow);
+                let rem_after = self.spread(graph, fwd, &ch.after.targets, ch.after.n_flow);
                 let dp = rem_before + rem_after;
                 if dp != 0 {
                     self.add_retained(u, dp);
@@ -350,8 +352,7 @@ impl TrustView {
                 }
             }
         }
-        let frontier = self.take_frontier(graph);
-        self.run(graph, frontier, true);
+        self.run(graph, true);
         if endorsements_changed {
             self.rebuild_endorsed(graph);
         }
@@ -439,8 +440,8 @@ impl TrustView {
             + self.pos.capacity()
             + self.neg.capacity())
             * 8
-            + self.touched.capacity() * 4
-            + self.flag.capacity()
+            + self.queued.capacity()
+            + self.next.capacity() * 4
             + self.endorsed.capacity() * 16
             + self.distrusted.capacity() * 4
     }
@@ -454,8 +455,7 @@ impl TrustView {
         }
     }
 
-    fn add_evidence(&mut self, graph: &TrustGraph, w: u32, weight: i64) {
-        let (targets, levels, _) = graph.row(w);
+    fn add_evidence(&mut self, targets: &[u32], levels: &[i8], weight: i64) {
         for (&t, &l) in targets.iter().zip(levels) {
             let x = weight * i64::from(l.unsigned_abs());
             if l > 0 {
@@ -466,15 +466,23 @@ impl TrustView {
         }
     }
 
-    fn touch(&mut self, t: u32) {
-        if !self.flag[t as usize] {
-            self.flag[t as usize] = true;
-            self.touched.push(t);
+    /// Adds `x` to the pending mass of `t`, and queues `t` for the next round if that mass
+    /// reaches its push threshold `theta * max(1, d(t))`.
+    #[inline]
+    fn add_pending(&mut self, graph: &TrustGraph, t: u32, x: i64) {
+        let i = t as usize;
+        self.r[i] += x;
+        let r = self.r[i].abs();
+        // The threshold is at least theta: look the degree up only above that.
+        if !self.queued[i] && r >= self.theta && r >= self.theta * i64::from(graph.n_flow(t).max(1))
+        {
+            self.queued[i] = true;
+            self.next.push(t);
         }
     }
 
     /// Splits `x` among the roots (the viewer takes the rounding remainder).
-    fn give_to_roots(&mut self, x: i64) {
+    fn give_to_roots(&mut self, graph: &TrustGraph, x: i64) {
         let k = self.roots.len() as i64;
         if k == 0 {
             return;
@@ -482,66 +490,69 @@ impl TrustView {
         let per = x / k;
         for i in 0..self.roots.len() {
             let root = self.roots[i];
-            self.r[root as usize] += if i == 0 { x - per * (k - 1) } else { per };
-            self.touch(root);
+            self.add_pending(graph, root, if i == 0 { x - per * (k - 1) } else { per });
         }
     }
 
     /// Adds `x` spread over the first `n_flow` targets (or to the roots if there are none);
     /// returns the rounding remainder, which the pushing author retains.
-    fn spread(&mut self, x: i64, targets: &[u32], n_flow: u32) -> i64 {
+    fn spread(&mut self, graph: &TrustGraph, x: i64, targets: &[u32], n_flow: u32) -> i64 {
         if n_flow == 0 {
-            self.give_to_roots(x);
+            self.give_to_roots(graph, x);
             return 0;
         }
         let per = x / i64::from(n_flow);
         if per != 0 {
             for &t in &targets[..n_flow as usize] {
-                self.r[t as usize] += per;
-                self.touch(t);
+                self.add_pending(graph, t, per);
             }
         }
         x - per * i64::from(n_flow)
     }
 
-    fn take_frontier(&mut self, graph: &TrustGraph) -> Vec<u32> {
-        let mut frontier = Vec::new();
-        for t in std::mem::take(&mut self.touched) {
-            self.flag[t as usize] = false;
-            let limit = self.theta * i64::from(graph.n_flow(t).max(1));
-            if self.r[t as usize].abs() >= limit {
-                frontier.push(t);
-            }
-        }
-        frontier
-    }
-
-    /// Synchronous rounds of push: every author in the frontier takes its pending mass at the
-    /// start of the round, keeps `mass - fwd` and spreads `fwd = mass * alpha` over its
-    /// positive attestations (or back to the roots if it has none).
-    fn run(&mut self, graph: &TrustGraph, mut frontier: Vec<u32>, inline_evidence: bool) {
+    /// Synchronous rounds of push: every author of the round (queued in the previous step,
+    /// and still at or above its threshold) takes its pending mass at the start of the round,
+    /// keeps `mass - fwd` and spreads `fwd = mass * alpha` over its positive attestations (or
+    /// back to the roots if it has none).
+    ///
+    /// In an `incremental` run the evidence rows of each pushing author take the change of its
+    /// retained trust at once; a full computation adds all evidence afterwards.
+    fn run(&mut self, graph: &TrustGraph, incremental: bool) {
+        let mut frontier: Vec<u32> = Vec::new();
         let mut masses: Vec<i64> = Vec::new();
         let mut rounds = 0;
-        while !frontier.is_empty() && rounds < MAX_ROUNDS {
+        while !self.next.is_empty() && rounds < MAX_ROUNDS {
             rounds += 1;
+            frontier.clear();
+            std::mem::swap(&mut frontier, &mut self.next);
             masses.clear();
-            masses.extend(
-                frontier
-                    .iter()
-                    .map(|&w| std::mem::take(&mut self.r[w as usize])),
-            );
+            let theta = self.theta;
+            frontier.retain(|&w| {
+                let limit = theta * i64::from(graph.n_flow(w).max(1));
+                let i = w as usize;
+                self.queued[i] = false;
+                let keep = self.r[i].abs() >= limit;
+                if keep {
+                    masses.push(std::mem::take(&mut self.r[i]));
+                }
+                keep
+            });
             for (&w, &mass) in frontier.iter().zip(&masses) {
                 self.m[w as usize] += mass;
                 let fwd = mass * self.alpha_q / ALPHA_DEN;
-                let (targets, _, n_flow) = graph.row(w);
-                let rem = self.spread(fwd, targets, n_flow);
+                let (targets, levels, n_flow) = graph.row(w);
+                let rem = self.spread(graph, fwd, targets, n_flow);
                 let kept = mass - fwd + rem;
                 self.add_retained(w as usize, kept);
-                if inline_evidence && kept != 0 {
-                    self.add_evidence(graph, w, kept);
+                if incremental && kept != 0 {
+                    self.add_evidence(targets, levels, kept);
                 }
             }
-            frontier = self.take_frontier(graph);
         }
+        // Only if the bound on rounds was hit.
+        for &w in &self.next {
+            self.queued[w as usize] = false;
+        }
+        self.next.clear();
     }
 }
