@@ -128,6 +128,13 @@ enum Command {
     )]
     Viewer(vouch_node::cli_query::ViewerCmd),
     // ---- end of the sidecar API block ----
+    /// A local network of nodes with a generated community: what a viewer sees with and
+    /// without Vouch, and why.
+    #[command(
+        after_help = "Examples:\n  vouch demo\n  vouch demo --nodes 5 --seed 7\n  \
+        vouch demo --keep    # the nodes keep running until Ctrl-C\n  vouch demo --json"
+    )]
+    Demo(vouch_node::demo::DemoArgs),
 }
 
 /// Metric parameters shared by the evaluations (defaults: specs/trust.md).
@@ -224,6 +231,7 @@ fn main() -> ExitCode {
         Command::Trust(cmd) => vouch_node::cli_query::run_trust(cmd),
         Command::Decide(args) => vouch_node::cli_query::run_decide(args),
         Command::Viewer(cmd) => vouch_node::cli_query::run_viewer(cmd),
+        Command::Demo(args) => vouch_node::demo::run(&args),
         #[cfg(feature = "vc")]
         Command::Identity(cmd) => cli_identity::run(cmd),
         other => run_eval_or_bench(other).map(|()| ExitCode::SUCCESS),

@@ -51,6 +51,39 @@ pub enum Role {
     Spam,
 }
 
+impl Role {
+    /// Every role, in the order the demo's summary lists them.
+    pub const ALL: [Role; 5] = [
+        Role::Spam,
+        Role::Troll,
+        Role::Rude,
+        Role::MislistedFriend,
+        Role::Honest,
+    ];
+
+    /// The role's name in the demo's JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Honest => "honest",
+            Role::MislistedFriend => "mislisted-friend",
+            Role::Troll => "troll",
+            Role::Rude => "rude",
+            Role::Spam => "spam",
+        }
+    }
+}
+
+impl Origin {
+    /// Who submits through this node, in a few words.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Origin::Viewer => "you",
+            Origin::Community => "the gardening group",
+            Origin::Outside => "curators, troll, swarm",
+        }
+    }
+}
+
 /// The generated community.
 #[derive(Debug)]
 pub struct Community {
