@@ -329,6 +329,8 @@ pub struct Status {
     pub net: NetStatus,
     /// Stored objects.
     pub objects: u64,
+    /// The replication filter: whose verdicts it follows, its rules by source.
+    pub replication: Option<crate::filter::ReplicationStatus>,
     /// Every counter.
     pub metrics: std::collections::BTreeMap<&'static str, u64>,
 }
@@ -357,6 +359,7 @@ async fn status(State(s): State<ApiState>) -> Result<Json<Status>, ApiError> {
     Ok(Json(Status {
         net,
         objects,
+        replication: s.engine.replication(),
         metrics: s.metrics.snapshot().into_iter().collect(),
     }))
 }

@@ -109,7 +109,7 @@ impl Ingest {
                 Ok(obj) => match self.filter.check(&obj) {
                     Ok(()) => Ok(StoredObject::from_signed_owned(obj)),
                     Err(refusal) => {
-                        Metrics::inc(&self.metrics.objects_refused_by_policy_total);
+                        self.metrics.refused(refusal);
                         Err(IngestError::Refused(refusal))
                     }
                 },
