@@ -119,26 +119,37 @@ impl ReplicationFilter {
 }
 
 /// A filter shared by the ingest path and the network, replaceable while the node runs.
+///
+/// It holds the rules in force (the config's plus the viewers' policies', replaced by the
+/// engine) for what comes from the network, and the config's rules alone, fixed at start,
+/// for what the node's own clients submit ([`SharedFilter::check_local`]).
 #[derive(Debug, Clone, Default)]
-pub struct SharedFilter(Arc<RwLock<ReplicationFilter>>);
+pub struct SharedFilter {
+    rules: Arc<RwLock<ReplicationFilter>>,
+    config: Arc<ReplicationFilter>,
+}
 
 impl SharedFilter {
-    /// Shares `filter`.
+    /// Shares `filter`: the config's rules, and the rules in force until replaced.
     pub fn new(filter: ReplicationFilter) -> Self {
-        SharedFilter(Arc::new(RwLock::new(filter)))
+        SharedFilter {
+            config: Arc::new(filter.clone()),
+            rules: Arc::new(RwLock::new(filter)),
+        }
     }
 
-    /// Replaces the rules (the engine calls it with the config's rules and the viewers').
+    /// Replaces the rules in force (the engine calls it with the config's rules and the
+    /// viewers').
     pub fn replace(&self, filter: ReplicationFilter) {
-        match self.0.write() {
+        match self.rules.write() {
             Ok(mut guard) => *guard = filter,
             Err(poisoned) => *poisoned.into_inner() = filter,
         }
     }
 
-    /// Replaces the rules unless they are the same; true when they changed.
+    /// Replaces the rules in force unless they are the same; true when they changed.
     pub fn replace_if_changed(&self, filter: ReplicationFilter) -> bool {
-        let mut guard = match self.0.write() {
+        let mut guard = match self.rules.write() {
             Ok(g) => g,
             Err(poisoned) => poisoned.into_inner(),
         };
@@ -149,20 +160,28 @@ impl SharedFilter {
         true
     }
 
-    /// A copy of the current rules.
+    /// A copy of the rules in force.
     pub fn current(&self) -> ReplicationFilter {
-        match self.0.read() {
+        match self.rules.read() {
             Ok(guard) => guard.clone(),
             Err(poisoned) => poisoned.into_inner().clone(),
         }
     }
 
-    /// Checks one object against the current rules.
+    /// Checks an object from the network (gossip, catch-up) against the rules in force.
     pub fn check(&self, object: &SignedObject) -> Result<(), Refusal> {
-        match self.0.read() {
+        match self.rules.read() {
             Ok(guard) => guard.check(object),
             Err(poisoned) => poisoned.into_inner().check(object),
         }
+    }
+
+    /// Checks an object one of the node's own clients submits: against the config's rules
+    /// only. The viewers' policies govern what the node takes from the network; a client's
+    /// own submission is the client's choice (the views still hide it from the viewers
+    /// whose policies hide its author).
+    pub fn check_local(&self, object: &SignedObject) -> Result<(), Refusal> {
+        self.config.check(object)
     }
 }
 
@@ -506,6 +525,21 @@ mod tests {
         let shared = SharedFilter::new(f);
         shared.replace(ReplicationFilter::new());
         assert_eq!(shared.check(&post(&bob, None)), Ok(()));
+        // The config's rules still apply to the node's own clients.
+        assert_eq!(
+            shared.check_local(&post(&bob, None)),
+            Err(Refusal::BlockedAuthor)
+        );
+        // Rules added at run time (the viewers') apply to the network only.
+        let mut more = ReplicationFilter::new();
+        more.block_author(alice.public_key());
+        assert!(shared.replace_if_changed(more.clone()));
+        assert!(!shared.replace_if_changed(more));
+        assert_eq!(
+            shared.check(&post(&alice, None)),
+            Err(Refusal::BlockedAuthor)
+        );
+        assert_eq!(shared.check_local(&post(&alice, None)), Ok(()));
     }
 
     // ---- derivation from the viewers' policies ------------------------------------------

@@ -1,8 +1,8 @@
 //! End to end, real `vouch` processes on loopback: replication follows the viewers'
 //! policies. Node B has a viewer whose policy subscribes a block list naming author X; X's
 //! post published on node A is neither stored by B nor relayed by B to node C (connected
-//! only to B), B's metrics and status say so, and once the viewer is gone B fetches the post
-//! at its next catch-up.
+//! only to B), B's metrics and status say so, B's own clients may still submit X's posts,
+//! and once the viewer is gone B fetches the post at its next catch-up.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "support/nodes.rs"]
@@ -177,10 +177,19 @@ fn a_node_neither_stores_nor_relays_posts_its_viewers_policies_block() {
         "{text}"
     );
     assert!(text.contains("# TYPE vouch_objects_refused_blocked_author_total counter"));
-    // B's own users cannot submit it either.
-    let r = b.submit(&px);
-    assert_eq!(r.status, 403);
-    assert!(String::from_utf8_lossy(&r.body).contains("refused-blocked-author"));
+    // The policies govern what B takes from the network; B's own clients may still submit
+    // a post by X (only the config's rules apply to them), and the view hides it.
+    let local = post(&x, "submitted by B's own client", false);
+    submit_ok(&b, &local);
+    assert!(b.has(&local.id()));
+    let (status, d) = call(
+        &b,
+        "POST",
+        &format!("/v1/viewers/{}/decide", did(&viewer)),
+        json!({ "items": [{ "post": local.id().to_string() }] }),
+    );
+    assert_eq!(status, 200, "{d}");
+    assert_eq!(d["decisions"][0]["verdict"], "hide", "{d}");
 
     // The viewer leaves: nothing hides X any more, and B's next catch-up with A fetches the
     // post (a refusal is not a tombstone); C then gets it from B.
