@@ -44,6 +44,9 @@ pub struct BenchIngestArgs {
     /// (a node with a large store; its id index no longer fits in a few pages).
     #[arg(long, default_value_t = 0)]
     pub prefill: usize,
+    /// Print the figures as one JSON object instead of the table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `bench-sync` flags.
@@ -59,6 +62,9 @@ pub struct BenchSyncArgs {
     /// the initiator's items each (an experiment: the node reconciles whole topics).
     #[arg(long, value_delimiter = ',', default_values_t = [512, 2048, 8192, 16384])]
     pub session_items: Vec<usize>,
+    /// Print the figures as one JSON object instead of text lines.
+    #[arg(long)]
+    pub json: bool,
 }
 
 const NOW: u64 = 1_767_225_600_000;
@@ -426,6 +432,40 @@ pub fn bench_ingest(args: &BenchIngestArgs) -> anyhow::Result<ExitCode> {
         })
         .collect();
 
+    if args.json {
+        let variants: Vec<serde_json::Value> = NAMES
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let per_commit: Option<Vec<f64>> = runs[i].iter().map(|r| r.per_commit).collect();
+                serde_json::json!({
+                    "name": name.replace('T', &t.to_string()),
+                    "objects_per_s": med[i].round(),
+                    "cpu_us_per_object": cpu[i],
+                    "objects_per_commit": per_commit.map(median),
+                    "rounds": runs[i].iter().map(|r| r.rate.round()).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let doc = serde_json::json!({
+            "objects": objects.len(),
+            "bytes": bytes,
+            "batch": batch,
+            "threads": t,
+            "in_flight": p.in_flight,
+            "durability": format!("{durability:?}").to_lowercase(),
+            "prefill": p.prefill,
+            "rounds": args.rounds.max(1),
+            "variants": variants,
+            "end_to_end_over_raw_verify": med[5] / med[1],
+            "end_to_end_over_raw_verify_1_thread": med[5] / med[0],
+            "end_to_end_over_raw_validate": med[5] / med[3],
+            "load_average_before": load_before,
+            "load_average_after": load_average(),
+        });
+        println!("{doc}");
+        return Ok(ExitCode::SUCCESS);
+    }
     println!(
         "objects: {} signed posts by 1,000 authors ({} bytes, {} per object); batches of {batch}, \
          T = {t} verification threads, {} batches in flight, durability {durability:?}, \
@@ -577,10 +617,16 @@ pub fn bench_sync(args: &BenchSyncArgs) -> anyhow::Result<ExitCode> {
         })
         .collect();
     let full_list_bytes = n * 32;
-    println!(
+    let mut cases = Vec::new();
+    let say = |line: String| {
+        if !args.json {
+            println!("{line}");
+        }
+    };
+    say(format!(
         "two stores of {n} objects differing in {k} ({}%); the full id list is {full_list_bytes} bytes (32 per id)",
         args.diff_percent
-    );
+    ));
     let recent: Vec<_> = all[..n - k].to_vec();
     let mut scattered = all.clone();
     let mut drop_idx: std::collections::HashSet<usize> = std::collections::HashSet::new();
@@ -599,7 +645,18 @@ pub fn bench_sync(args: &BenchSyncArgs) -> anyhow::Result<ExitCode> {
         let f = measure_sync(local, &all)?;
         let total = f.bytes_sent + f.bytes_received;
         let fetch_rounds = f.missing.div_ceil(sync::FETCH_BATCH);
-        println!(
+        let mut case = serde_json::json!({
+            "case": name,
+            "round_trips": f.rounds,
+            "bytes_sent": f.bytes_sent,
+            "bytes_received": f.bytes_received,
+            "share_of_full_list": total as f64 / full_list_bytes as f64,
+            "ms": f.secs * 1000.0,
+            "missing": f.missing,
+            "fetch_requests": fetch_rounds,
+            "sessions": [],
+        });
+        say(format!(
             "{name}: {} round trips, {} bytes sent + {} received = {} bytes ({:.2}% of the full list), {:.1} ms; found {} missing, fetched in {} batch requests of <= {}",
             f.rounds,
             f.bytes_sent,
@@ -610,19 +667,28 @@ pub fn bench_sync(args: &BenchSyncArgs) -> anyhow::Result<ExitCode> {
             f.missing,
             fetch_rounds,
             sync::FETCH_BATCH,
-        );
+        ));
         anyhow::ensure!(f.missing == k, "found {} missing, expected {k}", f.missing);
         for &per in &args.session_items {
             let f = measure_sessions(local, &all, per)?;
             let total = f.bytes_sent + f.bytes_received;
-            println!(
+            if let Some(sessions) = case["sessions"].as_array_mut() {
+                sessions.push(serde_json::json!({
+                    "items_per_session": per,
+                    "round_trips": f.rounds,
+                    "bytes": total,
+                    "share_of_full_list": total as f64 / full_list_bytes as f64,
+                }));
+            }
+            say(format!(
                 "    experiment, per-time-bucket sessions of ~{per} items: at most {} round trips, {} bytes ({:.2}%)",
                 f.rounds,
                 total,
                 100.0 * total as f64 / full_list_bytes as f64,
-            );
+            ));
             anyhow::ensure!(f.missing == k, "sessions found {} missing", f.missing);
         }
+        cases.push(case);
     }
     // The floor for scattered differences (see specs/sync.md): a difference is only found
     // in a listed range, listed ranges come from 16-way splits (16 x >= 19 bytes) of ranges
@@ -631,9 +697,19 @@ pub fn bench_sync(args: &BenchSyncArgs) -> anyhow::Result<ExitCode> {
     let p = k as f64 / n as f64;
     let per_difference = 16.0 * 19.0 / (1.0 + 31.0 * p) + 32.0;
     let floor = per_difference * k as f64;
-    println!(
+    say(format!(
         "floor for {k} scattered differences with negentropy v1 (16 buckets, 16-byte fingerprints, 32-byte ids), any number of round trips: {per_difference:.0} bytes per difference, {floor:.0} bytes ({:.2}% of the full list)",
         100.0 * floor / full_list_bytes as f64,
-    );
+    ));
+    if args.json {
+        let doc = serde_json::json!({
+            "objects": n,
+            "differing": k,
+            "full_list_bytes": full_list_bytes,
+            "cases": cases,
+            "scattered_floor_bytes": floor.round(),
+        });
+        println!("{doc}");
+    }
     Ok(ExitCode::SUCCESS)
 }

@@ -31,8 +31,12 @@ pub enum IdentityCommand {
     #[command(subcommand)]
     #[command(after_help = "Examples:\n  vouch identity new --name me\n  vouch identity show me")]
     Identity(IdentitySubcommand),
-    /// Make the public `link` object tying a posting key to an identity DID (signed by both).
-    #[command(after_help = "Example:\n  vouch link --posting alice --identity me --out link.cbor")]
+    /// Make the public `link` object tying a posting key to an identity DID (signed by both),
+    /// submit it to the running node and print its CID.
+    #[command(
+        after_help = "Examples:\n  vouch link --posting alice --identity me\n  \
+        vouch link --posting alice --identity me --no-submit --out link.cbor --json"
+    )]
     Link(LinkArgs),
 }
 
@@ -55,6 +59,9 @@ pub enum IdentitySubcommand {
         name: String,
         #[command(flatten)]
         dir: KeyDir,
+        /// Print `{"did": …, "file": …}` instead of the DID alone.
+        #[arg(long)]
+        json: bool,
     },
     /// Print the did:key of a key.
     #[command(after_help = "Example:\n  vouch identity show me")]
@@ -64,6 +71,9 @@ pub enum IdentitySubcommand {
         key: String,
         #[command(flatten)]
         dir: KeyDir,
+        /// Print `{"did": …, "public_key": <hex>}` instead of the DID alone.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -146,17 +156,16 @@ pub struct LinkArgs {
     /// The identity key (name or path); it co-signs.
     #[arg(long, default_value = "identity")]
     identity: String,
-    /// Write the raw DAG-CBOR object here; otherwise print it as hex.
-    #[arg(long)]
-    out: Option<PathBuf>,
     #[command(flatten)]
     dir: KeyDir,
+    #[command(flatten)]
+    emit: crate::cli_sign::EmitArgs,
 }
 
 /// Runs an identity command. Exit code 1: a credential did not verify.
 pub fn run(cmd: IdentityCommand) -> Result<ExitCode> {
     match cmd {
-        IdentityCommand::Identity(IdentitySubcommand::New { name, dir }) => {
+        IdentityCommand::Identity(IdentitySubcommand::New { name, dir, json }) => {
             let dir = key_dir(&dir);
             std::fs::create_dir_all(&dir)
                 .with_context(|| format!("creating key directory {}", dir.display()))?;
@@ -165,10 +174,24 @@ pub fn run(cmd: IdentityCommand) -> Result<ExitCode> {
             write_key_file(&path, &key)
                 .map_err(|e| anyhow!("{}: {e} ({})", e.code(), path.display()))?;
             eprintln!("wrote {}", path.display());
-            println!("{}", key.public_key().to_did_key());
+            let did = key.public_key().to_did_key();
+            if json {
+                println!("{}", serde_json::json!({ "did": did, "file": path }));
+            } else {
+                println!("{did}");
+            }
         }
-        IdentityCommand::Identity(IdentitySubcommand::Show { key, dir }) => {
-            println!("{}", load_key(&key, &dir)?.public_key().to_did_key());
+        IdentityCommand::Identity(IdentitySubcommand::Show { key, dir, json }) => {
+            let pk = load_key(&key, &dir)?.public_key();
+            if json {
+                let doc = serde_json::json!({
+                    "did": pk.to_did_key(),
+                    "public_key": hex::encode(pk.as_bytes()),
+                });
+                println!("{doc}");
+            } else {
+                println!("{}", pk.to_did_key());
+            }
         }
         IdentityCommand::Credential(c) => return run_credential(c),
         IdentityCommand::Link(args) => {
@@ -186,12 +209,7 @@ pub fn run(cmd: IdentityCommand) -> Result<ExitCode> {
             let signed = object
                 .sign(&posting)
                 .map_err(|e| anyhow!("{}: {e}", e.code()))?;
-            eprintln!("link object {}", signed.id());
-            match args.out {
-                Some(path) => std::fs::write(&path, signed.bytes())
-                    .with_context(|| format!("writing {}", path.display()))?,
-                None => println!("{}", hex::encode(signed.bytes())),
-            }
+            return crate::cli_sign::emit_objects(&args.emit, std::slice::from_ref(&signed));
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -1056,7 +1056,14 @@ fn build_snapshot(core: &Core, vc: &ViewerCore, now: u64) -> ViewerSnapshot {
     let trust = Arc::new(TrustSnapshot::new(&core.graph, &vc.trust, direct));
     let lookup: Arc<dyn TrustLookup> = trust.clone();
     let credentials: Arc<dyn CredentialLookup> = Arc::new(NoCredentials);
-    let view = View::build(&core.state, &vc.info.policy, lookup, credentials, now);
+    let view = View::build_with_seed(
+        &core.state,
+        &vc.info.policy,
+        lookup,
+        credentials,
+        now,
+        crate::seed::view_seed(),
+    );
     ViewerSnapshot {
         info: vc.info.clone(),
         view,

@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod net;
 pub mod node;
 pub mod rendezvous;
+pub mod seed;
 pub mod store;
 pub mod sync;
 pub mod topic;

@@ -28,6 +28,20 @@ fn credential_lifecycle_and_link() {
     let holder = stdout(&vouch(d, &["identity", "new"]));
     assert!(holder.starts_with("did:key:z6Mk"), "{holder}");
     assert_eq!(stdout(&vouch(d, &["identity", "show"])), holder);
+    let shown: serde_json::Value =
+        serde_json::from_str(&stdout(&vouch(d, &["identity", "show", "--json"]))).unwrap();
+    assert_eq!(shown["did"], holder.as_str());
+    assert_eq!(shown["public_key"].as_str().unwrap().len(), 64);
+    let made: serde_json::Value = serde_json::from_str(&stdout(&vouch(
+        d,
+        &["identity", "new", "--name", "other", "--json"],
+    )))
+    .unwrap();
+    assert!(made["did"].as_str().unwrap().starts_with("did:key:z6Mk"));
+    assert!(
+        made["file"].as_str().unwrap().ends_with("other.key"),
+        "{made}"
+    );
 
     let vc = d.join("vc.json");
     let vc_s = vc.to_str().unwrap();
@@ -114,9 +128,14 @@ fn credential_lifecycle_and_link() {
             "posting1",
             "--out",
             link.to_str().unwrap(),
+            "--no-submit",
+            "--json",
         ],
     );
     assert!(out.status.success(), "{out:?}");
+    let line: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(line["kind"], "link");
+    assert!(line["cid"].as_str().unwrap().starts_with("bafy"), "{line}");
     let check = vouch(d, &["object", "check", link.to_str().unwrap()]);
     assert!(check.status.success(), "{check:?}");
     let bytes = std::fs::read(&link).unwrap();

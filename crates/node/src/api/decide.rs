@@ -395,10 +395,17 @@ pub(super) async fn diff_policy(
         engine.read(|core| {
             let trust = || -> Arc<dyn TrustLookup> { snap.trust.clone() };
             let credentials = || -> Arc<dyn CredentialLookup> { Arc::new(NoCredentials) };
-            let before: View<'static> =
-                View::build(&core.state, &snap.info.policy, trust(), credentials(), now);
+            let seed = crate::seed::view_seed();
+            let before: View<'static> = View::build_with_seed(
+                &core.state,
+                &snap.info.policy,
+                trust(),
+                credentials(),
+                now,
+                seed,
+            );
             let after: View<'static> =
-                View::build(&core.state, &policy, trust(), credentials(), now);
+                View::build_with_seed(&core.state, &policy, trust(), credentials(), now, seed);
             diff(&before, &after, now)
         })
     })
