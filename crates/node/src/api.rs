@@ -4,7 +4,8 @@
 //! and events.
 //!
 //! - objects: `POST /v1/objects` (raw DAG-CBOR; answered after the store committed and the
-//!   viewers' views reflect it), `GET /v1/objects/{cid}`;
+//!   viewers' views reflect it; only the config's replication rules apply to it, not the
+//!   viewers' policies), `GET /v1/objects/{cid}`;
 //! - viewers: `GET|POST /v1/viewers`, `GET|DELETE /v1/viewers/{viewer}`,
 //!   `GET|PUT /v1/viewers/{viewer}/policy`, `GET /v1/viewers/{viewer}/subscriptions`;
 //! - decisions: `POST /v1/viewers/{viewer}/decide`, `GET /v1/viewers/{viewer}/explain/{subject}`,
@@ -251,7 +252,7 @@ async fn submit(
     let bytes = body.to_vec();
     let result = s
         .ingest
-        .ingest(vec![bytes.clone()])
+        .ingest_from(vec![bytes.clone()], crate::ingest::Origin::Local)
         .await
         .into_iter()
         .next();
@@ -329,6 +330,8 @@ pub struct Status {
     pub net: NetStatus,
     /// Stored objects.
     pub objects: u64,
+    /// The replication filter: whose verdicts it follows, its rules by source.
+    pub replication: Option<crate::filter::ReplicationStatus>,
     /// Every counter.
     pub metrics: std::collections::BTreeMap<&'static str, u64>,
 }
@@ -357,6 +360,7 @@ async fn status(State(s): State<ApiState>) -> Result<Json<Status>, ApiError> {
     Ok(Json(Status {
         net,
         objects,
+        replication: s.engine.replication(),
         metrics: s.metrics.snapshot().into_iter().collect(),
     }))
 }

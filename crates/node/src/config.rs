@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-use crate::filter::ReplicationFilter;
+use crate::filter::{Follow, ReplicationFilter};
 use crate::store::Durability;
 use crate::topic::parse_group;
 
@@ -78,14 +78,37 @@ impl Default for NodeConfig {
     }
 }
 
-/// `[replication]`: the bans and blocks the node's viewers apply.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Default of `replication.max_candidates`.
+pub const DEFAULT_MAX_CANDIDATES: usize = 100_000;
+
+/// `[replication]`: which posts the node does not store or relay. The rules in force are
+/// the static entries below plus, unless `follow = "off"`, the blocks and group bans the
+/// local viewers' policies apply (`specs/sync.md`, "Replication follows trust").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ReplicationConfig {
+    /// Whose verdicts to follow: `all-viewers` (default: refuse only what every local
+    /// viewer's policy hides by a block list or a group ban), `any-viewer`, or `off`.
+    pub follow: Follow,
+    /// Most candidates the engine considers per derivation: block-listed authors per
+    /// viewer, and banned `(group, author)` pairs. Entries beyond it are not refused
+    /// (counted in `vouch_replication_candidates_skipped_total`).
+    pub max_candidates: usize,
     /// Authors (`did:key`) none of whose posts are stored or relayed.
     pub blocked_authors: Vec<String>,
     /// `(group, author)` pairs: the author's posts in that group are not stored or relayed.
     pub group_bans: Vec<GroupBan>,
+}
+
+impl Default for ReplicationConfig {
+    fn default() -> Self {
+        ReplicationConfig {
+            follow: Follow::default(),
+            max_candidates: DEFAULT_MAX_CANDIDATES,
+            blocked_authors: Vec::new(),
+            group_bans: Vec::new(),
+        }
+    }
 }
 
 /// One group ban.
@@ -227,6 +250,13 @@ mod tests {
             "#
         );
         let c = NodeConfig::from_toml(&text).unwrap();
+        assert_eq!(c.replication.follow, Follow::AllViewers);
+        assert_eq!(c.replication.max_candidates, DEFAULT_MAX_CANDIDATES);
+        let any = NodeConfig::from_toml("[replication]\nfollow = \"any-viewer\"").unwrap();
+        assert_eq!(any.replication.follow, Follow::AnyViewer);
+        let off = NodeConfig::from_toml("[replication]\nfollow = \"off\"").unwrap();
+        assert_eq!(off.replication.follow, Follow::Off);
+        assert!(NodeConfig::from_toml("[replication]\nfollow = \"some\"").is_err());
         assert_eq!(c.listen, vec!["/ip4/127.0.0.1/tcp/0".to_string()]);
         assert_eq!(c.durability, Durability::Full);
         assert_eq!(NodeConfig::default().durability, Durability::Normal);
@@ -236,7 +266,7 @@ mod tests {
         let bad = NodeConfig {
             replication: ReplicationConfig {
                 blocked_authors: vec!["did:key:nope".into()],
-                group_bans: vec![],
+                ..ReplicationConfig::default()
             },
             ..NodeConfig::default()
         };

@@ -9,6 +9,10 @@
 //! One thread does all the writing (applying objects, updating trust views, building
 //! views), so the request path only ever takes short read locks. It holds no trust or
 //! decision logic of its own: every rule is in `vouch-reputation`.
+//!
+//! Whenever it republishes the views it also derives the replication filter from them
+//! ([`crate::filter::derive_from_policies`]) and replaces the node's
+//! [`SharedFilter`](crate::filter::SharedFilter) with the config's rules plus the viewers'.
 
 mod sqlite;
 mod trust_snapshot;
@@ -29,6 +33,7 @@ use vouch_reputation::{
     TrustGraph, TrustLookup, TrustParams, TrustStep, TrustView, View, ViewDiff,
 };
 
+use crate::filter::{derive_from_policies, ReplicationHook, ReplicationStatus};
 use crate::json::{JsonError, PolicyJson};
 use crate::metrics::Metrics;
 use crate::store::StoreError;
@@ -229,6 +234,8 @@ struct Shared {
     cmd: mpsc::Sender<Cmd>,
     metrics: Arc<Metrics>,
     config: EngineConfig,
+    replication: Option<ReplicationHook>,
+    replication_status: RwLock<Option<ReplicationStatus>>,
 }
 
 /// The handle to the engine. Cheap to clone.
@@ -276,11 +283,15 @@ impl Engine {
     /// Starts the engine thread on the database in `data_dir`: loads the viewers, applies
     /// every stored object, builds every viewer's view, then follows `commits`. Returns when
     /// the first views are published.
+    ///
+    /// With `replication`, it keeps that replication filter in step with the viewers'
+    /// policies (before the first views are published, and at every republication).
     pub async fn start(
         data_dir: &Path,
         commits: watch::Receiver<i64>,
         metrics: Arc<Metrics>,
         config: EngineConfig,
+        replication: Option<ReplicationHook>,
     ) -> Result<(Engine, std::thread::JoinHandle<()>), EngineError> {
         let db = EngineDb::open(data_dir)?;
         let (cmd_tx, cmd_rx) = mpsc::channel(ENGINE_CMD_QUEUE);
@@ -304,6 +315,8 @@ impl Engine {
             cmd: cmd_tx,
             metrics,
             config,
+            replication,
+            replication_status: RwLock::new(None),
         });
         let (ready_tx, ready_rx) = oneshot::channel();
         let worker = Worker {
@@ -313,6 +326,8 @@ impl Engine {
             pending: Pending::default(),
             last_build: Instant::now(),
             last_full: Instant::now(),
+            filter_due: u64::MAX,
+            skipped_logged: false,
         };
         let thread = std::thread::Builder::new()
             .name("vouch-engine".into())
@@ -353,6 +368,8 @@ impl Engine {
             cmd,
             metrics: Arc::new(Metrics::default()),
             config: EngineConfig::default(),
+            replication: None,
+            replication_status: RwLock::new(None),
         });
         let mut worker = Worker {
             shared,
@@ -361,6 +378,8 @@ impl Engine {
             pending: Pending::default(),
             last_build: Instant::now(),
             last_full: Instant::now(),
+            filter_due: u64::MAX,
+            skipped_logged: false,
         };
         worker.initial_load()
     }
@@ -484,6 +503,12 @@ impl Engine {
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.shared.metrics
     }
+
+    /// The replication filter's sizes and sources, once derived (none when the engine does
+    /// not keep a filter).
+    pub fn replication(&self) -> Option<ReplicationStatus> {
+        read(&self.shared.replication_status).clone()
+    }
 }
 
 /// What objects applied since the last build changed.
@@ -502,6 +527,10 @@ struct Worker {
     pending: Pending,
     last_build: Instant,
     last_full: Instant,
+    /// When (ms) a list entry or ban the replication filter considered expires.
+    filter_due: u64,
+    /// The candidate bound was hit and logged.
+    skipped_logged: bool,
 }
 
 enum Wake {
@@ -560,6 +589,13 @@ impl Worker {
 
     fn next_deadline(&self) -> Instant {
         let full = self.last_full + Duration::from_millis(self.shared.config.max_view_age_ms);
+        let full = match self.filter_due {
+            u64::MAX => full,
+            due => {
+                let wait = due.saturating_sub(crate::clock::now_ms());
+                full.min(Instant::now() + Duration::from_millis(wait))
+            }
+        };
         if self.pending.views {
             let soon = self.last_build + Duration::from_millis(self.shared.config.refresh_ms);
             soon.min(full)
@@ -827,6 +863,7 @@ impl Worker {
         }
         let snap = self.rebuild_one(&viewer, exists.is_some());
         self.update_viewer_gauge();
+        self.refresh_filter();
         snap.ok_or_else(|| EngineError::ViewerNotFound(viewer.to_did_key()))
     }
 
@@ -835,6 +872,7 @@ impl Worker {
         let in_db = self.db.delete_viewer(viewer)?;
         write(&self.shared.snapshots).remove(viewer);
         self.update_viewer_gauge();
+        self.refresh_filter();
         if known || in_db {
             Ok(())
         } else {
@@ -867,6 +905,10 @@ impl Worker {
             self.rebuild_views(true);
             return;
         }
+        if crate::clock::now_ms() >= self.filter_due {
+            // An entry or ban the filter considered has expired.
+            self.refresh_filter();
+        }
         let soon = self.last_build + Duration::from_millis(self.shared.config.refresh_ms);
         if self.pending.views && now >= soon {
             let diffs = self.pending.lists;
@@ -883,8 +925,88 @@ impl Worker {
         self.pending = Pending::default();
         self.last_build = Instant::now();
         self.last_full = self.last_build;
+        // The filter follows the views before they are announced: a caller that waited for
+        // its objects to be reflected finds the rules in force too.
+        self.refresh_filter();
         let seq = read(&self.shared.core).seq;
         self.published.send_replace(seq);
+    }
+
+    /// Derives the replication filter from the published views and puts the config's
+    /// rules plus the derived ones in force.
+    fn refresh_filter(&mut self) {
+        let Some(hook) = &self.shared.replication else {
+            return;
+        };
+        let start = Instant::now();
+        let now = crate::clock::now_ms();
+        let mut snaps: Vec<Arc<ViewerSnapshot>> =
+            read(&self.shared.snapshots).values().cloned().collect();
+        snaps.sort_by_key(|s| s.info.viewer);
+        let views: Vec<&View<'static>> = snaps.iter().map(|s| &s.view).collect();
+        let (derived, seq) = {
+            let core = read(&self.shared.core);
+            let ban_lists = core
+                .ban_lists
+                .iter()
+                .flat_map(|(g, lists)| lists.iter().map(move |l| (g, l)));
+            let d = derive_from_policies(
+                &core.state,
+                ban_lists,
+                &views,
+                hook.follow,
+                now,
+                hook.max_candidates,
+            );
+            (d, core.seq)
+        };
+        let mut rules = hook.config_rules.clone();
+        rules.extend(&derived.filter);
+        let mut status = ReplicationStatus::new(hook.follow, &hook.config_rules, &derived, &rules);
+        status.derived_at_ms = now;
+        status.seq = seq;
+        let changed = hook.filter.replace_if_changed(rules);
+        self.filter_due = derived.next_expiry.unwrap_or(u64::MAX);
+        let m = &self.shared.metrics;
+        let set = |g: &std::sync::atomic::AtomicU64, v: u64| {
+            g.store(v, std::sync::atomic::Ordering::Relaxed)
+        };
+        set(&m.replication_authors_config, status.authors.config);
+        set(&m.replication_authors_policies, status.authors.policies);
+        set(&m.replication_authors_refused, status.authors.total);
+        set(&m.replication_group_bans_config, status.group_bans.config);
+        set(
+            &m.replication_group_bans_policies,
+            status.group_bans.policies,
+        );
+        set(&m.replication_group_bans_refused, status.group_bans.total);
+        Metrics::inc(&m.replication_filter_builds_total);
+        Metrics::add(&m.replication_filter_decisions_total, derived.decisions);
+        Metrics::add(
+            &m.replication_filter_build_micros_total,
+            start.elapsed().as_micros() as u64,
+        );
+        if derived.skipped > 0 {
+            Metrics::add(&m.replication_candidates_skipped_total, derived.skipped);
+            if !self.skipped_logged {
+                self.skipped_logged = true;
+                tracing::warn!(
+                    skipped = derived.skipped,
+                    max = hook.max_candidates,
+                    "replication filter: more list entries than replication.max_candidates; the rest are not refused"
+                );
+            }
+        }
+        if changed {
+            Metrics::inc(&m.replication_filter_changes_total);
+            tracing::info!(
+                follow = status.follow,
+                authors = status.authors.total,
+                group_bans = status.group_bans.total,
+                "replication filter changed"
+            );
+        }
+        *write(&self.shared.replication_status) = Some(status);
     }
 
     /// Builds one viewer's view and publishes it; sends a diff to listeners when asked and
@@ -1006,6 +1128,7 @@ mod tests {
             writer.commits(),
             metrics.clone(),
             EngineConfig::default(),
+            None,
         )
         .await
         .unwrap();
@@ -1077,6 +1200,7 @@ mod tests {
             writer.commits(),
             metrics,
             EngineConfig::default(),
+            None,
         )
         .await
         .unwrap();
@@ -1093,6 +1217,126 @@ mod tests {
         assert!(engine.snapshot(&viewer.public_key()).is_none());
         assert_eq!(Engine::load(dir.path()).unwrap().viewers, 0);
         assert_eq!(Engine::load(dir.path()).unwrap().objects, 2);
+        engine.stop().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_replication_filter_follows_the_viewers_policies() {
+        use crate::filter::{Follow, Refusal, ReplicationFilter, SharedFilter};
+        let dir = tempfile::tempdir().unwrap();
+        let metrics = Arc::new(Metrics::default());
+        let conn = store::open(dir.path(), Durability::Normal).unwrap();
+        let (writer, _writer_thread) = StoreWriter::spawn(conn, metrics.clone());
+        let (viewer, curator, spammer, pinned) = (key(1), key(2), key(3), key(4));
+        // A static rule from the config stays in force whatever the policies say.
+        let mut config_rules = ReplicationFilter::new();
+        config_rules.block_author(pinned.public_key());
+        let filter = SharedFilter::new(config_rules.clone());
+        let hook = ReplicationHook {
+            filter: filter.clone(),
+            config_rules,
+            follow: Follow::AllViewers,
+            max_candidates: 1000,
+        };
+        let (engine, _thread) = Engine::start(
+            dir.path(),
+            writer.commits(),
+            metrics.clone(),
+            EngineConfig::default(),
+            Some(hook),
+        )
+        .await
+        .unwrap();
+        let status = engine.replication().unwrap();
+        assert_eq!(status.follow, "all-viewers");
+        assert_eq!(
+            (
+                status.authors.config,
+                status.authors.policies,
+                status.authors.total
+            ),
+            (1, 0, 1)
+        );
+        let spam_post = |at: u64| {
+            Object {
+                author: spammer.public_key(),
+                at,
+                body: Body::Post(vouch_reputation::PostBody {
+                    text: "buy".into(),
+                    ..Default::default()
+                }),
+            }
+            .sign(&spammer)
+            .unwrap()
+        };
+        assert_eq!(filter.check(&spam_post(1)), Ok(()));
+
+        let list = ListRef {
+            owner: curator.public_key(),
+            name: "spam".into(),
+        };
+        let policy = Policy::new(viewer.public_key()).subscribe(list.clone(), 1.0);
+        engine
+            .put_viewer(viewer.public_key(), policy, vec![], true)
+            .await
+            .unwrap();
+        writer
+            .insert(vec![
+                signed(
+                    &curator,
+                    Body::List(ListBody {
+                        name: "spam".into(),
+                        purpose: vouch_reputation::ListPurpose::Block,
+                        description: None,
+                        group: None,
+                        seq: 1,
+                    }),
+                ),
+                signed(
+                    &curator,
+                    Body::ListAdd(ListAddBody {
+                        list,
+                        subject: Subject::Key(spammer.public_key()),
+                        reason: None,
+                        category: None,
+                        expires: None,
+                    }),
+                ),
+            ])
+            .await
+            .unwrap();
+        let seq = *writer.commits().borrow();
+        // The filter is in force once the views reflecting the list are published.
+        assert!(engine.wait_published(seq, Duration::from_secs(30)).await);
+        assert_eq!(filter.check(&spam_post(2)), Err(Refusal::BlockedAuthor));
+        let status = engine.replication().unwrap();
+        assert_eq!(
+            (
+                status.authors.config,
+                status.authors.policies,
+                status.authors.total
+            ),
+            (1, 1, 2)
+        );
+        assert_eq!(status.seq, seq);
+        assert_eq!(
+            metrics
+                .replication_authors_policies
+                .load(std::sync::atomic::Ordering::Relaxed),
+            1
+        );
+        assert!(
+            metrics
+                .replication_filter_changes_total
+                .load(std::sync::atomic::Ordering::Relaxed)
+                >= 1
+        );
+
+        // The only viewer who hid the spammer leaves: the policy rule goes, the static one stays.
+        engine.delete_viewer(viewer.public_key()).await.unwrap();
+        assert_eq!(filter.check(&spam_post(3)), Ok(()));
+        assert!(filter.current().blocks(&pinned.public_key()));
+        assert_eq!(engine.replication().unwrap().authors.total, 1);
         engine.stop().await;
     }
 }

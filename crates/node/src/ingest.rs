@@ -58,6 +58,15 @@ pub struct Ingested {
     pub topic: String,
 }
 
+/// Where a batch comes from: which replication rules apply to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// From peers (gossip, catch-up): the rules in force, the viewers' policies included.
+    Network,
+    /// From the node's own clients (`POST /v1/objects`): the config's rules only.
+    Local,
+}
+
 /// The ingest pipeline in front of the store writer. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Ingest {
@@ -96,20 +105,35 @@ impl Ingest {
         self
     }
 
-    /// Validates and filters a batch (CPU only; call it off the async runtime).
+    /// Validates and filters a batch from the network (CPU only; call it off the async
+    /// runtime).
     pub fn check_batch(
         &self,
         items: &[&[u8]],
         now_ms: u64,
     ) -> Vec<Result<StoredObject, IngestError>> {
+        self.check_batch_from(items, now_ms, Origin::Network)
+    }
+
+    /// Validates and filters a batch with the rules for its origin.
+    pub fn check_batch_from(
+        &self,
+        items: &[&[u8]],
+        now_ms: u64,
+        origin: Origin,
+    ) -> Vec<Result<StoredObject, IngestError>> {
+        let check = |obj: &vouch_reputation::SignedObject| match origin {
+            Origin::Network => self.filter.check(obj),
+            Origin::Local => self.filter.check_local(obj),
+        };
         self.limits
             .validate_batch(items, now_ms)
             .into_iter()
             .map(|r| match r {
-                Ok(obj) => match self.filter.check(&obj) {
+                Ok(obj) => match check(&obj) {
                     Ok(()) => Ok(StoredObject::from_signed_owned(obj)),
                     Err(refusal) => {
-                        Metrics::inc(&self.metrics.objects_refused_by_policy_total);
+                        self.metrics.refused(refusal);
                         Err(IngestError::Refused(refusal))
                     }
                 },
@@ -121,8 +145,19 @@ impl Ingest {
             .collect()
     }
 
-    /// Runs the whole pipeline on a batch; answers after the store committed.
+    /// Runs the whole pipeline on a batch from the network; answers after the store
+    /// committed.
     pub async fn ingest(&self, items: Vec<Vec<u8>>) -> Vec<Result<Ingested, IngestError>> {
+        self.ingest_from(items, Origin::Network).await
+    }
+
+    /// Runs the whole pipeline on a batch with the rules for its origin; answers after the
+    /// store committed.
+    pub async fn ingest_from(
+        &self,
+        items: Vec<Vec<u8>>,
+        origin: Origin,
+    ) -> Vec<Result<Ingested, IngestError>> {
         if items.len() > MAX_INGEST_BATCH {
             Metrics::inc(&self.metrics.limit_exceeded_total);
             return items
@@ -143,7 +178,7 @@ impl Ingest {
         let this = self.clone();
         let checked = tokio::task::spawn_blocking(move || {
             let refs: Vec<&[u8]> = items.iter().map(|b| b.as_slice()).collect();
-            let checked = this.check_batch(&refs, crate::clock::now_ms());
+            let checked = this.check_batch_from(&refs, crate::clock::now_ms(), origin);
             drop(permit);
             checked
         })

@@ -43,6 +43,32 @@ metrics! {
     objects_invalid_total: "counter",
     /// Valid objects not stored or relayed because the replication policy hides them.
     objects_refused_by_policy_total: "counter",
+    /// Of those, posts whose author is refused everywhere (`refused-blocked-author`).
+    objects_refused_blocked_author_total: "counter",
+    /// Of those, posts whose author is refused in the post's group (`refused-banned-in-group`).
+    objects_refused_banned_in_group_total: "counter",
+    /// Authors refused everywhere by the config's static rules.
+    replication_authors_config: "gauge",
+    /// Authors refused everywhere because the viewers' policies hide them by a block list.
+    replication_authors_policies: "gauge",
+    /// Authors refused everywhere (config and policies).
+    replication_authors_refused: "gauge",
+    /// `(group, author)` rules from the config.
+    replication_group_bans_config: "gauge",
+    /// `(group, author)` rules from the viewers' policies (a group's ban hides the author).
+    replication_group_bans_policies: "gauge",
+    /// `(group, author)` rules in force (config and policies).
+    replication_group_bans_refused: "gauge",
+    /// Times the engine derived the replication filter from the viewers' policies.
+    replication_filter_builds_total: "counter",
+    /// Times the derived filter differed from the one in force and replaced it.
+    replication_filter_changes_total: "counter",
+    /// Decisions asked of the viewers' views while deriving the filter.
+    replication_filter_decisions_total: "counter",
+    /// Microseconds spent deriving the filter.
+    replication_filter_build_micros_total: "counter",
+    /// List entries left out of a derivation because of `replication.max_candidates`.
+    replication_candidates_skipped_total: "counter",
     /// Gossip messages accepted and relayed.
     gossip_accepted_total: "counter",
     /// Gossip messages rejected (invalid: the sender's score drops).
@@ -111,6 +137,19 @@ impl Metrics {
     /// Adds one to a counter.
     pub fn inc(counter: &AtomicU64) {
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a refused object, in total and under its reason.
+    pub fn refused(&self, why: crate::filter::Refusal) {
+        Metrics::inc(&self.objects_refused_by_policy_total);
+        match why {
+            crate::filter::Refusal::BlockedAuthor => {
+                Metrics::inc(&self.objects_refused_blocked_author_total)
+            }
+            crate::filter::Refusal::BannedInGroup => {
+                Metrics::inc(&self.objects_refused_banned_in_group_total)
+            }
+        }
     }
 
     /// Adds `n` to a counter.

@@ -649,8 +649,8 @@ impl NetLoop {
                     // A valid object on the wrong topic: not ours to relay there.
                     Metrics::inc(&self.metrics.gossip_ignored_total);
                     A::Ignore
-                } else if self.filter.check(&obj).is_err() {
-                    Metrics::inc(&self.metrics.objects_refused_by_policy_total);
+                } else if let Err(refusal) = self.filter.check(&obj) {
+                    self.metrics.refused(refusal);
                     Metrics::inc(&self.metrics.gossip_ignored_total);
                     A::Ignore
                 } else if self

@@ -12,7 +12,7 @@ use crate::api::{router, ApiState};
 use crate::client::{API_ADDR_FILE, LISTEN_ADDRS_FILE};
 use crate::config::NodeConfig;
 use crate::engine::Engine;
-use crate::filter::SharedFilter;
+use crate::filter::{ReplicationHook, SharedFilter};
 use crate::ingest::Ingest;
 use crate::metrics::Metrics;
 use crate::net::{parse_addrs, NetCmd, NetLoop, NetParams, NET_CMD_QUEUE};
@@ -52,14 +52,24 @@ pub async fn run(
     let (writer, writer_thread) = StoreWriter::spawn(conn, metrics.clone());
     let reader = StoreReader::open(&data_dir)?;
     let commits = writer.commits();
+    // The config's rules are in force from the start; the engine adds the viewers' before
+    // it reports ready, and keeps them in step.
+    let config_rules = config.replication_filter()?;
+    let filter = SharedFilter::new(config_rules.clone());
+    let hook = ReplicationHook {
+        filter: filter.clone(),
+        config_rules,
+        follow: config.replication.follow,
+        max_candidates: config.replication.max_candidates,
+    };
     let (engine, engine_thread) = Engine::start(
         &data_dir,
         commits.clone(),
         metrics.clone(),
         config.engine.clone(),
+        Some(hook),
     )
     .await?;
-    let filter = SharedFilter::new(config.replication_filter()?);
     let ingest = Ingest::new(
         Limits::default(),
         filter.clone(),
