@@ -526,12 +526,52 @@ impl fmt::Display for Reason {
                 self.count
             ),
             ReasonCode::AuthorUnknown => write!(f, "You have no trust path to the author."),
-            ReasonCode::AuthorTrusted => write!(
-                f,
-                "You trust the author {:.0}% through {} hop(s).",
-                self.weight * 100.0,
-                self.trust_path.len()
-            ),
+            ReasonCode::AuthorTrusted => {
+                let pct = self.weight * 100.0;
+                let hops = self.trust_path.len();
+                let plural = if hops == 1 { "" } else { "s" };
+                if pct < 0.5 {
+                    write!(
+                        f,
+                        "You trust the author a little (under 1%) through {hops} hop{plural}."
+                    )
+                } else {
+                    write!(
+                        f,
+                        "You trust the author {pct:.0}% through {hops} hop{plural}."
+                    )
+                }
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use vouch_identity::SecretKey;
+
+    fn step(i: u8) -> TrustStep {
+        TrustStep {
+            from: SecretKey::from_seed(&[i; 32]).public_key(),
+            to: SecretKey::from_seed(&[i + 1; 32]).public_key(),
+            level: 50,
+            attest: ObjectId::of_bytes(&[i]),
+        }
+    }
+
+    #[test]
+    fn trust_sentences_say_hops_and_small_trust_plainly() {
+        let mut r = Reason::new(ReasonCode::AuthorTrusted, Verdict::Show);
+        r.weight = 0.24;
+        r.trust_path = vec![step(1)];
+        assert_eq!(r.sentence(), "You trust the author 24% through 1 hop.");
+        r.weight = 0.003;
+        r.trust_path.push(step(2));
+        assert_eq!(
+            r.sentence(),
+            "You trust the author a little (under 1%) through 2 hops."
+        );
     }
 }
