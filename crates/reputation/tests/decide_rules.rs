@@ -503,6 +503,14 @@ fn people_the_viewer_trusts_directly_are_not_hidden_by_lists_unless_the_viewer_s
     assert_eq!(p.trust_path[0].attest, t.id());
     assert_eq!(p.trust_path[0].from, c.viewer.public_key());
     assert_eq!(p.objects, vec![t.id()]);
+    // The quorum was reached: protection, not a missed quorum, is why it is only a warning.
+    assert!(
+        !d.reasons
+            .iter()
+            .any(|r| r.code == ReasonCode::ListBelowQuorum),
+        "{:?}",
+        d.reasons
+    );
     assert!((d.score - 0.8).abs() < 1e-6);
     // The viewer says so: either switch protection off, or override.
     policy.protect_trusted = false;

@@ -1484,7 +1484,9 @@ impl<'a> View<'a> {
                     }
                 }
             }
-            if !neutral && effect < Verdict::Hide {
+            // Only when the quorum is really missed: a protected, directly trusted author
+            // is warned about with `trusted-protected`, not "fewer lists than you need".
+            if !neutral && !quorum_met {
                 let mut r = Reason::new(ReasonCode::ListBelowQuorum, effect);
                 r.count = n_blocks as u64;
                 r.weight = block_weight;
