@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use vouch_reputation::{Attestation, KeyBytes, TrustGraph, TrustParams, TrustView};
+use vouch_reputation::synthetic::{self, attestation};
+use vouch_reputation::{KeyBytes, TrustGraph, TrustParams, TrustView};
 
 use crate::eval::{node_key, progress, PowerIteration};
 
@@ -32,49 +33,12 @@ pub struct TrustBenchArgs {
     json: bool,
 }
 
-/// A generated signed graph: a preferential-attachment mix (targets drawn from earlier
-/// endpoints with probability 0.7), 90% positive levels.
+/// The generated graph (`vouch_reputation::synthetic`), with a progress bar.
 fn generate(n: u32, m: u64, rng: &mut ChaCha8Rng) -> Vec<(u32, u32, i8)> {
-    let mut edges = Vec::with_capacity(m as usize);
-    let mut ends: Vec<u32> = Vec::with_capacity(m as usize);
     let pb = progress(m, "generate");
-    while (edges.len() as u64) < m {
-        let a = rng.gen_range(0..n);
-        let b = if !ends.is_empty() && rng.gen_bool(0.7) {
-            ends[rng.gen_range(0..ends.len())]
-        } else {
-            rng.gen_range(0..n)
-        };
-        if a == b {
-            continue;
-        }
-        let level = if rng.gen_bool(0.9) {
-            rng.gen_range(1..=100)
-        } else {
-            -rng.gen_range(1..=100)
-        };
-        edges.push((a, b, level));
-        ends.push(b);
-        if edges.len() % 65536 == 0 {
-            pb.set_position(edges.len() as u64);
-        }
-    }
+    let edges = synthetic::signed_graph(n, m, rng, |k| pb.set_position(k as u64));
     pb.finish_and_clear();
     edges
-}
-
-fn attestation(a: u32, b: u32, level: i8, i: u64) -> Attestation {
-    let mut object = [0u8; 32];
-    object[..8].copy_from_slice(&i.to_be_bytes());
-    Attestation {
-        author: node_key(a),
-        subject: node_key(b),
-        level,
-        context: None,
-        expires_at_ms: None,
-        at_ms: i,
-        object,
-    }
 }
 
 fn rss_bytes() -> Option<u64> {

@@ -12,15 +12,9 @@ pub use signed::{run_signed, SignedArgs};
 pub use sybil::{run_sybil, SybilArgs};
 
 use indicatif::{ProgressBar, ProgressStyle};
-use vouch_reputation::{Attestation, KeyBytes, TrustGraph, TrustScore, TrustView};
+use vouch_reputation::{Attestation, TrustGraph, TrustScore, TrustView};
 
-/// The key standing for dataset node `i` (the node number in the first 8 bytes).
-pub fn node_key(i: u32) -> KeyBytes {
-    let mut k = [0u8; 32];
-    k[..4].copy_from_slice(&i.to_be_bytes());
-    k[31] = 0x5a;
-    k
-}
+pub use vouch_reputation::synthetic::node_key;
 
 /// A trust graph holding `edges` as attestations (levels already mapped to -100..=100).
 pub fn build_graph(n: u32, edges: &[SignedEdge]) -> anyhow::Result<TrustGraph> {

@@ -5,61 +5,16 @@
 //! `TrustView::update`, and prints the update times next to a full computation measured in the
 //! same run, and the largest trust difference to a fresh computation.
 //!
-//! `cargo run --release -p vouch-reputation --example trust_incremental -- [NODES EDGES [OWN
-//! [TRUSTED [SEED]]]]` (defaults: 130000 850000 10 200 0).
+//! `cargo run --release -p vouch-reputation --features synthetic --example trust_incremental --
+//! [NODES EDGES [OWN [TRUSTED [SEED]]]]` (defaults: 130000 850000 10 200 0).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::time::{Duration, Instant};
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use vouch_reputation::{Attestation, AuthorId, KeyBytes, TrustGraph, TrustParams, TrustView};
-
-fn node_key(i: u32) -> KeyBytes {
-    let mut k = [0u8; 32];
-    k[..4].copy_from_slice(&i.to_be_bytes());
-    k[31] = 0x5a;
-    k
-}
-
-/// The generator of `vouch bench trust` (crates/node/src/bench.rs), draw for draw.
-fn generate(n: u32, m: u64, rng: &mut ChaCha8Rng) -> Vec<(u32, u32, i8)> {
-    let mut edges = Vec::with_capacity(m as usize);
-    let mut ends: Vec<u32> = Vec::with_capacity(m as usize);
-    while (edges.len() as u64) < m {
-        let a = rng.gen_range(0..n);
-        let b = if !ends.is_empty() && rng.gen_bool(0.7) {
-            ends[rng.gen_range(0..ends.len())]
-        } else {
-            rng.gen_range(0..n)
-        };
-        if a == b {
-            continue;
-        }
-        let level = if rng.gen_bool(0.9) {
-            rng.gen_range(1..=100)
-        } else {
-            -rng.gen_range(1..=100)
-        };
-        edges.push((a, b, level));
-        ends.push(b);
-    }
-    edges
-}
-
-fn attestation(a: u32, b: u32, level: i8, i: u64) -> Attestation {
-    let mut object = [0u8; 32];
-    object[..8].copy_from_slice(&i.to_be_bytes());
-    Attestation {
-        author: node_key(a),
-        subject: node_key(b),
-        level,
-        context: None,
-        expires_at_ms: None,
-        at_ms: i,
-        object,
-    }
-}
+use vouch_reputation::synthetic::{attestation, node_key, signed_graph};
+use vouch_reputation::{AuthorId, TrustGraph, TrustParams, TrustView};
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
@@ -75,7 +30,7 @@ fn main() {
     let (own_n, trusted_n, seed) = (arg(2, 10) as u32, arg(3, 200) as u32, arg(4, 0));
     let params = TrustParams::default();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let edges = generate(n, m, &mut rng);
+    let edges = signed_graph(n, m, &mut rng, |_| {});
     let mut g = TrustGraph::new(None);
     for (i, &(a, b, l)) in edges.iter().enumerate() {
         g.add_attestation(&attestation(a, b, l, i as u64)).unwrap();

@@ -8,6 +8,8 @@
 mod decide;
 mod object;
 mod poll;
+#[cfg(feature = "synthetic")]
+pub mod synthetic;
 mod trust;
 mod validate;
 
