@@ -71,6 +71,32 @@ impl TrustScore {
     }
 }
 
+/// What an author holds of the viewer's budget.
+#[derive(Debug, Clone, Copy, Default)]
+struct Held {
+    /// Retained trust.
+    p: i64,
+    /// Total mass pushed through the author (for incremental corrections).
+    m: i64,
+}
+
+/// What arrives at an author, with what deciding whether it pushes needs, in one 32-byte
+/// cell: a push touches one cache line per target.
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(align(32))]
+struct Cell {
+    /// Pending (not yet pushed) mass.
+    r: i64,
+    /// Positive evidence, in units of ONE x level.
+    pos: i64,
+    /// Negative evidence, in units of ONE x level.
+    neg: i64,
+    /// The author's number of flow edges in the graph (a copy, kept with the graph's changes).
+    n_flow: u32,
+    /// Whether the author is listed in `next`.
+    queued: bool,
+}
+
 /// One viewer's trust in every author reachable from its roots.
 #[derive(Debug, Clone)]
 pub struct TrustView {
@@ -83,17 +109,10 @@ pub struct TrustView {
     roots: Vec<u32>,
     epoch: u64,
     generation: u64,
-    /// Retained trust per author.
-    p: Vec<i64>,
-    /// Pending (not yet pushed) mass per author.
-    r: Vec<i64>,
-    /// Total mass pushed through each author (for incremental corrections).
-    m: Vec<i64>,
-    /// Positive and negative evidence per author, in units of ONE x level.
-    pos: Vec<i64>,
-    neg: Vec<i64>,
-    /// Whether the author is listed in `next`.
-    queued: Vec<bool>,
+    /// Retained trust and total pushed mass per author (side by side: a push reads both).
+    held: Vec<Held>,
+    /// Pending mass, evidence and push state per author.
+    cells: Vec<Cell>,
     /// Negative evidence passed on from the viewer's first-hand distrust (guilt by
     /// endorsement), sorted by author: `(author, ONE x level)`.
     endorsed: Vec<(u32, i64)>,
@@ -129,12 +148,8 @@ impl TrustView {
             roots: Vec::new(),
             epoch: 0,
             generation: 0,
-            p: Vec::new(),
-            r: Vec::new(),
-            m: Vec::new(),
-            pos: Vec::new(),
-            neg: Vec::new(),
-            queued: Vec::new(),
+            held: Vec::new(),
+            cells: Vec::new(),
             endorsed: Vec::new(),
             distrusted: Vec::new(),
             n_reached: 0,
@@ -156,18 +171,13 @@ impl TrustView {
         let n = graph.n_authors();
         self.epoch = graph.epoch();
         self.generation = graph.generation();
-        for v in [
-            &mut self.p,
-            &mut self.r,
-            &mut self.m,
-            &mut self.pos,
-            &mut self.neg,
-        ] {
-            v.clear();
-            v.resize(n, 0);
-        }
-        self.queued.clear();
-        self.queued.resize(n, false);
+        self.held.clear();
+        self.held.resize(n, Held::default());
+        self.cells.clear();
+        self.cells.extend((0..n as u32).map(|i| Cell {
+            n_flow: graph.n_flow(i),
+            ..Cell::default()
+        }));
         self.next.clear();
         self.endorsed.clear();
         self.distrusted.clear();
@@ -196,7 +206,7 @@ impl TrustView {
         self.give_to_roots(graph, ONE);
         self.run(graph, false);
         for w in 0..n as u32 {
-            let pw = self.p[w as usize];
+            let pw = self.held[w as usize].p;
             let (targets, levels, n_flow) = graph.row(w);
             if pw != 0 {
                 self.add_evidence(targets, levels, pw);
@@ -263,9 +273,9 @@ impl TrustView {
     /// Adds `x` to the retained trust of `w`, keeping the count of reached authors.
     #[inline]
     fn add_retained(&mut self, w: usize, x: i64) {
-        let before = self.p[w] >= self.reach_min;
-        self.p[w] += x;
-        let after = self.p[w] >= self.reach_min;
+        let before = self.held[w].p >= self.reach_min;
+        self.held[w].p += x;
+        let after = self.held[w].p >= self.reach_min;
         if before != after {
             if after {
                 self.n_reached += 1;
@@ -287,7 +297,7 @@ impl TrustView {
         if let Ok(i) = targets.binary_search(&viewer) {
             if let Some(&l) = levels.get(i) {
                 if l < 0 {
-                    self.neg[w as usize] += sign * ONE * i64::from(l.unsigned_abs());
+                    self.cells[w as usize].neg += sign * ONE * i64::from(l.unsigned_abs());
                 }
             }
         }
@@ -301,21 +311,17 @@ impl TrustView {
             return self.recompute(graph);
         }
         let n = graph.n_authors();
-        for v in [
-            &mut self.p,
-            &mut self.r,
-            &mut self.m,
-            &mut self.pos,
-            &mut self.neg,
-        ] {
-            v.resize(n, 0);
-        }
-        self.queued.resize(n, false);
+        self.held.resize(n, Held::default());
+        self.cells.resize(n, Cell::default());
         let Some(changes) = graph.changes_since(self.generation) else {
             return self.recompute(graph);
         };
         let changes: Vec<_> = changes.cloned().collect();
         self.generation = graph.generation();
+        // The degrees first: the corrections below test thresholds against the current graph.
+        for ch in &changes {
+            self.cells[ch.author as usize].n_flow = ch.after.n_flow;
+        }
         let viewer = self.roots.first().copied();
         let endorsements_changed = changes.iter().any(|ch| {
             Some(ch.author) == viewer || self.distrusted.binary_search(&ch.author).is_ok()
@@ -330,7 +336,7 @@ impl TrustView {
                 -1,
             );
             self.reciprocal_distrust(&ch.after.targets[a..], &ch.after.levels[a..], ch.author, 1);
-            let pu = self.p[u];
+            let pu = self.held[u].p;
             if pu != 0 {
                 for (&t, &l) in ch.before.targets.iter().zip(&ch.before.levels) {
                     self.evidence(t, -pu, l);
@@ -339,7 +345,7 @@ impl TrustView {
                     self.evidence(t, pu, l);
                 }
             }
-            let fwd = self.m[u] * self.alpha_q / ALPHA_DEN;
+            let fwd = self.held[u].m * self.alpha_q / ALPHA_DEN;
             if fwd != 0 {
                 let rem_before = self.spread(graph, -fwd, &ch.before.targets, ch.before.n_flow);
                 let rem_after = self.spread(graph, fwd, &ch.after.targets, ch.after.n_flow);
@@ -361,15 +367,15 @@ impl TrustView {
     /// The score of author `id` (use [`TrustGraph::current_id`] for rotated keys).
     pub fn score_id(&self, id: AuthorId) -> TrustScore {
         let i = id.0 as usize;
-        if i >= self.p.len() {
+        if i >= self.held.len() {
             return TrustScore::default();
         }
         let one = ONE as f64;
         let a = self.params.alpha;
-        let trust = self.p[i].max(0) as f64 / one;
-        let positive = self.pos[i].max(0) as f64 / one / 100.0;
+        let trust = self.held[i].p.max(0) as f64 / one;
+        let positive = self.cells[i].pos.max(0) as f64 / one / 100.0;
         let negative =
-            (self.neg[i] + self.endorsed_by_distrusted(id.0)).max(0) as f64 / one / 100.0;
+            (self.cells[i].neg + self.endorsed_by_distrusted(id.0)).max(0) as f64 / one / 100.0;
         let scale = (a * (1.0 - a)).max(1e-12);
         let is_root = self.roots.contains(&id.0);
         let (reach, goodness, score) = if is_root {
@@ -399,7 +405,11 @@ impl TrustView {
         let roots_reached = self
             .roots
             .iter()
-            .filter(|&&r| self.p.get(r as usize).is_some_and(|&x| x >= self.reach_min))
+            .filter(|&&r| {
+                self.held
+                    .get(r as usize)
+                    .is_some_and(|x| x.p >= self.reach_min)
+            })
             .count();
         1.0 / self.n_reached.saturating_sub(roots_reached).max(1) as f64
     }
@@ -412,7 +422,7 @@ impl TrustView {
 
     /// Every author with a signal, in key order, with its score.
     pub fn scores(&self, graph: &TrustGraph) -> Vec<(KeyBytes, TrustScore)> {
-        let mut out: Vec<(KeyBytes, TrustScore)> = (0..self.p.len() as u32)
+        let mut out: Vec<(KeyBytes, TrustScore)> = (0..self.held.len() as u32)
             .filter_map(|i| {
                 let s = self.score_id(AuthorId(i));
                 let key = graph.key(AuthorId(i))?;
@@ -429,18 +439,13 @@ impl TrustView {
     }
 
     pub(crate) fn retained(&self, id: u32) -> i64 {
-        self.p.get(id as usize).copied().unwrap_or(0)
+        self.held.get(id as usize).map_or(0, |x| x.p)
     }
 
     /// Heap bytes held by the view.
     pub fn heap_bytes(&self) -> usize {
-        (self.p.capacity()
-            + self.r.capacity()
-            + self.m.capacity()
-            + self.pos.capacity()
-            + self.neg.capacity())
-            * 8
-            + self.queued.capacity()
+        self.held.capacity() * 16
+            + self.cells.capacity() * 32
             + self.next.capacity() * 4
             + self.endorsed.capacity() * 16
             + self.distrusted.capacity() * 4
@@ -449,9 +454,9 @@ impl TrustView {
     fn evidence(&mut self, t: u32, weight: i64, level: i8) {
         let x = weight * i64::from(level.unsigned_abs());
         if level > 0 {
-            self.pos[t as usize] += x;
+            self.cells[t as usize].pos += x;
         } else {
-            self.neg[t as usize] += x;
+            self.cells[t as usize].neg += x;
         }
     }
 
@@ -459,9 +464,9 @@ impl TrustView {
         for (&t, &l) in targets.iter().zip(levels) {
             let x = weight * i64::from(l.unsigned_abs());
             if l > 0 {
-                self.pos[t as usize] += x;
+                self.cells[t as usize].pos += x;
             } else {
-                self.neg[t as usize] += x;
+                self.cells[t as usize].neg += x;
             }
         }
     }
@@ -470,14 +475,38 @@ impl TrustView {
     /// reaches its push threshold `theta * max(1, d(t))`.
     #[inline]
     fn add_pending(&mut self, graph: &TrustGraph, t: u32, x: i64) {
+        self.cells[t as usize].r += x;
+        self.queue_if_due(graph, t);
+    }
+
+    /// Queues `t` for the next round if its pending mass reaches its push threshold.
+    #[inline]
+    fn queue_if_due(&mut self, graph: &TrustGraph, t: u32) {
         let i = t as usize;
-        self.r[i] += x;
-        let r = self.r[i].abs();
-        // The threshold is at least theta: look the degree up only above that.
-        if !self.queued[i] && r >= self.theta && r >= self.theta * i64::from(graph.n_flow(t).max(1))
-        {
-            self.queued[i] = true;
+        let c = &mut self.cells[i];
+        debug_assert_eq!(c.n_flow, graph.n_flow(t));
+        if !c.queued && c.r.abs() >= self.theta * i64::from(c.n_flow.max(1)) {
+            c.queued = true;
             self.next.push(t);
+        }
+    }
+
+    /// One push along flow edges (positive attestations, `levels > 0`): adds `per` to each
+    /// target's pending mass (queueing it when that reaches its threshold, unless `per` is 0)
+    /// and `ev x level` to its positive evidence, touching each target's cell once.
+    #[inline]
+    fn push_flow(&mut self, graph: &TrustGraph, targets: &[u32], levels: &[i8], per: i64, ev: i64) {
+        let theta = self.theta;
+        for (&t, &l) in targets.iter().zip(levels) {
+            debug_assert!(l > 0);
+            let c = &mut self.cells[t as usize];
+            c.r += per;
+            c.pos += ev * i64::from(l);
+            debug_assert_eq!(c.n_flow, graph.n_flow(t));
+            if per != 0 && !c.queued && c.r.abs() >= theta * i64::from(c.n_flow.max(1)) {
+                c.queued = true;
+                self.next.push(t);
+            }
         }
     }
 
@@ -503,8 +532,14 @@ impl TrustView {
         }
         let per = x / i64::from(n_flow);
         if per != 0 {
-            for &t in &targets[..n_flow as usize] {
-                self.add_pending(graph, t, per);
+            let targets = &targets[..n_flow as usize];
+            // Scatter first (independent loads the processor overlaps), then test the
+            // thresholds on what is now in the cache.
+            for &t in targets {
+                self.cells[t as usize].r += per;
+            }
+            for &t in targets {
+                self.queue_if_due(graph, t);
             }
         }
         x - per * i64::from(n_flow)
@@ -520,6 +555,10 @@ impl TrustView {
     fn run(&mut self, graph: &TrustGraph, incremental: bool) {
         let mut frontier: Vec<u32> = Vec::new();
         let mut masses: Vec<i64> = Vec::new();
+        let mut rows: Vec<(&[u32], &[i8], u32)> = Vec::new();
+        // Per author of the round: (mass passed on, share per flow edge, change of retained
+        // trust to add to its evidence rows now, or 0).
+        let mut pushes: Vec<(i64, i64, i64)> = Vec::new();
         let mut rounds = 0;
         while !self.next.is_empty() && rounds < MAX_ROUNDS {
             rounds += 1;
@@ -528,30 +567,57 @@ impl TrustView {
             masses.clear();
             let theta = self.theta;
             frontier.retain(|&w| {
-                let limit = theta * i64::from(graph.n_flow(w).max(1));
-                let i = w as usize;
-                self.queued[i] = false;
-                let keep = self.r[i].abs() >= limit;
+                let c = &mut self.cells[w as usize];
+                c.queued = false;
+                let keep = c.r.abs() >= theta * i64::from(c.n_flow.max(1));
                 if keep {
-                    masses.push(std::mem::take(&mut self.r[i]));
+                    masses.push(std::mem::take(&mut c.r));
                 }
                 keep
             });
-            for (&w, &mass) in frontier.iter().zip(&masses) {
-                self.m[w as usize] += mass;
+            // The round in passes over the frontier, each with a short body, so that the
+            // processor overlaps the cache misses of many authors (a push is a chain of
+            // dependent loads: row bounds, then targets, then their cells).
+            rows.clear();
+            rows.extend(frontier.iter().map(|&w| graph.row(w)));
+            // Loads without branches on their values, so that many misses are in flight at
+            // once; the passes below then find rows and cells in the cache.
+            let mut touch = 0u64;
+            for (&w, &(targets, levels, _)) in frontier.iter().zip(&rows) {
+                touch = touch.wrapping_add(targets.first().map_or(0, |&t| u64::from(t)));
+                touch = touch.wrapping_add(levels.first().map_or(0, |&l| l as u64));
+                touch = touch.wrapping_add(self.held[w as usize].p as u64);
+            }
+            std::hint::black_box(touch);
+            pushes.clear();
+            for ((&w, &mass), &(_, _, n_flow)) in frontier.iter().zip(&masses).zip(&rows) {
                 let fwd = mass * self.alpha_q / ALPHA_DEN;
-                let (targets, levels, n_flow) = graph.row(w);
-                let rem = self.spread(graph, fwd, targets, n_flow);
+                // What the split leaves over (the rounding remainder) stays with `w`.
+                let (per, rem) = match i64::from(n_flow) {
+                    0 => (0, 0),
+                    d => (fwd / d, fwd - fwd / d * d),
+                };
                 let kept = mass - fwd + rem;
-                self.add_retained(w as usize, kept);
-                if incremental && kept != 0 {
-                    self.add_evidence(targets, levels, kept);
+                let i = w as usize;
+                self.held[i].m += mass;
+                self.add_retained(i, kept);
+                pushes.push((fwd, per, if incremental { kept } else { 0 }));
+            }
+            for (&(fwd, per, ev), &(targets, levels, n_flow)) in pushes.iter().zip(&rows) {
+                let nf = n_flow as usize;
+                if nf == 0 {
+                    self.give_to_roots(graph, fwd);
+                } else {
+                    self.push_flow(graph, &targets[..nf], &levels[..nf], per, ev);
+                }
+                if ev != 0 {
+                    self.add_evidence(&targets[nf..], &levels[nf..], ev);
                 }
             }
         }
         // Only if the bound on rounds was hit.
         for &w in &self.next {
-            self.queued[w as usize] = false;
+            self.cells[w as usize].queued = false;
         }
         self.next.clear();
     }
