@@ -496,16 +496,13 @@ impl TrustView {
     /// and `ev x level` to its positive evidence, touching each target's cell once.
     #[inline]
     fn push_flow(&mut self, graph: &TrustGraph, targets: &[u32], levels: &[i8], per: i64, ev: i64) {
-        let theta = self.theta;
         for (&t, &l) in targets.iter().zip(levels) {
             debug_assert!(l > 0);
             let c = &mut self.cells[t as usize];
             c.r += per;
             c.pos += ev * i64::from(l);
-            debug_assert_eq!(c.n_flow, graph.n_flow(t));
-            if per != 0 && !c.queued && c.r.abs() >= theta * i64::from(c.n_flow.max(1)) {
-                c.queued = true;
-                self.next.push(t);
+            if per != 0 {
+                self.queue_if_due(graph, t);
             }
         }
     }
@@ -532,14 +529,8 @@ impl TrustView {
         }
         let per = x / i64::from(n_flow);
         if per != 0 {
-            let targets = &targets[..n_flow as usize];
-            // Scatter first (independent loads the processor overlaps), then test the
-            // thresholds on what is now in the cache.
-            for &t in targets {
-                self.cells[t as usize].r += per;
-            }
-            for &t in targets {
-                self.queue_if_due(graph, t);
+            for &t in &targets[..n_flow as usize] {
+                self.add_pending(graph, t, per);
             }
         }
         x - per * i64::from(n_flow)
