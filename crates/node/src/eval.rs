@@ -11,10 +11,113 @@ pub use data::{read_edges, SignedEdge};
 pub use signed::{run_signed, SignedArgs};
 pub use sybil::{run_sybil, SybilArgs};
 
+use std::path::PathBuf;
+
 use indicatif::{ProgressBar, ProgressStyle};
 use vouch_reputation::{Attestation, TrustGraph, TrustScore, TrustView};
 
 pub use vouch_reputation::synthetic::node_key;
+
+/// Metric parameters shared by the evaluations (defaults: specs/trust.md).
+#[derive(Debug, clap::Args)]
+pub struct MetricArgs {
+    /// Share of trust that moves on at each hop.
+    #[arg(long, default_value_t = vouch_reputation::TrustParams::default().alpha)]
+    alpha: f64,
+    /// Resolution of the push, as a share of the viewer's budget.
+    #[arg(long, default_value_t = vouch_reputation::TrustParams::default().epsilon)]
+    epsilon: f64,
+}
+
+impl MetricArgs {
+    fn params(&self) -> vouch_reputation::TrustParams {
+        vouch_reputation::TrustParams {
+            alpha: self.alpha,
+            epsilon: self.epsilon,
+        }
+    }
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum EvalCommand {
+    /// Protocol P1: per-viewer edge-sign AUC (seeds 0-4 unless --seed is given).
+    #[command(after_help = "Example:\n  vouch eval signed soc-sign-bitcoinotc.csv.gz --seed 0")]
+    Signed {
+        /// Edge list (SNAP CSV or tab-separated, optionally .gz).
+        file: PathBuf,
+        /// Run one seed only.
+        #[arg(long)]
+        seed: Option<u64>,
+        #[command(flatten)]
+        metric: MetricArgs,
+        /// Print one JSON object per result line.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Protocol P2: sybil injection.
+    #[command(after_help = "Example:\n  \
+        vouch eval sybil soc-sign-bitcoinotc.csv.gz --sybils 1000 --attack-edges 100 --with-auc")]
+    Sybil {
+        /// Edge list (SNAP CSV or tab-separated, optionally .gz).
+        file: PathBuf,
+        /// Number of sybil accounts.
+        #[arg(long, default_value_t = 1000)]
+        sybils: u32,
+        /// Number of attack edges.
+        #[arg(long)]
+        attack_edges: u32,
+        /// Seed.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Number of honest viewers.
+        #[arg(long, default_value_t = 100)]
+        viewers: u32,
+        /// Also report the honest viewers' P1 AUC with and without the sybils.
+        #[arg(long)]
+        with_auc: bool,
+        #[command(flatten)]
+        metric: MetricArgs,
+        /// Print one JSON object per result line.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs one `vouch eval` subcommand.
+pub fn run(command: EvalCommand) -> anyhow::Result<()> {
+    match command {
+        EvalCommand::Signed {
+            file,
+            seed,
+            metric,
+            json,
+        } => run_signed(&SignedArgs {
+            file,
+            seeds: seed.map_or_else(|| (0..5).collect(), |s| vec![s]),
+            params: metric.params(),
+            report: Report { json },
+        }),
+        EvalCommand::Sybil {
+            file,
+            sybils,
+            attack_edges,
+            seed,
+            viewers,
+            with_auc,
+            metric,
+            json,
+        } => run_sybil(&SybilArgs {
+            file,
+            sybils,
+            attack_edges,
+            seed,
+            viewers,
+            with_auc,
+            params: metric.params(),
+            report: Report { json },
+        }),
+    }
+}
 
 /// A trust graph holding `edges` as attestations (levels already mapped to -100..=100).
 pub fn build_graph(n: u32, edges: &[SignedEdge]) -> anyhow::Result<TrustGraph> {

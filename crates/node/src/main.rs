@@ -79,7 +79,7 @@ enum Command {
         after_help = "Examples:\n  vouch eval signed soc-sign-bitcoinotc.csv.gz\n  \
         vouch eval sybil soc-sign-bitcoinotc.csv.gz --sybils 1000 --attack-edges 100"
     )]
-    Eval(EvalCommand),
+    Eval(eval::EvalCommand),
     /// Benchmarks.
     #[command(subcommand)]
     #[command(after_help = "Example:\n  vouch bench trust")]
@@ -137,71 +137,6 @@ enum Command {
     Demo(vouch_node::demo::DemoArgs),
 }
 
-/// Metric parameters shared by the evaluations (defaults: specs/trust.md).
-#[derive(Debug, clap::Args)]
-struct MetricArgs {
-    /// Share of trust that moves on at each hop.
-    #[arg(long, default_value_t = vouch_reputation::TrustParams::default().alpha)]
-    alpha: f64,
-    /// Resolution of the push, as a share of the viewer's budget.
-    #[arg(long, default_value_t = vouch_reputation::TrustParams::default().epsilon)]
-    epsilon: f64,
-}
-
-impl MetricArgs {
-    fn params(&self) -> vouch_reputation::TrustParams {
-        vouch_reputation::TrustParams {
-            alpha: self.alpha,
-            epsilon: self.epsilon,
-        }
-    }
-}
-
-#[derive(Debug, Subcommand)]
-enum EvalCommand {
-    /// Protocol P1: per-viewer edge-sign AUC (seeds 0-4 unless --seed is given).
-    #[command(after_help = "Example:\n  vouch eval signed soc-sign-bitcoinotc.csv.gz --seed 0")]
-    Signed {
-        /// Edge list (SNAP CSV or tab-separated, optionally .gz).
-        file: PathBuf,
-        /// Run one seed only.
-        #[arg(long)]
-        seed: Option<u64>,
-        #[command(flatten)]
-        metric: MetricArgs,
-        /// Print one JSON object per result line.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Protocol P2: sybil injection.
-    #[command(after_help = "Example:\n  \
-        vouch eval sybil soc-sign-bitcoinotc.csv.gz --sybils 1000 --attack-edges 100 --with-auc")]
-    Sybil {
-        /// Edge list (SNAP CSV or tab-separated, optionally .gz).
-        file: PathBuf,
-        /// Number of sybil accounts.
-        #[arg(long, default_value_t = 1000)]
-        sybils: u32,
-        /// Number of attack edges.
-        #[arg(long)]
-        attack_edges: u32,
-        /// Seed.
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-        /// Number of honest viewers.
-        #[arg(long, default_value_t = 100)]
-        viewers: u32,
-        /// Also report the honest viewers' P1 AUC with and without the sybils.
-        #[arg(long)]
-        with_auc: bool,
-        #[command(flatten)]
-        metric: MetricArgs,
-        /// Print one JSON object per result line.
-        #[arg(long)]
-        json: bool,
-    },
-}
-
 #[derive(Debug, Subcommand)]
 enum BenchCommand {
     /// Full and incremental per-viewer trust computation on generated graphs.
@@ -232,9 +167,12 @@ fn main() -> ExitCode {
         Command::Decide(args) => vouch_node::cli_query::run_decide(args),
         Command::Viewer(cmd) => vouch_node::cli_query::run_viewer(cmd),
         Command::Demo(args) => vouch_node::demo::run(&args),
+        Command::Eval(cmd) => eval::run(cmd).map(|()| ExitCode::SUCCESS),
         #[cfg(feature = "vc")]
         Command::Identity(cmd) => cli_identity::run(cmd),
-        other => run_eval_or_bench(other).map(|()| ExitCode::SUCCESS),
+        Command::Bench(BenchCommand::Trust(args)) => {
+            bench::run_trust(&args).map(|()| ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,
@@ -255,43 +193,6 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         }
-    }
-}
-
-fn run_eval_or_bench(command: Command) -> anyhow::Result<()> {
-    match command {
-        Command::Eval(EvalCommand::Signed {
-            file,
-            seed,
-            metric,
-            json,
-        }) => eval::run_signed(&eval::SignedArgs {
-            file,
-            seeds: seed.map_or_else(|| (0..5).collect(), |s| vec![s]),
-            params: metric.params(),
-            report: eval::Report { json },
-        }),
-        Command::Eval(EvalCommand::Sybil {
-            file,
-            sybils,
-            attack_edges,
-            seed,
-            viewers,
-            with_auc,
-            metric,
-            json,
-        }) => eval::run_sybil(&eval::SybilArgs {
-            file,
-            sybils,
-            attack_edges,
-            seed,
-            viewers,
-            with_auc,
-            params: metric.params(),
-            report: eval::Report { json },
-        }),
-        Command::Bench(BenchCommand::Trust(args)) => bench::run_trust(&args),
-        _ => Ok(()),
     }
 }
 
