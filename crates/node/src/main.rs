@@ -10,7 +10,6 @@ mod cli_sign;
 mod eval;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// The exit codes, shown by `vouch --help` and specified in specs/cli.md.
