@@ -27,9 +27,6 @@ mod extract;
 mod groups;
 mod viewers;
 
-pub use events::MAX_EVENT_STREAMS;
-pub use groups::{DEFAULT_ENTRIES_PAGE, MAX_ENTRIES_PAGE};
-
 use std::sync::Arc;
 
 use std::time::Duration;
@@ -44,26 +41,26 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot, watch};
 use vouch_reputation::ObjectId;
 
-use crate::engine::Engine;
-use crate::ingest::{Ingest, IngestError};
-use crate::metrics::Metrics;
 use crate::net::{NetCmd, NetStatus};
-use crate::store::StoreReader;
+use crate::node::engine::Engine;
+use crate::node::ingest::{Ingest, IngestError};
+use crate::node::metrics::Metrics;
+use crate::node::store::StoreReader;
 use extract::{PathParams, QueryParams, RawBody};
 
 /// How long `POST /v1/objects` waits for the viewers' views to reflect a new object before
 /// answering anyway.
-pub const SUBMIT_VIEW_WAIT: Duration = Duration::from_secs(5);
+pub(crate) const SUBMIT_VIEW_WAIT: Duration = Duration::from_secs(5);
 
 /// Largest request body accepted (an object is at most 64 KiB; raw dev bodies up to 1 MiB).
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 1024 * 1024;
 /// Largest JSON body of the viewer calls: a policy may hold up to 10,000 entries per list,
 /// a decide call 1,000 items.
-pub const MAX_JSON_BODY_BYTES: usize = 4 * 1024 * 1024;
+pub(crate) const MAX_JSON_BODY_BYTES: usize = 4 * 1024 * 1024;
 
 /// What the handlers share.
 #[derive(Debug, Clone)]
-pub struct ApiState {
+pub(crate) struct ApiState {
     /// The ingest pipeline.
     pub ingest: Ingest,
     /// Read access to the store.
@@ -81,7 +78,7 @@ pub struct ApiState {
 }
 
 /// The router.
-pub fn router(state: ApiState) -> Router {
+pub(crate) fn router(state: ApiState) -> Router {
     Router::new()
         .route("/v1/objects", post(submit))
         .route("/v1/objects/{cid}", get(fetch))
@@ -138,7 +135,7 @@ fn json_limit() -> DefaultBodyLimit {
 }
 
 /// Whether a call writes: every method but GET and HEAD, except the read-only POSTs.
-pub fn is_writing(method: &Method, path: &str) -> bool {
+pub(crate) fn is_writing(method: &Method, path: &str) -> bool {
     !(method == Method::GET
         || method == Method::HEAD
         || (method == Method::POST && (path.ends_with("/decide") || path.ends_with("/diff"))))
@@ -199,7 +196,7 @@ pub(crate) async fn blocking<T: Send + 'static>(
 
 /// An error answer: `{"error": {"code", "message"}}`.
 #[derive(Debug, Serialize)]
-pub struct ApiError {
+pub(crate) struct ApiError {
     #[serde(skip)]
     status: StatusCode,
     error: ErrorBody,
@@ -231,7 +228,7 @@ impl IntoResponse for ApiError {
 
 /// The answer to a submission.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct Submitted {
+pub(crate) struct Submitted {
     /// The object's CID.
     pub id: String,
     /// Whether it was new to this node.
@@ -252,7 +249,7 @@ async fn submit(
     let bytes = body.to_vec();
     let result = s
         .ingest
-        .ingest_from(vec![bytes.clone()], crate::ingest::Origin::Local)
+        .ingest_from(vec![bytes.clone()], crate::node::ingest::Origin::Local)
         .await
         .into_iter()
         .next();
@@ -324,16 +321,30 @@ async fn fetch(State(s): State<ApiState>, PathParams(cid): PathParams<String>) -
 
 /// `GET /v1/status`.
 #[derive(Debug, Serialize)]
-pub struct Status {
+pub(crate) struct Status {
     /// The network's state.
     #[serde(flatten)]
     pub net: NetStatus,
     /// Stored objects.
     pub objects: u64,
     /// The replication filter: whose verdicts it follows, its rules by source.
-    pub replication: Option<crate::filter::ReplicationStatus>,
+    pub replication: Option<crate::node::filter::ReplicationStatus>,
+    /// Viewers whose stored policy cannot be read: kept, not served, repaired by writing a
+    /// new policy.
+    pub viewers_unreadable: Vec<UnreadableViewer>,
     /// Every counter.
     pub metrics: std::collections::BTreeMap<&'static str, u64>,
+}
+
+/// A viewer whose stored policy cannot be read.
+#[derive(Debug, Serialize)]
+pub(crate) struct UnreadableViewer {
+    /// The viewer.
+    viewer: String,
+    /// The stable code of the reason.
+    code: &'static str,
+    /// The reason.
+    message: String,
 }
 
 async fn status(State(s): State<ApiState>) -> Result<Json<Status>, ApiError> {
@@ -361,6 +372,16 @@ async fn status(State(s): State<ApiState>) -> Result<Json<Status>, ApiError> {
         net,
         objects,
         replication: s.engine.replication(),
+        viewers_unreadable: s
+            .engine
+            .unreadable_viewers()
+            .into_iter()
+            .map(|(viewer, e)| UnreadableViewer {
+                viewer: viewer.to_did_key(),
+                code: e.code(),
+                message: e.to_string(),
+            })
+            .collect(),
         metrics: s.metrics.snapshot().into_iter().collect(),
     }))
 }
@@ -385,7 +406,7 @@ async fn publish_raw(
     let (ack, rx) = oneshot::channel();
     let topic = q
         .topic
-        .unwrap_or_else(|| crate::topic::SOCIAL_TOPIC.to_owned());
+        .unwrap_or_else(|| crate::net::topic::SOCIAL_TOPIC.to_owned());
     s.net
         .send(NetCmd::PublishRaw {
             topic,

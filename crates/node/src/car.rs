@@ -46,7 +46,7 @@ pub enum CarError {
     TooLarge(u64),
     /// A section does not start with a valid CID.
     #[error("car section does not start with a valid CID: {0}")]
-    BadCid(String),
+    Cid(String),
 }
 
 impl CarError {
@@ -59,7 +59,7 @@ impl CarError {
             CarError::BadHeader(_) => "car-bad-header",
             CarError::UnsupportedVersion(_) => "car-unsupported-version",
             CarError::TooLarge(_) => "car-too-large",
-            CarError::BadCid(_) => "car-bad-cid",
+            CarError::Cid(_) => "car-bad-cid",
         }
     }
 }
@@ -143,7 +143,7 @@ impl<R: Read> CarReader<R> {
         }
         let section = read_exactly(&mut self.reader, len)?;
         let mut cursor = std::io::Cursor::new(section.as_slice());
-        let cid = Cid::read_bytes(&mut cursor).map_err(|e| CarError::BadCid(e.to_string()))?;
+        let cid = Cid::read_bytes(&mut cursor).map_err(|e| CarError::Cid(e.to_string()))?;
         let start = usize::try_from(cursor.position()).map_err(|_| CarError::TooLarge(len))?;
         Ok(Some((cid, section[start..].to_vec())))
     }

@@ -1,33 +1,34 @@
-//! The Vouch node: the SQLite store, ingest, the libp2p network with catch-up, the loopback
-//! HTTP endpoint, and the `vouch node` / `vouch rendezvous` commands. This is the imperative
-//! shell around `vouch-reputation`: it owns sockets, files, clocks and tasks, and holds no
-//! trust logic.
+//! The Vouch node and the `vouch` command line.
+//!
+//! The node is the imperative shell around `vouch-reputation`: it owns the SQLite store,
+//! the libp2p network with catch-up, the sidecar HTTP API, files, clocks and tasks, and
+//! translates between them and the library's values. It holds no trust or decision logic of
+//! its own. `ARCHITECTURE.md` is the map of the modules below.
+#![deny(missing_docs, unreachable_pub)]
 
-pub mod api;
-pub mod bench_http;
-pub mod bench_node;
+mod api;
 pub mod car;
-pub mod cli_node;
-pub mod cli_query;
+mod cli;
 pub mod client;
-pub mod clock;
-pub mod config;
-pub mod demo;
-pub mod engine;
-pub mod filter;
-pub mod ingest;
-pub mod json;
-pub mod metrics;
-pub mod net;
-pub mod node;
-pub mod rendezvous;
-pub mod seed;
-pub mod store;
-pub mod sync;
-pub mod topic;
+mod json;
+mod net;
+mod node;
 
-pub use config::NodeConfig;
-pub use filter::{Refusal, ReplicationFilter, SharedFilter};
-pub use ingest::{Ingest, IngestError, Ingested};
-pub use metrics::Metrics;
-pub use store::{StoreError, StoreReader, StoreWriter, StoredObject};
+pub use cli::main;
+pub use json::{group_str, list_str};
+pub use node::clock::now_ms;
+pub use node::config::NodeConfig;
+pub use node::metrics::Metrics;
+
+/// The node's SQLite store, for tools and tests that open a data directory directly.
+pub mod store {
+    pub use crate::node::store::{
+        default_data_dir, integrity_check, open, rebuild, Durability, StoreError, StoreReader,
+        StoreWriter, StoredObject,
+    };
+}
+
+/// The community `vouch demo` generates, for tests that check what a viewer sees of it.
+pub mod demo {
+    pub use crate::cli::demo::community;
+}

@@ -2,6 +2,12 @@
 //! for social objects, message id = content id, validation on); identify; Kademlia under
 //! `/vouch/kad/1.0.0`; rendezvous for first contact; `/vouch/sync/1` request-response for
 //! catch-up. One task owns the swarm; everything else talks to it over bounded channels.
+//! `net/sync.rs` is the catch-up protocol, `net/topic.rs` the gossip topics,
+//! `net/rendezvous_server.rs` the rendezvous point (`vouch rendezvous`).
+
+pub(crate) mod rendezvous_server;
+pub(crate) mod sync;
+pub(crate) mod topic;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -18,44 +24,44 @@ use serde::Serialize;
 use tokio::sync::{mpsc, oneshot};
 use vouch_reputation::{GroupRef, Limits, ObjectId};
 
-use crate::filter::SharedFilter;
-use crate::ingest::Ingest;
-use crate::metrics::Metrics;
-use crate::store::{StoreReader, StoreWriter, StoredObject};
-use crate::sync::{
+use crate::net::sync::{
     Initiator, SyncError, SyncRequest, SyncResponse, FETCH_BATCH, FETCH_RESPONSE_MAX_BYTES,
     MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES, MAX_TOPIC_LEN,
 };
-use crate::topic::{group_topic, SOCIAL_TOPIC};
+use crate::net::topic::{group_topic, SOCIAL_TOPIC};
+use crate::node::filter::SharedFilter;
+use crate::node::ingest::Ingest;
+use crate::node::metrics::Metrics;
+use crate::node::store::{StoreReader, StoreWriter, StoredObject};
 
 /// The catch-up protocol.
-pub const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/vouch/sync/1");
+pub(crate) const SYNC_PROTOCOL: StreamProtocol = StreamProtocol::new("/vouch/sync/1");
 /// Vouch's own Kademlia protocol name (a DHT of Vouch nodes only).
-pub const KAD_PROTOCOL: StreamProtocol = StreamProtocol::new("/vouch/kad/1.0.0");
+pub(crate) const KAD_PROTOCOL: StreamProtocol = StreamProtocol::new("/vouch/kad/1.0.0");
 /// The identify protocol version string.
-pub const IDENTIFY_PROTOCOL: &str = "/vouch/id/1.0.0";
+pub(crate) const IDENTIFY_PROTOCOL: &str = "/vouch/id/1.0.0";
 /// The rendezvous namespace Vouch nodes register under.
-pub const RENDEZVOUS_NAMESPACE: &str = "vouch";
+pub(crate) const RENDEZVOUS_NAMESPACE: &str = "vouch";
 /// Largest gossip message (one object): the object size limit.
-pub const MAX_GOSSIP_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_GOSSIP_BYTES: usize = 64 * 1024;
 /// Capacity of the command channel into the network task.
-pub const NET_CMD_QUEUE: usize = 256;
+pub(crate) const NET_CMD_QUEUE: usize = 256;
 /// Capacity of the queue of gossiped objects waiting for the store.
-pub const GOSSIP_STORE_QUEUE: usize = 4096;
+pub(crate) const GOSSIP_STORE_QUEUE: usize = 4096;
 /// Capacity of the queue of fetched batches waiting for ingest.
-pub const FETCH_INGEST_QUEUE: usize = 16;
+pub(crate) const FETCH_INGEST_QUEUE: usize = 16;
 /// Fetched batches in the ingest pipeline at once (one verifies while another commits).
-pub const FETCH_INGEST_IN_FLIGHT: usize = 4;
+pub(crate) const FETCH_INGEST_IN_FLIGHT: usize = 4;
 /// Most reconciliation requests served at once; more get `busy`.
-pub const MAX_SERVING: usize = 4;
+pub(crate) const MAX_SERVING: usize = 4;
 /// Known peers dialled at start.
-pub const KNOWN_PEERS_DIALLED: usize = 32;
+pub(crate) const KNOWN_PEERS_DIALLED: usize = 32;
 /// Connected peers below which the node dials peers Kademlia finds.
-pub const TARGET_PEERS: usize = 8;
+pub(crate) const TARGET_PEERS: usize = 8;
 
 /// The node's network behaviour.
 #[derive(NetworkBehaviour)]
-pub struct Behaviour {
+pub(crate) struct Behaviour {
     limits: connection_limits::Behaviour,
     blocked: allow_block_list::Behaviour<allow_block_list::BlockedPeers>,
     gossipsub: gossipsub::Behaviour,
@@ -74,7 +80,7 @@ impl std::fmt::Debug for Behaviour {
 /// A network failure at start. Every variant has a stable [`code`](NetError::code).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum NetError {
+pub(crate) enum NetError {
     /// The swarm could not be built.
     #[error("cannot build the network: {0}")]
     Build(String),
@@ -88,19 +94,9 @@ pub enum NetError {
     },
 }
 
-impl NetError {
-    /// The stable error code.
-    pub fn code(&self) -> &'static str {
-        match self {
-            NetError::Build(_) => "net-build",
-            NetError::Listen { .. } => "net-listen",
-        }
-    }
-}
-
 /// A command for the network task.
 #[derive(Debug)]
-pub enum NetCmd {
+pub(crate) enum NetCmd {
     /// Publish a stored object on its topic.
     Publish {
         /// The topic.
@@ -117,11 +113,6 @@ pub enum NetCmd {
         /// The outcome (gossipsub's error as text).
         ack: oneshot::Sender<Result<String, String>>,
     },
-    /// Follow a group's topic.
-    Follow {
-        /// The group.
-        group: GroupRef,
-    },
     /// Report the network's state.
     Status {
         /// Where to answer.
@@ -131,7 +122,7 @@ pub enum NetCmd {
 
 /// The network's state, as `GET /v1/status` shows it.
 #[derive(Debug, Clone, Serialize)]
-pub struct NetStatus {
+pub(crate) struct NetStatus {
     /// This node's peer id.
     pub peer_id: String,
     /// Addresses it listens on (with `/p2p/<id>`).
@@ -146,7 +137,7 @@ pub struct NetStatus {
 
 /// One connected peer.
 #[derive(Debug, Clone, Serialize)]
-pub struct PeerStatus {
+pub(crate) struct PeerStatus {
     /// Its peer id.
     pub peer_id: String,
     /// Its gossipsub score, if scoring is on.
@@ -155,7 +146,7 @@ pub struct PeerStatus {
 
 /// What the network task needs.
 #[derive(Debug)]
-pub struct NetParams {
+pub(crate) struct NetParams {
     /// The node's libp2p key.
     pub keypair: Keypair,
     /// Listen addresses.
@@ -177,7 +168,7 @@ pub struct NetParams {
 }
 
 /// Builds the swarm.
-pub fn build_swarm(params: &NetParams) -> Result<Swarm<Behaviour>, NetError> {
+pub(crate) fn build_swarm(params: &NetParams) -> Result<Swarm<Behaviour>, NetError> {
     let max_transmit = if params.unsafe_dev_publish_raw {
         1024 * 1024
     } else {
@@ -280,7 +271,7 @@ struct Session {
 }
 
 /// The network task: owns the swarm.
-pub struct NetLoop {
+pub(crate) struct NetLoop {
     swarm: Swarm<Behaviour>,
     params: NetParams,
     reader: StoreReader,
@@ -315,7 +306,7 @@ impl std::fmt::Debug for NetLoop {
 impl NetLoop {
     /// Builds the swarm, listens, dials bootstrap and known peers.
     #[allow(clippy::too_many_arguments)]
-    pub fn new(
+    pub(crate) fn new(
         params: NetParams,
         reader: StoreReader,
         writer: StoreWriter,
@@ -401,7 +392,7 @@ impl NetLoop {
     }
 
     /// This node's peer id.
-    pub fn local_peer_id(&self) -> PeerId {
+    pub(crate) fn local_peer_id(&self) -> PeerId {
         *self.swarm.local_peer_id()
     }
 
@@ -435,7 +426,7 @@ impl NetLoop {
     }
 
     /// Runs until `shutdown` completes.
-    pub async fn run(mut self, shutdown: impl std::future::Future<Output = ()>) {
+    pub(crate) async fn run(mut self, shutdown: impl std::future::Future<Output = ()>) {
         tokio::pin!(shutdown);
         let mut resync = tokio::time::interval(self.params.resync);
         resync.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -477,7 +468,7 @@ impl NetLoop {
         if peers.is_empty() {
             return;
         }
-        let i = (crate::clock::now_ms() as usize) % peers.len();
+        let i = (crate::node::clock::now_ms() as usize) % peers.len();
         self.start_sync(peers[i]);
     }
 
@@ -596,7 +587,7 @@ impl NetLoop {
             self.writer.remember_peer(
                 peer.to_string(),
                 addrs.iter().map(|a| a.to_string()).collect(),
-                crate::clock::now_ms(),
+                crate::node::clock::now_ms(),
             );
             if self.synced.insert(peer) {
                 self.start_sync(peer);
@@ -630,7 +621,10 @@ impl NetLoop {
         message: gossipsub::Message,
     ) {
         use gossipsub::MessageAcceptance as A;
-        let verdict = match self.limits.validate(&message.data, crate::clock::now_ms()) {
+        let verdict = match self
+            .limits
+            .validate(&message.data, crate::node::clock::now_ms())
+        {
             Err(e) => {
                 tracing::debug!(peer = %source, code = e.code(), "invalid gossip");
                 Metrics::inc(&self.metrics.objects_invalid_total);
@@ -644,7 +638,7 @@ impl NetLoop {
                 A::Reject
             }
             Ok(obj) => {
-                let topic = crate::topic::topic_of(&obj);
+                let topic = crate::net::topic::topic_of(&obj);
                 if topic != message.topic.as_str() {
                     // A valid object on the wrong topic: not ours to relay there.
                     Metrics::inc(&self.metrics.gossip_ignored_total);
@@ -694,7 +688,7 @@ impl NetLoop {
         b.kad.remove_peer(&peer);
         let _ = self.swarm.disconnect_peer_id(peer);
         self.writer
-            .ban_peer(peer.to_string(), reason, crate::clock::now_ms());
+            .ban_peer(peer.to_string(), reason, crate::node::clock::now_ms());
     }
 
     fn on_cmd(&mut self, cmd: NetCmd) {
@@ -721,7 +715,6 @@ impl NetLoop {
                 };
                 let _ = ack.send(result);
             }
-            NetCmd::Follow { group } => self.follow(group_topic(&group)),
             NetCmd::Status { ack } => {
                 let me = *self.swarm.local_peer_id();
                 let gs = &self.swarm.behaviour().gossipsub;
@@ -902,8 +895,8 @@ impl NetLoop {
                     let answer = reader
                         .sync_items(&topic)
                         .map_err(|e| SyncError::Negentropy(e.to_string()))
-                        .and_then(|items| crate::sync::storage(&items))
-                        .and_then(|s| crate::sync::answer(&s, &msg));
+                        .and_then(|items| crate::net::sync::storage(&items))
+                        .and_then(|s| crate::net::sync::answer(&s, &msg));
                     match answer {
                         Ok(msg) => SyncResponse::Reconcile { msg },
                         Err(_) => SyncResponse::Error {
@@ -1097,7 +1090,7 @@ async fn fetch_ingest_task(
                             .ingest(objects)
                             .await
                             .iter()
-                            .filter(|r| matches!(r, Err(crate::ingest::IngestError::Invalid(_))))
+                            .filter(|r| matches!(r, Err(crate::node::ingest::IngestError::Invalid(_))))
                             .count() as u32;
                         (peer, invalid)
                     });
@@ -1109,7 +1102,7 @@ async fn fetch_ingest_task(
 }
 
 /// Parses multiaddrs, naming the bad one.
-pub fn parse_addrs(addrs: &[String]) -> Result<Vec<Multiaddr>, NetError> {
+pub(crate) fn parse_addrs(addrs: &[String]) -> Result<Vec<Multiaddr>, NetError> {
     addrs
         .iter()
         .map(|a| {

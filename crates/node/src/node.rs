@@ -1,5 +1,15 @@
-//! Starting and stopping a node: store, writer, ingest, network task and loopback endpoint,
-//! wired together over bounded channels.
+//! The daemon: its parts (config, store, ingest, engine, replication filter, metrics, clock,
+//! seed) and `run`, which starts and stops a node: store, writer, ingest, engine, network
+//! task and API, wired together over bounded channels.
+
+pub(crate) mod clock;
+pub(crate) mod config;
+pub(crate) mod engine;
+pub(crate) mod filter;
+pub(crate) mod ingest;
+pub(crate) mod metrics;
+pub(crate) mod seed;
+pub(crate) mod store;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -10,20 +20,20 @@ use vouch_reputation::Limits;
 
 use crate::api::{router, ApiState};
 use crate::client::{API_ADDR_FILE, LISTEN_ADDRS_FILE};
-use crate::config::NodeConfig;
-use crate::engine::Engine;
-use crate::filter::{ReplicationHook, SharedFilter};
-use crate::ingest::Ingest;
-use crate::metrics::Metrics;
+use crate::net::topic::parse_group;
 use crate::net::{parse_addrs, NetCmd, NetLoop, NetParams, NET_CMD_QUEUE};
-use crate::store::{self, StoreReader, StoreWriter};
-use crate::topic::parse_group;
+use crate::node::config::NodeConfig;
+use crate::node::engine::Engine;
+use crate::node::filter::{ReplicationHook, SharedFilter};
+use crate::node::ingest::Ingest;
+use crate::node::metrics::Metrics;
+use crate::node::store::{StoreReader, StoreWriter};
 
 /// Name of the node's libp2p key file in the data directory.
-pub const NODE_KEY_FILE: &str = "node.key";
+pub(crate) const NODE_KEY_FILE: &str = "node.key";
 
 /// Loads the node's libp2p key, creating it on first start.
-pub fn load_or_create_key(data_dir: &Path) -> anyhow::Result<Keypair> {
+pub(crate) fn load_or_create_key(data_dir: &Path) -> anyhow::Result<Keypair> {
     let path = data_dir.join(NODE_KEY_FILE);
     let secret = if path.exists() {
         vouch_identity::read_key_file(&path)?
@@ -38,7 +48,7 @@ pub fn load_or_create_key(data_dir: &Path) -> anyhow::Result<Keypair> {
 
 /// Runs a node until `shutdown` completes, then stops cleanly (the writer drains and the
 /// database is closed).
-pub async fn run(
+pub(crate) async fn run(
     config: NodeConfig,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> anyhow::Result<()> {

@@ -90,7 +90,7 @@ impl Home {
                 ))
             };
             let bytes = std::fs::read(&path).unwrap();
-            let obj = validate(&bytes, vouch_node::clock::now_ms()).unwrap();
+            let obj = validate(&bytes, vouch_node::now_ms()).unwrap();
             assert_eq!(obj.id().to_string(), *cid, "printed CID of {path:?}");
             objects.push(obj);
         }
@@ -241,7 +241,7 @@ fn post_vote_attest_label_report_appeal_say_what_was_asked() {
     assert!(v["cid"].as_str().unwrap().starts_with("bafyrei"));
     assert!(v["submitted"].is_null());
     let at = v["object"]["at"].as_u64().unwrap();
-    let now = vouch_node::clock::now_ms();
+    let now = vouch_node::now_ms();
     assert!(
         at <= now - 3_500_000 && at > now - 3_700_000,
         "--at -1h: {at}"
@@ -341,8 +341,8 @@ fn group_headers_keep_their_fields_and_increment_seq() {
     }
     let (id, current) = state.group_header(&g).unwrap();
     assert_eq!(id, rm.id());
-    assert!(state.is_group_moderator(&g, &m2, vouch_node::clock::now_ms()));
-    assert!(!state.is_group_moderator(&g, &m1, vouch_node::clock::now_ms()));
+    assert!(state.is_group_moderator(&g, &m2, vouch_node::now_ms()));
+    assert!(!state.is_group_moderator(&g, &m1, vouch_node::now_ms()));
     assert_eq!(current.seq, 4);
 
     // --seq overrides; creating again without it is refused (exit 2); a header this key
@@ -409,7 +409,7 @@ fn a_ban_is_an_entry_on_the_group_ban_list_and_unban_names_it() {
     assert_eq!(add.reason.as_deref(), Some("spam"));
     assert_eq!(add.expires, Some(ban.at() + 7 * 86_400_000));
 
-    let now = vouch_node::clock::now_ms();
+    let now = vouch_node::now_ms();
     let mut state = ModerationState::new();
     for o in created.iter().chain([&ban]) {
         state.apply(o);
@@ -567,7 +567,7 @@ fn key_rotation_is_cosigned_and_revocation_names_its_time() {
     let alice_sk = vouch_identity::read_key_file(&key_file).unwrap();
     let forged = forged.sign_unchecked(&alice_sk).unwrap();
     assert_eq!(
-        validate(forged.bytes(), vouch_node::clock::now_ms())
+        validate(forged.bytes(), vouch_node::now_ms())
             .unwrap_err()
             .code(),
         "invalid-cosignature"

@@ -70,13 +70,7 @@ fn list_add(author: &SecretKey, list: &ListRef, subject: Subject, reason: &str) 
 fn attest(author: &SecretKey, subject: &SecretKey, level: i64) -> SignedObject {
     sign(
         author,
-        Body::Attest(AttestBody {
-            subject: subject.public_key(),
-            level,
-            context: None,
-            claim: None,
-            expires: None,
-        }),
+        Body::Attest(AttestBody::new(subject.public_key(), level)),
     )
 }
 

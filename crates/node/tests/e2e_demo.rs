@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use vouch_node::demo::community::{self, Community, HONEST, SWARM, SWARM_LISTED};
-use vouch_node::json::{group_str, list_str};
+use vouch_node::{group_str, list_str};
 
 fn vouch() -> Command {
     Command::new(env!("CARGO_BIN_EXE_vouch"))

@@ -41,13 +41,7 @@ fn fixture() -> Fixture {
                 epoch: epoch_of(at),
                 group: None,
             }),
-            1 => Body::Attest(AttestBody {
-                subject: other,
-                level: 60,
-                context: None,
-                claim: None,
-                expires: None,
-            }),
+            1 => Body::Attest(AttestBody::new(other, 60)),
             2 => Body::Post(PostBody {
                 text: format!(
                     "post number {i}: a short message of ordinary length, with a link or two."

@@ -261,6 +261,19 @@ pub struct AttestBody {
     pub expires: Option<u64>,
 }
 
+impl AttestBody {
+    /// A plain attestation of `subject` at `level`: no context, claim or expiry.
+    pub fn new(subject: PublicKey, level: i64) -> Self {
+        AttestBody {
+            subject,
+            level,
+            context: None,
+            claim: None,
+            expires: None,
+        }
+    }
+}
+
 /// What a list is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

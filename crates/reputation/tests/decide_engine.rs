@@ -9,18 +9,9 @@ use support::{key, sign, NOW};
 use vouch_identity::SecretKey;
 use vouch_reputation::*;
 
+/// An attestation signed a day before `NOW`.
 fn attest(by: &SecretKey, subject: &SecretKey, level: i64) -> SignedObject {
-    sign(
-        by,
-        NOW - MS_PER_EPOCH,
-        Body::Attest(AttestBody {
-            subject: subject.public_key(),
-            level,
-            context: None,
-            claim: None,
-            expires: None,
-        }),
-    )
+    support::attest(by, subject, level, NOW - MS_PER_EPOCH)
 }
 
 #[test]

@@ -185,13 +185,7 @@ fn build_world() -> World {
         o.push(sign(
             &viewer,
             NOW - 600 * MIN,
-            Body::Attest(AttestBody {
-                subject: p.public_key(),
-                level: 70,
-                context: None,
-                claim: None,
-                expires: None,
-            }),
+            Body::Attest(AttestBody::new(p.public_key(), 70)),
         ));
     }
     for (i, p) in people.iter().enumerate() {

@@ -7,7 +7,7 @@
 mod support;
 
 use std::collections::BTreeMap;
-use support::{key, sign, NOW};
+use support::{attest, key, sign, NOW};
 use vouch_identity::{PublicKey, SecretKey};
 use vouch_reputation::*;
 
@@ -71,20 +71,6 @@ fn remove(by: &SecretKey, list: &ListRef, adds: Vec<ObjectId>, at: u64) -> Signe
     )
 }
 
-fn attest(by: &SecretKey, subject: &SecretKey, level: i64, at: u64) -> SignedObject {
-    sign(
-        by,
-        at,
-        Body::Attest(AttestBody {
-            subject: subject.public_key(),
-            level,
-            context: None,
-            claim: None,
-            expires: None,
-        }),
-    )
-}
-
 fn post(by: &SecretKey, at: u64, group: Option<GroupRef>) -> Item {
     let o = sign(
         by,
@@ -110,6 +96,11 @@ fn decide_for(state: &ModerationState, policy: &Policy, item: &Item) -> Decision
     let trust = DirectTrust::from_state(state, &policy.viewer, NOW);
     let view = View::build(state, policy, &trust, &NoCredentials, NOW);
     decide(&view, item, NOW)
+}
+
+/// The verdict on an author (no group).
+fn author_verdict(state: &ModerationState, policy: &Policy, author: &SecretKey) -> Verdict {
+    decide_for(state, policy, &Item::author(author.public_key())).verdict
 }
 
 fn explain_for(state: &ModerationState, policy: &Policy, item: &Item) -> Decision {
@@ -142,9 +133,9 @@ fn cast() -> Cast {
 
 // ---- shared lists ---------------------------------------------------------------------------
 
-#[test]
-fn block_list_hides_with_reason_curator_and_sentence() {
-    let c = cast();
+/// The curator's block list "spam" with the spammer on it (added 50 minutes before `NOW`):
+/// the list, its header and the entry.
+fn spam_list(c: &Cast) -> (ListRef, SignedObject, SignedObject) {
     let l = list_ref(&c.curator, "spam");
     let h = header(&c.curator, "spam", ListPurpose::Block, 1);
     let a = add(
@@ -153,15 +144,26 @@ fn block_list_hides_with_reason_curator_and_sentence() {
         Subject::Key(c.spammer.public_key()),
         NOW - 50 * MIN,
     );
+    (l, h, a)
+}
+
+/// The decision's reason with `code` (the test fails when there is none).
+fn reason(d: &Decision, code: ReasonCode) -> &Reason {
+    d.reasons
+        .iter()
+        .find(|r| r.code == code)
+        .unwrap_or_else(|| panic!("no {code:?} reason in {:?}", d.reasons))
+}
+
+#[test]
+fn block_list_hides_with_reason_curator_and_sentence() {
+    let c = cast();
+    let (l, h, a) = spam_list(&c);
     let s = state_of(&[&h, &a]);
     let policy = Policy::new(c.viewer.public_key()).subscribe(l.clone(), 1.0);
     let d = decide_for(&s, &policy, &post(&c.spammer, NOW - MIN, None));
     assert_eq!(d.verdict, Verdict::Hide);
-    let r = d
-        .reasons
-        .iter()
-        .find(|r| r.code == ReasonCode::ListBlock)
-        .unwrap();
+    let r = reason(&d, ReasonCode::ListBlock);
     assert_eq!(r.effect, Verdict::Hide);
     assert_eq!(r.list.as_deref(), Some(&l));
     assert_eq!(r.list.as_ref().unwrap().owner, c.curator.public_key());
@@ -211,24 +213,14 @@ fn adds_by_someone_other_than_the_curator_do_not_count() {
     let forged = add(&c.other, &l, Subject::Key(c.friend.public_key()), NOW - MIN);
     let s = state_of(&[&h, &forged]);
     let policy = Policy::new(c.viewer.public_key()).subscribe(l.clone(), 1.0);
-    assert_eq!(
-        decide_for(&s, &policy, &Item::author(c.friend.public_key())).verdict,
-        Verdict::Show
-    );
+    assert_eq!(author_verdict(&s, &policy, &c.friend), Verdict::Show);
     assert!(s.live_entries(&l, NOW).is_empty());
 }
 
 #[test]
 fn retraction_unhides_and_explain_says_so() {
     let c = cast();
-    let l = list_ref(&c.curator, "spam");
-    let h = header(&c.curator, "spam", ListPurpose::Block, 1);
-    let a = add(
-        &c.curator,
-        &l,
-        Subject::Key(c.spammer.public_key()),
-        NOW - 50 * MIN,
-    );
+    let (l, h, a) = spam_list(&c);
     let r = remove(&c.curator, &l, vec![a.id()], NOW - 40 * MIN);
     let s = state_of(&[&h, &a, &r]);
     let policy = Policy::new(c.viewer.public_key()).subscribe(l.clone(), 1.0);
@@ -294,14 +286,7 @@ fn hostile_entry_with_expiry_in_the_past_has_no_effect() {
 #[test]
 fn hostile_retraction_of_an_entry_that_does_not_exist() {
     let c = cast();
-    let l = list_ref(&c.curator, "spam");
-    let h = header(&c.curator, "spam", ListPurpose::Block, 1);
-    let a = add(
-        &c.curator,
-        &l,
-        Subject::Key(c.spammer.public_key()),
-        NOW - 50 * MIN,
-    );
+    let (l, h, a) = spam_list(&c);
     let ghost = ObjectId([0xab; 32]);
     let r = remove(&c.curator, &l, vec![ghost], NOW - 40 * MIN);
     let s = state_of(&[&h, &a, &r]);
@@ -315,10 +300,7 @@ fn hostile_retraction_of_an_entry_that_does_not_exist() {
         vec![(r.id(), ghost)]
     );
     let policy = Policy::new(c.viewer.public_key()).subscribe(l.clone(), 1.0);
-    assert_eq!(
-        decide_for(&s, &policy, &Item::author(c.spammer.public_key())).verdict,
-        Verdict::Hide
-    );
+    assert_eq!(author_verdict(&s, &policy, &c.spammer), Verdict::Hide);
     // A retraction that arrives before its add: the add arrives retracted.
     let r2 = remove(&c.curator, &l, vec![a.id()], NOW - 30 * MIN);
     let s = state_of(&[&h, &r2, &a]);
@@ -390,31 +372,18 @@ fn quorum_hides_only_when_k_of_n_lists_agree() {
         Verdict::Warn,
         "one list of the two needed only warns"
     );
-    let q = d
-        .reasons
-        .iter()
-        .find(|r| r.code == ReasonCode::ListBelowQuorum)
-        .unwrap();
+    let q = reason(&d, ReasonCode::ListBelowQuorum);
     assert_eq!(q.count, 1);
     policy.below_quorum = Verdict::Show;
-    assert_eq!(
-        decide_for(&s, &policy, &Item::author(c.other.public_key())).verdict,
-        Verdict::Show
-    );
+    assert_eq!(author_verdict(&s, &policy, &c.other), Verdict::Show);
     // Weights: three lists of weight 0.3 do not reach 1.0; four would.
     let mut policy = Policy::new(c.viewer.public_key());
     for l in &refs {
         policy = policy.subscribe(l.clone(), 0.3);
     }
-    assert_eq!(
-        decide_for(&s, &policy, &Item::author(c.spammer.public_key())).verdict,
-        Verdict::Warn
-    );
+    assert_eq!(author_verdict(&s, &policy, &c.spammer), Verdict::Warn);
     policy.lists[0].weight = 0.5;
-    assert_eq!(
-        decide_for(&s, &policy, &Item::author(c.spammer.public_key())).verdict,
-        Verdict::Hide
-    );
+    assert_eq!(author_verdict(&s, &policy, &c.spammer), Verdict::Hide);
 }
 
 #[test]
@@ -458,10 +427,7 @@ fn viewer_overrides_single_entries_and_subjects() {
     let e = explain_for(&s, &policy, &Item::author(c.other.public_key()));
     assert_eq!(e.verdict, Verdict::Show);
     assert!(e.has(ReasonCode::EntryExempt));
-    assert_eq!(
-        decide_for(&s, &policy, &Item::author(c.spammer.public_key())).verdict,
-        Verdict::Hide
-    );
+    assert_eq!(author_verdict(&s, &policy, &c.spammer), Verdict::Hide);
     // Show override beats the list; hide override hides someone no list names.
     policy.overrides.push(Override {
         subject: Subject::Key(c.spammer.public_key()),
@@ -494,11 +460,7 @@ fn people_the_viewer_trusts_directly_are_not_hidden_by_lists_unless_the_viewer_s
     let mut policy = Policy::new(c.viewer.public_key()).subscribe(l, 1.0);
     let d = decide_for(&s, &policy, &post(&c.friend, NOW - MIN, None));
     assert_eq!(d.verdict, Verdict::Warn);
-    let p = d
-        .reasons
-        .iter()
-        .find(|r| r.code == ReasonCode::TrustedProtected)
-        .unwrap();
+    let p = reason(&d, ReasonCode::TrustedProtected);
     assert_eq!(p.trust_path.len(), 1);
     assert_eq!(p.trust_path[0].attest, t.id());
     assert_eq!(p.trust_path[0].from, c.viewer.public_key());
@@ -554,34 +516,20 @@ fn curators_are_followed_transitively_to_a_depth_with_decay() {
     // c2 is one hop from c1: its list counts with weight 0.5 (below the 1.0 needed to hide).
     let d = decide_for(&s, &policy, &Item::author(c.spammer.public_key()));
     assert_eq!(d.verdict, Verdict::Warn);
-    let r = d
-        .reasons
-        .iter()
-        .find(|r| r.code == ReasonCode::ListBlock)
-        .unwrap();
+    let r = reason(&d, ReasonCode::ListBlock);
     assert!((r.weight - 0.5).abs() < 1e-6);
     assert_eq!(r.actor, Some(c1.public_key()), "reached through c1");
     // c3 is two hops away: beyond depth 2.
-    assert_eq!(
-        decide_for(&s, &policy, &Item::author(c.other.public_key())).verdict,
-        Verdict::Show
-    );
+    assert_eq!(author_verdict(&s, &policy, &c.other), Verdict::Show);
     policy.curators[0].depth = 3;
     policy.quorum.min_weight = 0.2;
     let d = decide_for(&s, &policy, &Item::author(c.other.public_key()));
     assert_eq!(d.verdict, Verdict::Hide);
-    let r = d
-        .reasons
-        .iter()
-        .find(|r| r.code == ReasonCode::ListBlock)
-        .unwrap();
+    let r = reason(&d, ReasonCode::ListBlock);
     assert!((r.weight - 0.25).abs() < 1e-6);
     // Depth 1: only c1's own lists (it has none).
     policy.curators[0].depth = 1;
-    assert_eq!(
-        decide_for(&s, &policy, &Item::author(c.spammer.public_key())).verdict,
-        Verdict::Show
-    );
+    assert_eq!(author_verdict(&s, &policy, &c.spammer), Verdict::Show);
 }
 
 #[test]
@@ -620,11 +568,7 @@ fn list_equivocation_is_detected_and_shown() {
     let policy = Policy::new(c.viewer.public_key()).subscribe(l, 1.0);
     let d = decide_for(&s, &policy, &Item::author(c.spammer.public_key()));
     assert_eq!(d.verdict, Verdict::Hide);
-    let r = d
-        .reasons
-        .iter()
-        .find(|r| r.code == ReasonCode::ListEquivocation)
-        .unwrap();
+    let r = reason(&d, ReasonCode::ListEquivocation);
     assert_eq!(r.objects, versions);
     assert!(r.sentence().contains("conflicting"));
 }
@@ -643,10 +587,7 @@ fn higher_seq_header_replaces_purpose() {
     let allow = header(&c.curator, "l", ListPurpose::Allow, 2);
     let policy = Policy::new(c.viewer.public_key()).subscribe(l, 1.0);
     let s = state_of(&[&allow, &a, &block]);
-    assert_eq!(
-        decide_for(&s, &policy, &Item::author(c.spammer.public_key())).verdict,
-        Verdict::Show
-    );
+    assert_eq!(author_verdict(&s, &policy, &c.spammer), Verdict::Show);
 }
 
 // ---- groups -------------------------------------------------------------------------------
@@ -711,6 +652,14 @@ fn ban_header(gc: &GroupCast) -> SignedObject {
     )
 }
 
+/// The group's header (seq 1, `modr` its moderator, no rules) and its ban list's header.
+fn moderated_group(gc: &GroupCast) -> (SignedObject, SignedObject) {
+    (
+        group_header(gc, 1, vec![gc.modr.public_key()], GroupPolicy::default()),
+        ban_header(gc),
+    )
+}
+
 fn ban(
     gc: &GroupCast,
     by: &SecretKey,
@@ -733,8 +682,7 @@ fn ban(
 fn moderators_ban_and_unban_inside_the_group_only() {
     let gc = group_cast();
     let v = key(20);
-    let gh = group_header(&gc, 1, vec![gc.modr.public_key()], GroupPolicy::default());
-    let bh = ban_header(&gc);
+    let (gh, bh) = moderated_group(&gc);
     let b = ban(&gc, &gc.modr, &gc.member, NOW - 10 * MIN, None);
     let s = state_of(&[&gh, &bh, &b]);
     let policy = Policy::new(v.public_key());
@@ -787,8 +735,7 @@ fn moderators_ban_and_unban_inside_the_group_only() {
 fn a_ban_by_a_non_moderator_has_no_effect_and_explain_says_so() {
     let gc = group_cast();
     let v = key(20);
-    let gh = group_header(&gc, 1, vec![gc.modr.public_key()], GroupPolicy::default());
-    let bh = ban_header(&gc);
+    let (gh, bh) = moderated_group(&gc);
     let b = ban(&gc, &gc.rogue, &gc.member, NOW - 10 * MIN, None);
     let s = state_of(&[&gh, &bh, &b]);
     let policy = Policy::new(v.public_key());
@@ -798,11 +745,7 @@ fn a_ban_by_a_non_moderator_has_no_effect_and_explain_says_so() {
     assert!(d.reasons.is_empty());
     let e = explain_for(&s, &policy, &item);
     assert_eq!(e.verdict, Verdict::Show);
-    let r = e
-        .reasons
-        .iter()
-        .find(|r| r.code == ReasonCode::GroupBanNotModerator)
-        .unwrap();
+    let r = reason(&e, ReasonCode::GroupBanNotModerator);
     assert_eq!(r.effect, Verdict::Show);
     assert_eq!(r.actor, Some(gc.rogue.public_key()));
     assert!(r.objects.contains(&b.id()));
@@ -812,8 +755,7 @@ fn a_ban_by_a_non_moderator_has_no_effect_and_explain_says_so() {
 #[test]
 fn bans_expire() {
     let gc = group_cast();
-    let gh = group_header(&gc, 1, vec![gc.modr.public_key()], GroupPolicy::default());
-    let bh = ban_header(&gc);
+    let (gh, bh) = moderated_group(&gc);
     let at = NOW - 10 * MIN;
     let b = ban(&gc, &gc.modr, &gc.member, at, Some(at + 5 * MIN));
     let s = state_of(&[&gh, &bh, &b]);
@@ -870,8 +812,7 @@ fn appeal(
 #[test]
 fn appeals_link_to_the_ban_and_a_moderators_answer_closes_them() {
     let gc = group_cast();
-    let gh = group_header(&gc, 1, vec![gc.modr.public_key()], GroupPolicy::default());
-    let bh = ban_header(&gc);
+    let (gh, bh) = moderated_group(&gc);
     let b = ban(&gc, &gc.modr, &gc.member, NOW - 10 * MIN, None);
     let ap = appeal(&gc.member, b.id(), None, NOW - 9 * MIN);
     let policy = Policy::new(key(20).public_key());
@@ -959,11 +900,7 @@ fn group_rules_min_trust_and_credential_are_enforced() {
     );
     assert!(d.has(ReasonCode::GroupMinTrust));
     assert!(d.has(ReasonCode::GroupCredentialMissing));
-    let r = d
-        .reasons
-        .iter()
-        .find(|r| r.code == ReasonCode::GroupMinTrust)
-        .unwrap();
+    let r = reason(&d, ReasonCode::GroupMinTrust);
     assert_eq!(r.count, 30);
     assert_eq!(r.objects, vec![gh.id()]);
     // Moderators are exempt; outside the group the rules do not apply.
@@ -1068,8 +1005,7 @@ fn hostile_revoked_keys_later_objects_are_void() {
         since + 5 * MIN,
     );
     // The moderator's key is revoked: its later bans are void.
-    let gh = group_header(&gc, 1, vec![gc.modr.public_key()], GroupPolicy::default());
-    let bh = ban_header(&gc);
+    let (gh, bh) = moderated_group(&gc);
     let late_ban = ban(&gc, &gc.modr, &gc.member, since + 5 * MIN, None);
     let objs = [
         &h,
@@ -1084,14 +1020,8 @@ fn hostile_revoked_keys_later_objects_are_void() {
     ];
     let s = state_of(&objs);
     let policy = Policy::new(c.viewer.public_key()).subscribe(l.clone(), 1.0);
-    assert_eq!(
-        decide_for(&s, &policy, &Item::author(c.spammer.public_key())).verdict,
-        Verdict::Hide
-    );
-    assert_eq!(
-        decide_for(&s, &policy, &Item::author(c.friend.public_key())).verdict,
-        Verdict::Show
-    );
+    assert_eq!(author_verdict(&s, &policy, &c.spammer), Verdict::Hide);
+    assert_eq!(author_verdict(&s, &policy, &c.friend), Verdict::Show);
     assert_eq!(s.live_entries(&l, NOW).len(), 1);
     assert_eq!(
         decide_for(
@@ -1187,21 +1117,12 @@ fn labels_from_subscribed_labelers_map_to_verdicts() {
     assert_eq!(r.actor, Some(labeler.public_key()));
     assert_eq!(r.objects, vec![l1.id()]);
     assert!(r.sentence().contains("'nsfw'"));
-    assert_eq!(
-        decide_for(&s, &policy, &Item::author(c.spammer.public_key())).verdict,
-        Verdict::Hide
-    );
+    assert_eq!(author_verdict(&s, &policy, &c.spammer), Verdict::Hide);
     // Unmapped: no effect by default, a warning if the viewer says so. The unsubscribed
     // labeler's "spam" never counts.
-    assert_eq!(
-        decide_for(&s, &policy, &Item::author(c.friend.public_key())).verdict,
-        Verdict::Show
-    );
+    assert_eq!(author_verdict(&s, &policy, &c.friend), Verdict::Show);
     policy.unmapped_label = Verdict::Warn;
-    assert_eq!(
-        decide_for(&s, &policy, &Item::author(c.friend.public_key())).verdict,
-        Verdict::Warn
-    );
+    assert_eq!(author_verdict(&s, &policy, &c.friend), Verdict::Warn);
     // A later negation withdraws the label.
     let neg = label(
         &labeler,
@@ -1211,10 +1132,7 @@ fn labels_from_subscribed_labelers_map_to_verdicts() {
         NOW - 5 * MIN,
     );
     let s2 = state_of(&[&l1, &l2, &l3, &neg]);
-    assert_eq!(
-        decide_for(&s2, &policy, &Item::author(c.spammer.public_key())).verdict,
-        Verdict::Show
-    );
+    assert_eq!(author_verdict(&s2, &policy, &c.spammer), Verdict::Show);
 }
 
 #[test]

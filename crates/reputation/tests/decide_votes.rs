@@ -29,18 +29,9 @@ fn vote(
     )
 }
 
+/// An attestation signed a day before `NOW`.
 fn attest(by: &SecretKey, subject: &SecretKey, level: i64) -> SignedObject {
-    sign(
-        by,
-        NOW - MS_PER_EPOCH,
-        Body::Attest(AttestBody {
-            subject: subject.public_key(),
-            level,
-            context: None,
-            claim: None,
-            expires: None,
-        }),
-    )
+    support::attest(by, subject, level, NOW - MS_PER_EPOCH)
 }
 
 fn the_post(author: &SecretKey) -> (Item, ObjectId) {

@@ -89,15 +89,7 @@ fn hostile_inputs_get_their_codes() {
     // The signature sits right after `at` in canonical order; flip a bit in it.
     bad_sig[30] ^= 0x80;
     assert_eq!(code(&bad_sig), "invalid-signature");
-    let attest = |level| {
-        Body::Attest(AttestBody {
-            subject: key(2).public_key(),
-            level,
-            context: None,
-            claim: None,
-            expires: None,
-        })
-    };
+    let attest = |level| Body::Attest(AttestBody::new(key(2).public_key(), level));
     assert_eq!(code(&signed(attest(100), NOW)), "ok");
     assert_eq!(code(&signed(attest(101), NOW)), "out-of-bounds");
     assert_eq!(code(&signed(attest(-101), NOW)), "out-of-bounds");

@@ -710,13 +710,7 @@ fn signed_objects_feed_the_graph() {
         Object {
             author: from.public_key(),
             at,
-            body: Body::Attest(AttestBody {
-                subject: to.public_key(),
-                level: 90,
-                context: None,
-                claim: None,
-                expires: None,
-            }),
+            body: Body::Attest(AttestBody::new(to.public_key(), 90)),
         }
         .sign(from)
         .unwrap()

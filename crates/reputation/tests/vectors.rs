@@ -391,17 +391,7 @@ fn generate() -> (Value, Value) {
         "invalid-body",
         "attest body with an extra field weight",
         mutate(
-            &sign(
-                Body::Attest(AttestBody {
-                    subject: k2.public_key(),
-                    level: 5,
-                    context: None,
-                    claim: None,
-                    expires: None,
-                }),
-                NOW,
-                &k1,
-            ),
+            &sign(Body::Attest(AttestBody::new(k2.public_key(), 5)), NOW, &k1),
             &k1,
             true,
             |m| {

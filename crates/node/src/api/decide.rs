@@ -17,12 +17,12 @@ use vouch_reputation::{
 
 use super::extract::{JsonBody, JsonDirect, PathParams, QueryParams};
 use super::{blocking, ApiError, ApiState};
-use crate::engine::{PostMeta, ViewerSnapshot};
 use crate::json::{
     self, DecideRequest, DecideResponse, DecisionJson, DiffJson, ErrorJson, EvidenceJson, ItemJson,
     ItemResultJson, PolicyJson, TrustJson, TrustPathJson, MAX_DECIDE_ITEMS,
 };
-use crate::metrics::Metrics;
+use crate::node::engine::{PostMeta, ViewerSnapshot};
+use crate::node::metrics::Metrics;
 
 /// Reads the `{viewer}` path parameter and finds the viewer's snapshot.
 pub(super) fn viewer_snapshot(
@@ -30,13 +30,7 @@ pub(super) fn viewer_snapshot(
     viewer: &str,
 ) -> Result<(PublicKey, Arc<ViewerSnapshot>), ApiError> {
     let key = json::parse_did("viewer", viewer)?;
-    let snap = s.engine.snapshot(&key).ok_or_else(|| {
-        ApiError::new(
-            StatusCode::NOT_FOUND,
-            "viewer-not-found",
-            format!("no viewer {viewer} on this node"),
-        )
-    })?;
+    let snap = s.engine.viewer_snapshot(&key)?;
     Ok((key, snap))
 }
 
@@ -141,7 +135,7 @@ async fn resolve_items(
                     let bytes = reader.get(id)?;
                     Ok((*id, bytes.and_then(|b| decode_stored(&b).ok())))
                 })
-                .collect::<Result<Vec<_>, crate::store::StoreError>>()
+                .collect::<Result<Vec<_>, crate::node::store::StoreError>>()
         })
         .await?
         .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.code(), e))?;
@@ -227,7 +221,7 @@ pub(super) async fn decide(
             ),
         ));
     }
-    let now = crate::clock::now_ms();
+    let now = crate::node::clock::now_ms();
     let items = resolve_items(&s, &req.items, now).await?;
     Metrics::inc(&s.metrics.api_decide_calls_total);
     Metrics::add(&s.metrics.api_decide_items_total, items.len() as u64);
@@ -305,7 +299,7 @@ pub(super) async fn explain(
             }
         }
     };
-    let now = crate::clock::now_ms();
+    let now = crate::node::clock::now_ms();
     let item = match resolve_items(&s, &[item], now).await?.pop() {
         Some(Ok(item)) => item,
         Some(Err(e)) => {
@@ -390,12 +384,12 @@ pub(super) async fn diff_policy(
     let (policy, _) = proposed.to_policy(key)?;
     let engine = s.engine.clone();
     let d = blocking(move || {
-        let now = crate::clock::now_ms();
+        let now = crate::node::clock::now_ms();
         // Both views from the same state, so that only the policy differs.
         engine.read(|core| {
             let trust = || -> Arc<dyn TrustLookup> { snap.trust.clone() };
             let credentials = || -> Arc<dyn CredentialLookup> { Arc::new(NoCredentials) };
-            let seed = crate::seed::view_seed();
+            let seed = crate::node::seed::view_seed();
             let before: View<'static> = View::build_with_seed(
                 &core.state,
                 &snap.info.policy,

@@ -20,14 +20,14 @@ use vouch_identity::PublicKey;
 use super::decide::viewer_snapshot;
 use super::extract::PathParams;
 use super::{ApiError, ApiState};
-use crate::engine::{Engine, Event};
 use crate::json::{
     self, DiffJson, LaggedEventJson, ListChangeEventJson, ObjectEventJson, ReadyEventJson,
 };
-use crate::metrics::Metrics;
+use crate::node::engine::{Engine, Event};
+use crate::node::metrics::Metrics;
 
 /// Most event streams open at once.
-pub const MAX_EVENT_STREAMS: u64 = 64;
+pub(crate) const MAX_EVENT_STREAMS: u64 = 64;
 
 /// Counts an open stream while it lives.
 struct StreamGuard(Arc<Metrics>);

@@ -12,7 +12,7 @@ use crate::json::JsonError;
 
 /// A JSON request body; malformed JSON is `400 bad-json`, an oversize body `413`.
 #[derive(Debug)]
-pub struct JsonBody<T>(pub T);
+pub(super) struct JsonBody<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
@@ -67,7 +67,7 @@ fn objects_as_objects(v: &serde_json::Value, at: &str) -> Result<(), String> {
 /// A JSON request body parsed in one pass, for types whose `Deserialize` reads objects
 /// only (the decide request, on the hot path).
 #[derive(Debug)]
-pub struct JsonDirect<T>(pub T);
+pub(super) struct JsonDirect<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonDirect<T> {
     type Rejection = ApiError;
@@ -84,7 +84,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonDirect<T> {
 
 /// A raw request body, with the API's errors.
 #[derive(Debug)]
-pub struct RawBody(pub Bytes);
+pub(super) struct RawBody(pub Bytes);
 
 impl<S: Send + Sync> FromRequest<S> for RawBody {
     type Rejection = ApiError;
@@ -107,7 +107,7 @@ fn body_error(status: StatusCode, text: String) -> ApiError {
 
 /// Path parameters, with the API's errors.
 #[derive(Debug)]
-pub struct PathParams<T>(pub T);
+pub(super) struct PathParams<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathParams<T> {
     type Rejection = ApiError;
@@ -122,7 +122,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for PathPar
 
 /// Query parameters, with the API's errors.
 #[derive(Debug)]
-pub struct QueryParams<T>(pub T);
+pub(super) struct QueryParams<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for QueryParams<T> {
     type Rejection = ApiError;
@@ -138,7 +138,7 @@ impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for QueryPa
 impl From<JsonError> for ApiError {
     fn from(e: JsonError) -> Self {
         let status = match e {
-            JsonError::BadPolicy(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            JsonError::Policy(_) => StatusCode::UNPROCESSABLE_ENTITY,
             _ => StatusCode::BAD_REQUEST,
         };
         ApiError::new(status, e.code(), &e)

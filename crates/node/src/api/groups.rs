@@ -16,9 +16,9 @@ use crate::json::{
 };
 
 /// Default page size of list entries.
-pub const DEFAULT_ENTRIES_PAGE: u64 = 1000;
+pub(crate) const DEFAULT_ENTRIES_PAGE: u64 = 1000;
 /// Largest page size of list entries.
-pub const MAX_ENTRIES_PAGE: u64 = 10_000;
+pub(crate) const MAX_ENTRIES_PAGE: u64 = 10_000;
 
 fn group_ref(owner: &str, name: &str) -> Result<GroupRef, ApiError> {
     Ok(json::parse_group("group", &format!("{owner}/{name}"))?)
@@ -49,7 +49,7 @@ pub(super) async fn group(
     let g = group_ref(&owner, &name)?;
     let engine = s.engine.clone();
     let out = blocking(move || {
-        let now = crate::clock::now_ms();
+        let now = crate::node::clock::now_ms();
         engine.read(|core| {
             let st = &core.state;
             let header = st.group_header(&g);
@@ -110,7 +110,7 @@ pub(super) async fn bans(
     let engine = s.engine.clone();
     let group = json::group_str(&g);
     let bans = blocking(move || {
-        let now = crate::clock::now_ms();
+        let now = crate::node::clock::now_ms();
         engine.read(|core| core.state.banned_subjects(&g, now))
     })
     .await?;
@@ -135,7 +135,7 @@ pub(super) async fn reports(
     let engine = s.engine.clone();
     let group = json::group_str(&g);
     let queue = blocking(move || {
-        let now = crate::clock::now_ms();
+        let now = crate::node::clock::now_ms();
         engine.read(|core| core.state.reports_queue(&g, now))
     })
     .await?;
@@ -190,7 +190,7 @@ pub(super) async fn list(
     }
     let engine = s.engine.clone();
     let out = blocking(move || {
-        let now = crate::clock::now_ms();
+        let now = crate::node::clock::now_ms();
         engine.read(|core| {
             let st = &core.state;
             let state = st.list(&l)?;

@@ -11,11 +11,11 @@ use axum::Json;
 use super::decide::viewer_snapshot;
 use super::extract::{JsonBody, PathParams};
 use super::{blocking, ApiError, ApiState};
-use crate::engine::{Engine, EngineError, ViewerSnapshot};
 use crate::json::{
     self, CreateViewerJson, PolicyJson, ResolvedListJson, SubscriptionsJson, ViewStatsJson,
     ViewerJson, ViewersJson,
 };
+use crate::node::engine::{Engine, EngineError, ViewerSnapshot};
 
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
@@ -23,7 +23,7 @@ impl From<EngineError> for ApiError {
             EngineError::ViewerExists(_) => StatusCode::CONFLICT,
             EngineError::ViewerNotFound(_) => StatusCode::NOT_FOUND,
             EngineError::TooManyViewers(_) => StatusCode::INSUFFICIENT_STORAGE,
-            EngineError::Policy(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            EngineError::ViewerUnreadable { .. } => StatusCode::INTERNAL_SERVER_ERROR,
             _ => StatusCode::SERVICE_UNAVAILABLE,
         };
         ApiError::new(status, e.code(), &e)

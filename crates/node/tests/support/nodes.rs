@@ -30,7 +30,7 @@ pub fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
 }
 
 pub fn now_ms() -> u64 {
-    vouch_node::clock::now_ms()
+    vouch_node::now_ms()
 }
 
 pub fn key(n: u8) -> SecretKey {

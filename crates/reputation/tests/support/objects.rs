@@ -34,6 +34,15 @@ pub fn sign(k: &SecretKey, at: u64, body: Body) -> SignedObject {
     .unwrap()
 }
 
+/// An attestation by `by` of `subject` at `level`, signed at `at`.
+pub fn attest(by: &SecretKey, subject: &SecretKey, level: i64, at: u64) -> SignedObject {
+    sign(
+        by,
+        at,
+        Body::Attest(AttestBody::new(subject.public_key(), level)),
+    )
+}
+
 /// One body of every kind (as authored by `key(1)` at `at`), in spec order.
 pub fn bodies(at: u64) -> Vec<Body> {
     let a = key(1).public_key();

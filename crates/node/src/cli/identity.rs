@@ -1,0 +1,394 @@
+//! `vouch identity new`, `vouch credential issue|verify|show|revoke` and `vouch link`: the
+//! command-line shell over `vouch-identity`'s keys and verifiable credentials.
+//!
+//! Keys live in a key directory: `--key-dir`, else `$VOUCH_KEY_DIR`, else `$VOUCH_HOME/keys`,
+//! else `~/.vouch/keys`. A key is named on the command line either by a path to a key file or
+//! by a bare name `NAME`, meaning `<key dir>/NAME.key`.
+
+use anyhow::{anyhow, bail, Context, Result};
+use clap::{Args, Subcommand};
+use rand_core::{OsRng, RngCore};
+use serde_json::{Map, Value};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use vouch_identity::{
+    issue_credential, verify_credential, write_key_file, CredentialRequest, Revocation, SecretKey,
+    PERSONHOOD_CREDENTIAL_TYPE,
+};
+use vouch_reputation::{Body, LinkBody, Object};
+
+/// Identity commands (flattened into the top-level `vouch` command).
+#[derive(Debug, Subcommand)]
+pub(super) enum IdentityCommand {
+    /// Verifiable credentials: issue, verify, show, revoke.
+    #[command(subcommand)]
+    #[command(after_help = "Examples:\n  \
+        vouch credential issue --issuer issuer --subject did:key:z6Mk… --out vc.json\n  \
+        vouch credential verify vc.json")]
+    Credential(CredentialCommand),
+    /// Identity keys (kept apart from posting keys).
+    #[command(subcommand)]
+    #[command(after_help = "Examples:\n  vouch identity new --name me\n  vouch identity show me")]
+    Identity(IdentitySubcommand),
+    /// Make the public `link` object tying a posting key to an identity DID (signed by both),
+    /// submit it to the running node and print its CID.
+    #[command(
+        after_help = "Examples:\n  vouch link --posting alice --identity me\n  \
+        vouch link --posting alice --identity me --no-submit --out link.cbor --json"
+    )]
+    Link(LinkArgs),
+}
+
+/// Where keys are.
+#[derive(Debug, Args)]
+pub(super) struct KeyDir {
+    /// Key directory [default: $VOUCH_HOME/keys, else ~/.vouch/keys].
+    #[arg(long, env = "VOUCH_KEY_DIR")]
+    pub key_dir: Option<PathBuf>,
+}
+
+/// `vouch identity …`
+#[derive(Debug, Subcommand)]
+pub(super) enum IdentitySubcommand {
+    /// Create a new ed25519 key in the key directory and print its did:key.
+    #[command(after_help = "Example:\n  vouch identity new --name me")]
+    New {
+        /// The key's name (file `<key dir>/NAME.key`).
+        #[arg(long, default_value = "identity")]
+        name: String,
+        #[command(flatten)]
+        dir: KeyDir,
+        /// Print `{"did": …, "file": …}` instead of the DID alone.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print the did:key of a key.
+    #[command(after_help = "Example:\n  vouch identity show me")]
+    Show {
+        /// Key name or path.
+        #[arg(default_value = "identity")]
+        key: String,
+        #[command(flatten)]
+        dir: KeyDir,
+        /// Print `{"did": …, "public_key": <hex>}` instead of the DID alone.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `vouch credential …`
+#[derive(Debug, Subcommand)]
+pub(super) enum CredentialCommand {
+    /// Issue a VC 2.0 credential (eddsa-rdfc-2022) to an identity DID.
+    #[command(after_help = "Example:\n  \
+        vouch credential issue --issuer issuer --subject did:key:z6Mk… --claim verifiedBy=passport --out vc.json")]
+    Issue {
+        /// The issuer's key (name or path).
+        #[arg(long)]
+        issuer: String,
+        /// The subject's identity DID (did:key:z6Mk…).
+        #[arg(long)]
+        subject: String,
+        /// Extra credential types [default: VouchPersonhoodCredential].
+        #[arg(long = "type")]
+        types: Vec<String>,
+        /// Claims about the subject, `name=value` (repeatable).
+        #[arg(long = "claim")]
+        claims: Vec<String>,
+        /// Days until `validUntil`; 0 for no expiry.
+        #[arg(long, default_value_t = 365)]
+        valid_days: u64,
+        /// The credential id [default: a random urn:uuid].
+        #[arg(long)]
+        id: Option<String>,
+        /// Write here instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        dir: KeyDir,
+    },
+    /// Verify a credential (offline); exit status 1 with a stable error code if invalid.
+    #[command(
+        after_help = "Example:\n  vouch credential verify vc.json --revocations revoked.json"
+    )]
+    Verify {
+        /// The credential file (`-` for stdin).
+        file: PathBuf,
+        /// Revocation statements: a file with a JSON array (or one object).
+        #[arg(long)]
+        revocations: Option<PathBuf>,
+        /// Check as of this time (RFC 3339) instead of now.
+        #[arg(long)]
+        at: Option<String>,
+    },
+    /// Print a credential's main fields (without verifying).
+    #[command(after_help = "Example:\n  vouch credential show vc.json")]
+    Show {
+        /// The credential file (`-` for stdin).
+        file: PathBuf,
+    },
+    /// Sign a revocation of a credential id, as its issuer.
+    #[command(
+        after_help = "Example:\n  vouch credential revoke --issuer issuer --id urn:uuid:… --out revoked.json"
+    )]
+    Revoke {
+        /// The issuer's key (name or path).
+        #[arg(long)]
+        issuer: String,
+        /// The credential id to revoke.
+        #[arg(long)]
+        id: String,
+        /// Write here instead of stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        dir: KeyDir,
+    },
+}
+
+/// `vouch link`
+#[derive(Debug, Args)]
+pub(super) struct LinkArgs {
+    /// The posting key (name or path); it authors the object.
+    #[arg(long)]
+    posting: String,
+    /// The identity key (name or path); it co-signs.
+    #[arg(long, default_value = "identity")]
+    identity: String,
+    #[command(flatten)]
+    dir: KeyDir,
+    #[command(flatten)]
+    emit: crate::cli::sign::EmitArgs,
+}
+
+/// Runs an identity command. Exit code 1: a credential did not verify.
+pub(super) fn run(cmd: IdentityCommand) -> Result<ExitCode> {
+    match cmd {
+        IdentityCommand::Identity(IdentitySubcommand::New { name, dir, json }) => {
+            let dir = key_dir(&dir);
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("creating key directory {}", dir.display()))?;
+            let path = crate::cli::keys::key_path(&dir, &name)?;
+            let key = SecretKey::generate(&mut OsRng);
+            write_key_file(&path, &key)
+                .map_err(|e| anyhow!("{}: {e} ({})", e.code(), path.display()))?;
+            eprintln!("wrote {}", path.display());
+            let did = key.public_key().to_did_key();
+            if json {
+                println!("{}", serde_json::json!({ "did": did, "file": path }));
+            } else {
+                println!("{did}");
+            }
+        }
+        IdentityCommand::Identity(IdentitySubcommand::Show { key, dir, json }) => {
+            let pk = load_key(&key, &dir)?.public_key();
+            if json {
+                let doc = serde_json::json!({
+                    "did": pk.to_did_key(),
+                    "public_key": hex::encode(pk.as_bytes()),
+                });
+                println!("{doc}");
+            } else {
+                println!("{}", pk.to_did_key());
+            }
+        }
+        IdentityCommand::Credential(c) => return run_credential(c),
+        IdentityCommand::Link(args) => {
+            let posting = load_key(&args.posting, &args.dir)?;
+            let identity = load_key(&args.identity, &args.dir)?;
+            if posting.public_key() == identity.public_key() {
+                bail!("the identity key must not be the posting key");
+            }
+            let at = crate::node::clock::now_ms();
+            let object = Object {
+                author: posting.public_key(),
+                at,
+                body: Body::Link(LinkBody::new(&posting.public_key(), &identity, at)),
+            };
+            let signed = object
+                .sign(&posting)
+                .map_err(|e| anyhow!("{}: {e}", e.code()))?;
+            return crate::cli::sign::emit_objects(&args.emit, std::slice::from_ref(&signed));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn run_credential(cmd: CredentialCommand) -> Result<ExitCode> {
+    match cmd {
+        CredentialCommand::Issue {
+            issuer,
+            subject,
+            types,
+            claims,
+            valid_days,
+            id,
+            out,
+            dir,
+        } => {
+            let issuer = load_key(&issuer, &dir)?;
+            let now = crate::node::clock::now_ms();
+            let mut map = Map::new();
+            for c in claims {
+                let (k, v) = c
+                    .split_once('=')
+                    .ok_or_else(|| anyhow!("--claim must be name=value: {c}"))?;
+                map.insert(k.to_owned(), Value::from(v));
+            }
+            let types = if types.is_empty() {
+                vec![PERSONHOOD_CREDENTIAL_TYPE.to_owned()]
+            } else {
+                types
+            };
+            let request = CredentialRequest {
+                id: id.unwrap_or_else(random_urn_uuid),
+                subject,
+                types,
+                claims: map,
+                valid_from_ms: now - now % 1000,
+                valid_until_ms: (valid_days > 0)
+                    .then(|| now - now % 1000 + valid_days * 86_400_000),
+            };
+            let json = issue_credential(&issuer, &request, now)
+                .map_err(|e| anyhow!("{}: {e}", e.code()))?;
+            write_out(out.as_deref(), &json)?;
+        }
+        CredentialCommand::Verify {
+            file,
+            revocations,
+            at,
+        } => {
+            let json = read_input(&file)?;
+            let revs = match revocations {
+                Some(p) => read_revocations(&p)?,
+                None => Vec::new(),
+            };
+            let now = match at {
+                Some(t) => chrono::DateTime::parse_from_rfc3339(&t)
+                    .map_err(|e| anyhow!("--at: {e}"))?
+                    .timestamp_millis()
+                    .try_into()
+                    .map_err(|_| anyhow!("--at before 1970"))?,
+                None => crate::node::clock::now_ms(),
+            };
+            match verify_credential(&json, now, &revs) {
+                Ok(v) => {
+                    let summary = serde_json::json!({
+                        "valid": true,
+                        "id": v.id,
+                        "issuer": v.issuer.to_did_key(),
+                        "subject": v.subject,
+                        "types": v.types,
+                        "validFrom": v.valid_from,
+                        "validUntil": v.valid_until,
+                    });
+                    println!("{}", serde_json::to_string_pretty(&summary)?);
+                }
+                Err(e) => {
+                    println!(
+                        "{}",
+                        serde_json::json!({"valid": false, "code": e.code(), "error": e.to_string()})
+                    );
+                    eprintln!("{}: {e}", e.code());
+                    return Ok(ExitCode::from(1));
+                }
+            }
+        }
+        CredentialCommand::Show { file } => {
+            let json = read_input(&file)?;
+            let v: Value = serde_json::from_str(&json).context("credential is not JSON")?;
+            let field = |name: &str| v.get(name).cloned().unwrap_or(Value::Null);
+            let proof = field("proof");
+            let summary = serde_json::json!({
+                "id": field("id"),
+                "type": field("type"),
+                "issuer": field("issuer"),
+                "credentialSubject": field("credentialSubject"),
+                "validFrom": field("validFrom"),
+                "validUntil": field("validUntil"),
+                "proof": {
+                    "type": proof.get("type"),
+                    "cryptosuite": proof.get("cryptosuite"),
+                    "verificationMethod": proof.get("verificationMethod"),
+                    "created": proof.get("created"),
+                },
+                "verified": false,
+            });
+            println!("{}", serde_json::to_string_pretty(&summary)?);
+        }
+        CredentialCommand::Revoke {
+            issuer,
+            id,
+            out,
+            dir,
+        } => {
+            let issuer = load_key(&issuer, &dir)?;
+            let rev = Revocation::new(&issuer, &id, crate::node::clock::now_ms());
+            write_out(
+                out.as_deref(),
+                &serde_json::to_string_pretty(&rev.to_json())?,
+            )?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn key_dir(dir: &KeyDir) -> PathBuf {
+    dir.key_dir
+        .clone()
+        .unwrap_or_else(crate::cli::keys::default_key_dir)
+}
+
+/// A key named by path (contains `/` or ends in `.key`) or by name in the key directory.
+fn load_key(name: &str, dir: &KeyDir) -> Result<SecretKey> {
+    crate::cli::keys::load_key(dir.key_dir.clone(), name)
+}
+
+fn random_urn_uuid() -> String {
+    let mut b = [0u8; 16];
+    OsRng.fill_bytes(&mut b);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let h = hex::encode(b);
+    format!(
+        "urn:uuid:{}-{}-{}-{}-{}",
+        &h[0..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..32]
+    )
+}
+
+fn read_input(path: &Path) -> Result<String> {
+    if path == Path::new("-") {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)?;
+        Ok(s)
+    } else {
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+    }
+}
+
+fn read_revocations(path: &Path) -> Result<Vec<Revocation>> {
+    let v: Value = serde_json::from_str(&read_input(path)?).context("revocations: not JSON")?;
+    let items = match v {
+        Value::Array(a) => a,
+        other => vec![other],
+    };
+    items
+        .iter()
+        .map(|r| Revocation::from_json(r).map_err(|e| anyhow!("{}: {e}", e.code())))
+        .collect()
+}
+
+fn write_out(out: Option<&Path>, text: &str) -> Result<()> {
+    match out {
+        Some(p) => std::fs::write(p, format!("{text}\n"))
+            .with_context(|| format!("writing {}", p.display())),
+        None => {
+            println!("{text}");
+            Ok(())
+        }
+    }
+}

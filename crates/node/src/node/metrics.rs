@@ -1,0 +1,177 @@
+//! Node metrics: plain atomic counters and gauges, rendered in the Prometheus text format.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+macro_rules! metrics {
+    ($($(#[doc = $doc:literal])* $name:ident: $kind:literal,)*) => {
+        /// Every counter and gauge of a running node.
+        #[derive(Debug, Default)]
+        pub struct Metrics {
+            $($(#[doc = $doc])* pub $name: AtomicU64,)*
+        }
+
+        impl Metrics {
+            /// The metrics in the Prometheus text exposition format.
+            pub fn render(&self) -> String {
+                let mut out = String::new();
+                $(
+                    let help = [$($doc),*].join(" ");
+                    let _ = writeln!(out, "# HELP vouch_{} {}", stringify!($name), help.trim());
+                    let _ = writeln!(out, "# TYPE vouch_{} {}", stringify!($name), $kind);
+                    let _ = writeln!(out, "vouch_{} {}", stringify!($name), self.$name.load(Ordering::Relaxed));
+                )*
+                out
+            }
+
+            /// The metrics as `(name, value)` pairs, for JSON status output.
+            pub fn snapshot(&self) -> Vec<(&'static str, u64)> {
+                vec![$((stringify!($name), self.$name.load(Ordering::Relaxed)),)*]
+            }
+        }
+    };
+}
+
+metrics! {
+    /// Objects newly stored.
+    objects_stored_total: "counter",
+    /// Objects received again and ignored (ingest is idempotent).
+    objects_duplicate_total: "counter",
+    /// Transactions the store writer committed (objects per commit = stored / commits).
+    store_commits_total: "counter",
+    /// Objects rejected by validation (any source).
+    objects_invalid_total: "counter",
+    /// Valid objects not stored or relayed because the replication policy hides them.
+    objects_refused_by_policy_total: "counter",
+    /// Of those, posts whose author is refused everywhere (`refused-blocked-author`).
+    objects_refused_blocked_author_total: "counter",
+    /// Of those, posts whose author is refused in the post's group (`refused-banned-in-group`).
+    objects_refused_banned_in_group_total: "counter",
+    /// Authors refused everywhere by the config's static rules.
+    replication_authors_config: "gauge",
+    /// Authors refused everywhere because the viewers' policies hide them by a block list.
+    replication_authors_policies: "gauge",
+    /// Authors refused everywhere (config and policies).
+    replication_authors_refused: "gauge",
+    /// `(group, author)` rules from the config.
+    replication_group_bans_config: "gauge",
+    /// `(group, author)` rules from the viewers' policies (a group's ban hides the author).
+    replication_group_bans_policies: "gauge",
+    /// `(group, author)` rules in force (config and policies).
+    replication_group_bans_refused: "gauge",
+    /// Times the engine derived the replication filter from the viewers' policies.
+    replication_filter_builds_total: "counter",
+    /// Times the derived filter differed from the one in force and replaced it.
+    replication_filter_changes_total: "counter",
+    /// Decisions asked of the viewers' views while deriving the filter.
+    replication_filter_decisions_total: "counter",
+    /// Microseconds spent deriving the filter.
+    replication_filter_build_micros_total: "counter",
+    /// List entries left out of a derivation because of `replication.max_candidates`.
+    replication_candidates_skipped_total: "counter",
+    /// Gossip messages accepted and relayed.
+    gossip_accepted_total: "counter",
+    /// Gossip messages rejected (invalid: the sender's score drops).
+    gossip_rejected_total: "counter",
+    /// Gossip messages ignored (valid but unwanted, or already known).
+    gossip_ignored_total: "counter",
+    /// Objects published by this node.
+    gossip_published_total: "counter",
+    /// Peers banned and disconnected for sending invalid objects.
+    peers_banned_total: "counter",
+    /// Currently connected peers.
+    peers_connected: "gauge",
+    /// Catch-up sessions completed (one per peer and topic).
+    sync_sessions_total: "counter",
+    /// Negentropy round trips made as the initiator.
+    sync_round_trips_total: "counter",
+    /// Bytes of negentropy messages sent as the initiator.
+    sync_bytes_sent_total: "counter",
+    /// Bytes of negentropy messages received as the initiator.
+    sync_bytes_received_total: "counter",
+    /// Objects fetched by id after reconciliation.
+    sync_objects_fetched_total: "counter",
+    /// Reconciliation requests answered for peers.
+    sync_requests_served_total: "counter",
+    /// Times a bounded queue was full and work was dropped or refused.
+    queue_full_total: "counter",
+    /// Requests or messages refused for exceeding a limit.
+    limit_exceeded_total: "counter",
+    /// Objects the engine applied to its trust graph and moderation state.
+    engine_objects_applied_total: "counter",
+    /// Stored objects the engine could not decode (left out of the derived state).
+    engine_objects_undecodable_total: "counter",
+    /// The last store seq the engine applied.
+    engine_seq: "gauge",
+    /// Authors in the trust graph.
+    engine_authors: "gauge",
+    /// Local viewers.
+    engine_viewers: "gauge",
+    /// Local viewers whose stored policy cannot be read (kept, not served; `/v1/status`
+    /// names them; writing a new policy repairs one).
+    engine_viewers_unreadable: "gauge",
+    /// Posts in the in-memory post index.
+    engine_posts_indexed: "gauge",
+    /// Posts not indexed because the index was full (decisions read them from the store).
+    engine_post_index_full_total: "counter",
+    /// Incremental trust view updates.
+    engine_trust_updates_total: "counter",
+    /// Compiled views built.
+    engine_view_builds_total: "counter",
+    /// Microseconds spent building views.
+    engine_view_build_micros_total: "counter",
+    /// View diffs computed for event streams.
+    engine_diffs_total: "counter",
+    /// Events sent to event streams.
+    events_sent_total: "counter",
+    /// Events a slow stream missed.
+    events_lagged_total: "counter",
+    /// Open event streams.
+    event_streams: "gauge",
+    /// Batch decide calls answered.
+    api_decide_calls_total: "counter",
+    /// Items decided through the API.
+    api_decide_items_total: "counter",
+    /// Writing calls refused for a missing or wrong bearer token.
+    api_unauthorized_total: "counter",
+}
+
+impl Metrics {
+    /// Adds one to a counter.
+    pub fn inc(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a refused object, in total and under its reason.
+    pub fn refused(&self, why: crate::node::filter::Refusal) {
+        Metrics::inc(&self.objects_refused_by_policy_total);
+        match why {
+            crate::node::filter::Refusal::BlockedAuthor => {
+                Metrics::inc(&self.objects_refused_blocked_author_total)
+            }
+            crate::node::filter::Refusal::BannedInGroup => {
+                Metrics::inc(&self.objects_refused_banned_in_group_total)
+            }
+        }
+    }
+
+    /// Adds `n` to a counter.
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renders_prometheus_text() {
+        let m = Metrics::default();
+        Metrics::add(&m.objects_stored_total, 3);
+        let text = m.render();
+        assert!(text.contains("# TYPE vouch_objects_stored_total counter"));
+        assert!(text.contains("\nvouch_objects_stored_total 3\n"));
+        assert!(m.snapshot().contains(&("objects_stored_total", 3)));
+    }
+}
