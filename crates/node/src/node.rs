@@ -8,6 +8,7 @@ pub(crate) mod engine;
 pub(crate) mod filter;
 pub(crate) mod ingest;
 pub(crate) mod metrics;
+pub(crate) mod policy_record;
 pub(crate) mod seed;
 pub(crate) mod store;
 

@@ -14,11 +14,10 @@
 //! ([`crate::node::filter::derive_from_policies`]) and replaces the node's
 //! [`SharedFilter`](crate::node::filter::SharedFilter) with the config's rules plus the viewers'.
 
-mod policy_record;
 mod sqlite;
 mod trust_snapshot;
 
-pub(crate) use policy_record::{PolicyRecord, PolicyRecordError};
+use crate::node::policy_record::{PolicyRecord, PolicyRecordError};
 
 pub(crate) use sqlite::{EngineDb, ViewerRow};
 pub(crate) use trust_snapshot::TrustSnapshot;

@@ -67,7 +67,7 @@ CREATE TABLE IF NOT EXISTS banned_peers (
 ) WITHOUT ROWID;
 -- Local settings, not derived from objects (kept across rebuilds): the node's viewers (the
 -- accounts of the client beside it), one policy each as a PolicyRecord (DAG-CBOR, its own
--- format: node/engine/policy_record.rs). Written by the engine on its own connection.
+-- format: node/policy_record.rs). Written by the engine on its own connection.
 CREATE TABLE IF NOT EXISTS viewers (
     viewer BLOB PRIMARY KEY,          -- 32-byte ed25519 key
     policy BLOB NOT NULL,             -- PolicyRecord
@@ -86,7 +86,7 @@ const MIGRATIONS: [Migration; 1] = [migrate_1_to_2];
 /// `PolicyRecord`. A row whose JSON cannot be read keeps its original bytes, so the engine
 /// reports that viewer as unreadable instead of losing it.
 fn migrate_1_to_2(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
-    use crate::node::engine::PolicyRecord;
+    use crate::node::policy_record::PolicyRecord;
     // Schema 1 created `viewers` from the engine, so it may be missing; the base schema
     // above has just created the schema 2 table in that case, and there is nothing to move.
     let v1: bool = tx.query_row(
