@@ -7,7 +7,9 @@ use serde_json::{json, Map, Value};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use vouch_identity::PublicKey;
-use vouch_reputation::{validate, Body, GroupRef, Object, PostBody, SignedObject, Subject};
+use vouch_reputation::{
+    validate, Body, GroupRef, Object, PostBody, RotateBody, SignedObject, Subject,
+};
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ObjectCmd {
@@ -97,9 +99,13 @@ fn describe(obj: &SignedObject) -> String {
         ),
         Body::Report(r) => format!("report {} for {}", r.category, subject(&r.subject)),
         Body::Appeal(a) => format!("appeal on {}", a.target),
-        Body::Rotate(r) => format!("rotate to {}", r.new),
+        Body::Rotate(RotateBody::Handover { new, .. }) => format!("rotate to {new}"),
+        Body::Rotate(RotateBody::Reveal { old, .. }) => format!("rotate from {old}"),
         Body::Revoke(r) => format!("revoke since {}", r.since),
         Body::Link(l) => format!("link to {}", l.identity),
+        Body::Incept(_) => "incept (pre-rotation commitment)".to_string(),
+        Body::Poll(p) => format!("poll in {:?} ({} options)", p.group.name, p.options),
+        Body::Ballot(b) => format!("ballot {} in poll {}", b.choice, b.poll),
     };
     format!("{what} by {} at {}", obj.author(), obj.at())
 }
@@ -228,10 +234,35 @@ pub(crate) fn object_json(obj: &SignedObject) -> Value {
             put("text", json!(a.text));
             put("outcome", json!(a.outcome.map(|o| o.as_str())));
         }
-        Body::Rotate(r) => {
-            put("new", json!(r.new.to_did_key()));
-            put("new_sig", json!(hex::encode(r.new_sig.0)));
+        Body::Rotate(RotateBody::Handover { new, new_sig }) => {
+            put("new", json!(new.to_did_key()));
+            put("new_sig", json!(hex::encode(new_sig.0)));
         }
+        Body::Rotate(RotateBody::Reveal { old, next, since }) => {
+            put("old", json!(old.to_did_key()));
+            put("next", json!(next.map(|d| hex::encode(d.0))));
+            put("since", json!(since));
+        }
+        Body::Incept(i) => put("next", json!(hex::encode(i.next.0))),
+        Body::Poll(p) => {
+            put("group", owner_name_json(&p.group.owner, &p.group.name));
+            put("header", json!(p.header.to_string()));
+            put("text", json!(p.text));
+            put("options", json!(p.options));
+            put("closes", json!(p.closes));
+            if let Some(a) = &p.amend {
+                put(
+                    "amend",
+                    json!({"min_trust": a.min_trust, "vote_budget": a.vote_budget}),
+                );
+            }
+        }
+        Body::Ballot(b) => {
+            put("poll", json!(b.poll.to_string()));
+            put("choice", json!(b.choice));
+            put("proof", json!(hex::encode(&b.proof)));
+        }
+
         Body::Revoke(r) => {
             put("since", json!(r.since));
             put("reason", json!(r.reason));

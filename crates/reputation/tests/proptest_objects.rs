@@ -147,6 +147,8 @@ fn body(at: u64) -> impl Strategy<Value = Body> {
                             vote_budget,
                             credential_issuer: None,
                             personhood_votes,
+                            amend_quorum: None,
+                            amend_majority: None,
                         },
                         moderators: mods.into_iter().filter(|m| *m != author).collect(),
                         seq,

@@ -3,7 +3,7 @@
 //! plugs in through [`TrustLookup`]; [`DirectTrust`] is the one-hop stand-in.
 
 use super::{FastMap, ModerationState};
-use crate::{GroupRef, ObjectId, PollPseudonym};
+use crate::{GroupRef, ObjectId, PersonhoodCheck, PollPseudonym};
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Deref;
 use std::sync::Arc;
@@ -151,6 +151,13 @@ pub trait CredentialLookup: Send + Sync {
         let _ = (group, epoch, voting_key);
         None
     }
+
+    /// The verifier of the personhood proofs that `ballot` objects carry, with which a view
+    /// tallies village polls (and so applies the group rules they amended). `None`: no poll
+    /// can be verified and every group's header rules stand.
+    fn personhood(&self) -> Option<&dyn PersonhoodCheck> {
+        None
+    }
 }
 
 /// Verified identity facts kept as sets: credentials held, and personhood bindings.
@@ -161,6 +168,9 @@ pub struct IdentityFacts {
     /// (group, epoch, voting key) -> the pseudonym a verified personhood proof binds the
     /// key to in that scope.
     pub pseudonyms: BTreeMap<(GroupRef, u64, PublicKey), PollPseudonym>,
+    /// The verifier of ballots' personhood proofs (e.g. `BbsPersonhood`, shared between
+    /// views so that each proof is verified once).
+    pub personhood: Option<Arc<dyn PersonhoodCheck>>,
 }
 
 impl CredentialLookup for IdentityFacts {
@@ -177,6 +187,10 @@ impl CredentialLookup for IdentityFacts {
         self.pseudonyms
             .get(&(group.clone(), epoch, *voting_key))
             .copied()
+    }
+
+    fn personhood(&self) -> Option<&dyn PersonhoodCheck> {
+        self.personhood.as_deref()
     }
 }
 
