@@ -15,8 +15,8 @@ mod votes;
 
 pub use diff::{diff, ListChange, SubjectChange, ViewDiff};
 pub use evidence::{
-    CredentialLookup, CredentialSet, DirectTrust, EngineTrust, IdentityFacts, Lookup,
-    NoCredentials, TrustLookup, TrustStep, ViewerTrust,
+    CredentialLookup, CredentialProblem, CredentialSet, DirectTrust, EngineTrust, IdentityFacts,
+    Lookup, NoCredentials, TrustLookup, TrustStep, ViewerTrust,
 };
 pub use groups::{AppealQueueItem, AppealState, GroupRules, ReportQueueItem, RuleAmendment};
 pub use lists::{

@@ -16,9 +16,9 @@ mod validate;
 
 pub use decide::{
     decide, decide_batch, diff, effective_seq, explain, AppealQueueItem, AppealState, Applied,
-    CredentialLookup, CredentialSet, CuratorSubscription, Decision, DirectTrust, EngineTrust,
-    EntryStatus, Equivocation, Exemption, GroupRules, IdentityFacts, Item, ListChange, ListEntry,
-    ListHeader, ListRetraction, ListState, ListSubscription, Lookup, ModerationState,
+    CredentialLookup, CredentialProblem, CredentialSet, CuratorSubscription, Decision, DirectTrust,
+    EngineTrust, EntryStatus, Equivocation, Exemption, GroupRules, IdentityFacts, Item, ListChange,
+    ListEntry, ListHeader, ListRetraction, ListState, ListSubscription, Lookup, ModerationState,
     NoCredentials, ObjectIds, Override, Policy, PostItem, Quorum, Reason, ReasonCode, Reasons,
     ReportQueueItem, RuleAmendment, SubjectChange, TrustLookup, TrustStep, Verdict, View, ViewDiff,
     ViewerTrust, VotePolicy,

@@ -67,11 +67,16 @@ pub enum ReasonCode {
     AuthorUnknown,
     /// The viewer's trust in the author, with its path.
     AuthorTrusted,
+    /// The author's key holds a valid credential from an issuer the viewer accepts.
+    AuthorVerified,
+    /// A credential the author presented from an issuer the viewer accepts was revoked or
+    /// expired: it no longer counts.
+    AuthorCredentialVoid,
 }
 
 impl ReasonCode {
     /// Every code, in rule order (`specs/decisions.md`).
-    pub const ALL: [ReasonCode; 27] = [
+    pub const ALL: [ReasonCode; 29] = [
         ReasonCode::AuthorRevoked,
         ReasonCode::AuthorKeyRotated,
         ReasonCode::AuthorKeyForked,
@@ -99,6 +104,8 @@ impl ReasonCode {
         ReasonCode::VotesNotPersonhood,
         ReasonCode::AuthorUnknown,
         ReasonCode::AuthorTrusted,
+        ReasonCode::AuthorVerified,
+        ReasonCode::AuthorCredentialVoid,
     ];
 
     /// The stable code.
@@ -131,6 +138,8 @@ impl ReasonCode {
             ReasonCode::VotesNotPersonhood => "votes-not-personhood",
             ReasonCode::AuthorUnknown => "author-unknown",
             ReasonCode::AuthorTrusted => "author-trusted",
+            ReasonCode::AuthorVerified => "author-verified",
+            ReasonCode::AuthorCredentialVoid => "author-credential-void",
         }
     }
 }
@@ -485,10 +494,16 @@ impl fmt::Display for Reason {
                 self.count,
                 self.weight * 100.0
             ),
-            ReasonCode::GroupCredentialMissing => write!(
-                f,
-                "Group {group} asks for a credential from {value}, and the author has none."
-            ),
+            ReasonCode::GroupCredentialMissing => match &self.note {
+                Some(why) => write!(
+                    f,
+                    "Group {group} asks for a credential from {value}, and the author's was {why}."
+                ),
+                None => write!(
+                    f,
+                    "Group {group} asks for a credential from {value}, and the author has none."
+                ),
+            },
             ReasonCode::GroupEquivocation => write!(
                 f,
                 "The owner of group {group} published conflicting versions of its header (seq {}).",
@@ -568,6 +583,12 @@ impl fmt::Display for Reason {
                 self.count
             ),
             ReasonCode::AuthorUnknown => write!(f, "You have no trust path to the author."),
+            ReasonCode::AuthorVerified => write!(f, "Verified by {value}."),
+            ReasonCode::AuthorCredentialVoid => write!(
+                f,
+                "The author's credential from {value} was {}, so it no longer counts.",
+                self.note.as_deref().unwrap_or("revoked or expired")
+            ),
             ReasonCode::AuthorTrusted => {
                 let pct = self.weight * 100.0;
                 let hops = self.trust_path.len();

@@ -1217,6 +1217,7 @@ impl<'a> View<'a> {
             } else if explain {
                 out.push(self.trusted_reason(author, tscore));
             }
+            self.identity_reasons(author, explain, out);
             return (verdict, score);
         }
 
@@ -1382,6 +1383,10 @@ impl<'a> View<'a> {
                     r.group = Some(g.group.clone());
                     r.objects.extend(g.header);
                     r.value = Some(issuer.clone());
+                    r.note = self
+                        .credentials
+                        .problem(author, issuer)
+                        .map(|p| Arc::from(p.as_str()));
                     r.subject = Some(Subject::Key(*author));
                     out.push(r);
                     verdict = verdict.max(Verdict::Collapse);
@@ -1629,8 +1634,36 @@ impl<'a> View<'a> {
         } else if explain {
             out.push(self.trusted_reason(author, tscore));
         }
+        self.identity_reasons(author, explain, out);
 
         (verdict, score)
+    }
+
+    /// `author-verified` for an author holding a credential from an issuer the viewer
+    /// accepts (the first in the policy's order); when explaining, the accepted issuers'
+    /// credentials that no longer count. Nothing when the policy accepts no issuer.
+    fn identity_reasons(&self, author: &PublicKey, explain: bool, out: &mut Vec<Reason>) {
+        for issuer in &self.policy.verified_issuers {
+            if self.credentials.holds(author, issuer) {
+                let mut r = Reason::new(ReasonCode::AuthorVerified, Verdict::Show);
+                r.subject = Some(Subject::Key(*author));
+                r.value = Some(Arc::from(issuer.as_str()));
+                out.push(r);
+                return;
+            }
+        }
+        if !explain {
+            return;
+        }
+        for issuer in &self.policy.verified_issuers {
+            if let Some(p) = self.credentials.problem(author, issuer) {
+                let mut r = Reason::new(ReasonCode::AuthorCredentialVoid, Verdict::Show);
+                r.subject = Some(Subject::Key(*author));
+                r.value = Some(Arc::from(issuer.as_str()));
+                r.note = Some(Arc::from(p.as_str()));
+                out.push(r);
+            }
+        }
     }
 
     fn trusted_reason(&self, author: &PublicKey, tscore: f32) -> Reason {
