@@ -5,6 +5,7 @@ Written from specs/objects.md alone, with other people's DAG-CBOR (dag-cbor), CI
 the same CID and verify; every invalid vector must be rejected with the same error code.
 """
 
+import hashlib
 import json
 import pathlib
 import unicodedata
@@ -22,6 +23,7 @@ PREFIX = {
     "rotate": b"vouch/v1/rotate\x00",
     "link": b"vouch/v1/link\x00",
 }
+NEXT_KEY_PREFIX = b"vouch/v1/next-key\x00"
 MS_PER_EPOCH = 86_400_000
 I64 = (-(2**63), 2**63 - 1)
 U64 = (0, 2**64 - 1)
@@ -56,7 +58,12 @@ POLICY = {
     "vote_budget": ("uint", False),
     "credential_issuer": ("str", False),
     "personhood_votes": ("flag", False),
+    "amend_quorum": ("uint", False),
+    "amend_majority": ("uint", False),
 }
+AMENDMENT = {"min_trust": ("uint", False), "vote_budget": ("uint", False)}
+ROTATE_V1 = {"new": ("key", True), "new_sig": ("sig", True)}
+ROTATE_V2 = {"old": ("key", True), "next": ("digest", False), "since": ("uint", False)}
 SCHEMAS = {
     "post": {"group": ("groupref", False), "text": ("str", True), "links": ("[cid]", False),
              "reply": ("oid", False), "root": ("oid", False)},
@@ -76,10 +83,21 @@ SCHEMAS = {
     "report": {"subject": ("subject", True), "group": ("groupref", True), "category": ("str", True),
                "text": ("str", False)},
     "appeal": {"target": ("oid", True), "text": ("str", False), "outcome": ("outcome", False)},
-    "rotate": {"new": ("key", True), "new_sig": ("sig", True)},
+    "rotate": ROTATE_V1,  # or ROTATE_V2, told apart by their fields (see schema_for)
     "revoke": {"since": ("uint", True), "reason": ("str", False)},
     "link": {"identity": ("str", True), "proof": ("sig", True)},
+    "incept": {"next": ("digest", True)},
+    "poll": {"group": ("groupref", True), "header": ("oid", True), "text": ("str", True),
+             "options": ("uint", True), "closes": ("uint", True), "amend": ("amendment", False)},
+    "ballot": {"poll": ("oid", True), "choice": ("uint", True), "proof": ("bytes", True)},
 }
+
+
+def schema_for(kind, body):
+    """rotate has two versions: v1 {new, new_sig} and v2 {old, next?, since?}."""
+    if kind == "rotate" and isinstance(body, dict) and not ({"new", "new_sig"} & set(body)):
+        return ROTATE_V2
+    return SCHEMAS[kind]
 
 
 class Canon:
@@ -112,6 +130,12 @@ def check_value(t, x, canon):
     elif t == "sig":
         if not isinstance(x, bytes) or len(x) != 64:
             raise Reject("invalid-body", "expected 64 signature bytes")
+    elif t == "digest":
+        if not isinstance(x, bytes) or len(x) != 32:
+            raise Reject("invalid-body", "expected 32 digest bytes")
+    elif t == "bytes":
+        if not isinstance(x, bytes):
+            raise Reject("invalid-body", "expected a byte string")
     elif t == "cid":
         if not isinstance(x, CID):
             raise Reject("invalid-body", "expected a CID link")
@@ -133,6 +157,8 @@ def check_value(t, x, canon):
         check_struct(GROUPREF, x, canon)
     elif t == "policy":
         check_struct(POLICY, x, canon)
+    elif t == "amendment":
+        check_struct(AMENDMENT, x, canon)
     elif t == "purpose":
         if x not in ("block", "allow", "ban", "label"):
             raise Reject("invalid-body", "unknown purpose")
@@ -206,6 +232,10 @@ def verify(key, domain, msg, sig):
         return False
 
 
+def next_key_digest(key):
+    return hashlib.sha256(NEXT_KEY_PREFIX + key).digest()
+
+
 def did_key_to_bytes(did):
     if not did.startswith("did:key:z"):
         return None
@@ -273,6 +303,13 @@ def check_fields(kind, author, at, b):
         if p.get("credential_issuer") is not None:
             d = p["credential_issuer"]
             bound(d.startswith("did:") and blen(d) <= 256, "credential_issuer")
+        if p.get("amend_quorum") is not None:
+            bound(1 <= p["amend_quorum"] <= 1_000_000, "amend_quorum")
+            bound(p.get("personhood_votes") is True and p.get("credential_issuer") is not None,
+                  "amend_quorum needs personhood votes and an issuer")
+        if p.get("amend_majority") is not None:
+            bound(50 <= p["amend_majority"] <= 99 and p.get("amend_quorum") is not None,
+                  "amend_majority")
     elif kind == "label":
         token_ok(b["value"])
         opt_text(b, "reason", 512)
@@ -283,10 +320,33 @@ def check_fields(kind, author, at, b):
         opt_text(b, "text", 2048)
     elif kind == "appeal":
         opt_text(b, "text", 2048)
+    elif kind == "rotate" and "old" in b:
+        bound(b["old"] != author, "old key differs from the author")
+        bound(b.get("next") != next_key_digest(author), "next is not the author")
+        bound(b.get("since") is None or b["since"] <= at, "since <= at")
     elif kind == "rotate":
         bound(b["new"] != author, "new key differs")
         if not verify(b["new"], "rotate", author + b["new"] + be8, b["new_sig"]):
             raise Reject("invalid-cosignature")
+    elif kind == "incept":
+        bound(b["next"] != next_key_digest(author), "next is not the author")
+    elif kind == "poll":
+        name_ok(b["group"]["name"])
+        bound(1 <= blen(b["text"]) <= 2048, "text 1..2048 bytes")
+        bound(2 <= b["options"] <= 256, "options 2..256")
+        bound(b["closes"] > at, "closes after at")
+        a = b.get("amend")
+        if a is not None:
+            bound(b["options"] == 2, "an amendment has two options")
+            bound(a.get("min_trust") is not None or a.get("vote_budget") is not None,
+                  "amendment changes a rule")
+            if a.get("min_trust") is not None:
+                bound(a["min_trust"] <= 100, "amend.min_trust")
+            if a.get("vote_budget") is not None:
+                bound(a["vote_budget"] <= 10000, "amend.vote_budget")
+    elif kind == "ballot":
+        bound(b["choice"] <= 255, "choice 0..255")
+        bound(1 <= len(b["proof"]) <= 1024, "proof 1..1024 bytes")
     elif kind == "revoke":
         bound(b["since"] <= at, "since <= at")
         opt_text(b, "reason", 512)
@@ -322,7 +382,7 @@ def validate(data, now, max_size, max_skew):
         raise Reject("unknown-kind")
     author = check_key(env["author"])
     canon = Canon()
-    body = check_struct(SCHEMAS[kind], env["body"], canon)
+    body = check_struct(schema_for(kind, env["body"]), env["body"], canon)
     if canon.redundant or dag_cbor.encode(env) != data:
         raise Reject("non-canonical")
     at = env["at"]

@@ -108,6 +108,12 @@ impl PublicKey {
         &self.bytes
     }
 
+    /// The pre-rotation commitment to this key: what a key publishes, ahead of time, about
+    /// the key that may later replace it (see [`KeyDigest`]).
+    pub fn next_key_digest(&self) -> KeyDigest {
+        KeyDigest::of(self)
+    }
+
     /// The decompressed verification key.
     pub(crate) fn verification_key(&self) -> &ed25519_zebra::VerificationKey {
         &self.point
@@ -123,6 +129,41 @@ impl fmt::Debug for PublicKey {
 impl fmt::Display for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.to_did_key())
+    }
+}
+
+/// Prefix of the hashed bytes of a [`KeyDigest`].
+pub const NEXT_KEY_PREFIX: &[u8] = b"vouch/v1/next-key\0";
+
+/// A pre-rotation commitment: `sha2-256("vouch/v1/next-key\0" ‖ public key)`. A key that
+/// publishes the digest of its successor ahead of time can later be rotated only by whoever
+/// holds that successor's secret, which a thief of the current key does not have.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct KeyDigest(pub [u8; 32]);
+
+impl KeyDigest {
+    /// The commitment to `key`.
+    pub fn of(key: &PublicKey) -> Self {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        h.update(NEXT_KEY_PREFIX);
+        h.update(key.as_bytes());
+        KeyDigest(h.finalize().into())
+    }
+
+    /// Reads a digest from 32 bytes.
+    pub fn from_slice(bytes: &[u8]) -> Option<Self> {
+        bytes.try_into().ok().map(KeyDigest)
+    }
+}
+
+impl fmt::Debug for KeyDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KeyDigest(")?;
+        for b in &self.0[..8] {
+            write!(f, "{b:02x}")?;
+        }
+        write!(f, "…)")
     }
 }
 

@@ -19,7 +19,9 @@ mod vc;
 pub use did_key::DidKeyError;
 #[cfg(feature = "keyfile")]
 pub use keyfile::{read_key_file, write_key_file, KeyFileError};
-pub use keys::{KeyError, PublicKey, SecretKey, PUBLIC_KEY_LEN, SIGNATURE_LEN};
+pub use keys::{
+    KeyDigest, KeyError, PublicKey, SecretKey, NEXT_KEY_PREFIX, PUBLIC_KEY_LEN, SIGNATURE_LEN,
+};
 #[cfg(feature = "personhood")]
 pub use personhood::{
     verify_personhood, PendingPersonhood, PersonhoodCredential, PersonhoodError,

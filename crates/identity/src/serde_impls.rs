@@ -1,8 +1,8 @@
-//! Serde forms of keys and signatures: raw bytes (CBOR byte strings). A public key that is
+//! Serde forms of keys, key digests and signatures: raw bytes (CBOR byte strings). A public key that is
 //! not a valid, non-weak curve point fails to deserialize with a message starting
 //! `invalid-key`, so decoders can report the stable code.
 
-use crate::keys::{PublicKey, SIGNATURE_LEN};
+use crate::keys::{KeyDigest, PublicKey, SIGNATURE_LEN};
 use crate::sign::Signature;
 use serde::de::{Error, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -17,6 +17,18 @@ impl Serialize for PublicKey {
 impl Serialize for Signature {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_bytes(&self.0)
+    }
+}
+
+impl Serialize for KeyDigest {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for KeyDigest {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(KeyDigest(d.deserialize_bytes(FixedBytes::<32>)?))
     }
 }
 

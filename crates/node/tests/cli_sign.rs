@@ -9,7 +9,7 @@ use std::process::{Command, Output};
 use vouch_identity::PublicKey;
 use vouch_reputation::{
     epoch_of, validate, AppealOutcome, Body, GroupRef, ListPurpose, ListRef, ModerationState,
-    SignedObject, Subject,
+    RotateBody, SignedObject, Subject,
 };
 
 /// A temporary `VOUCH_HOME` and a way to run `vouch` in it.
@@ -553,15 +553,15 @@ fn key_rotation_is_cosigned_and_revocation_names_its_time() {
         PublicKey::from_did_key(v["did"].as_str().unwrap()).unwrap()
     };
     assert_eq!(rot.author(), &alice);
-    let Body::Rotate(body) = rot.body() else {
+    let Body::Rotate(RotateBody::Handover { new: body_new, .. }) = rot.body() else {
         panic!()
     };
-    assert_eq!(body.new, new);
+    assert_eq!(*body_new, new);
     // `validate` (in sign_all) checked the co-signature; a different new key breaks it.
     let mut forged = rot.object().clone();
     let other = vouch_identity::SecretKey::from_seed(&[3; 32]);
-    if let Body::Rotate(b) = &mut forged.body {
-        b.new = other.public_key();
+    if let Body::Rotate(RotateBody::Handover { new, .. }) = &mut forged.body {
+        *new = other.public_key();
     }
     let key_file = h.path().join("keys").join("alice.key");
     let alice_sk = vouch_identity::read_key_file(&key_file).unwrap();
@@ -583,10 +583,10 @@ fn key_rotation_is_cosigned_and_revocation_names_its_time() {
     }
     // A second try with the same new name reuses the key (e.g. after a failed submission).
     let rot2 = h.sign(&["key", "rotate", "alice", "alice-2"]);
-    let Body::Rotate(body2) = rot2.body() else {
+    let Body::Rotate(RotateBody::Handover { new: body2_new, .. }) = rot2.body() else {
         panic!()
     };
-    assert_eq!(body2.new, new);
+    assert_eq!(*body2_new, new);
 
     let rev = h.sign(&[
         "key",

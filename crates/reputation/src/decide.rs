@@ -15,18 +15,24 @@ mod votes;
 
 pub use diff::{diff, ListChange, SubjectChange, ViewDiff};
 pub use evidence::{
-    CredentialLookup, CredentialSet, DirectTrust, EngineTrust, IdentityFacts, Lookup,
-    NoCredentials, TrustLookup, TrustStep, ViewerTrust,
+    CredentialLookup, CredentialProblem, CredentialSet, DirectTrust, EngineTrust, IdentityFacts,
+    Lookup, NoCredentials, TrustLookup, TrustStep, ViewerTrust,
 };
-pub use groups::{AppealQueueItem, AppealState, ReportQueueItem};
-pub use lists::{EntryStatus, Equivocation, ListEntry, ListHeader, ListRetraction, ListState};
+pub use groups::{AppealQueueItem, AppealState, GroupRules, ReportQueueItem, RuleAmendment};
+pub use lists::{
+    effective_seq, EntryStatus, Equivocation, ListEntry, ListHeader, ListRetraction, ListState,
+};
 pub use policy::{
     CuratorSubscription, Exemption, ListSubscription, Override, Policy, Quorum, Verdict, VotePolicy,
 };
 pub use reason::{ObjectIds, Reason, ReasonCode, Reasons};
 pub use view::{decide, decide_batch, explain, Decision, Item, PostItem, View};
 
-use crate::{AppealOutcome, Body, GroupRef, ListPurpose, ListRef, Object, ObjectId, SignedObject};
+use crate::poll::{BallotRecord, PollRecord, PollStore};
+use crate::{
+    AppealOutcome, Body, GroupRef, KeyEvents, KeyState, ListPurpose, ListRef, Object, ObjectId,
+    SignedObject,
+};
 use groups::{AnswerRecord, AppealRecord, GroupHeader, GroupState, ReportRecord};
 use labels::{LabelRecord, LabelStore};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -109,7 +115,7 @@ pub enum Applied {
     Stored,
     /// Already stored: nothing changed.
     Duplicate,
-    /// Not a kind decisions use (posts, rotations, links, scoped attestations).
+    /// Not a kind decisions use (posts, links, scoped attestations).
     NotUsed,
 }
 
@@ -127,8 +133,11 @@ pub struct ModerationState {
     pub(crate) votes: VoteStore,
     /// author -> subject -> (at, id) -> (level, expires); context-free attestations only.
     pub(crate) attestations: BTreeMap<PublicKey, BTreeMap<PublicKey, AttestVersions>>,
-    /// key -> revoke id -> since.
-    pub(crate) revocations: BTreeMap<PublicKey, BTreeMap<ObjectId, u64>>,
+    /// Every `incept`, `rotate` and `revoke`, resolved (the same resolution as the trust
+    /// graph's): which keys are void from when, and which rotations count.
+    pub(crate) keys: KeyEvents,
+    /// Every `poll` and `ballot`.
+    pub(crate) polls: PollStore,
     /// list-add id -> its list.
     pub(crate) add_index: BTreeMap<ObjectId, ListRef>,
     /// label id -> its labeler.
@@ -293,12 +302,27 @@ impl ModerationState {
                 .or_default()
                 .insert((at, id), (a.level, a.expires))
                 .is_none(),
-            Body::Revoke(r) => self
-                .revocations
-                .entry(author)
-                .or_default()
-                .insert(id, r.since)
-                .is_none(),
+            Body::Revoke(_) | Body::Rotate(_) | Body::Incept(_) => {
+                self.keys.apply(id, obj).is_some_and(|c| c.fresh)
+            }
+            Body::Poll(p) => self.polls.insert_poll(
+                id,
+                PollRecord {
+                    author,
+                    at,
+                    body: p.clone(),
+                },
+            ),
+            Body::Ballot(b) => self.polls.insert_ballot(
+                id,
+                b.poll,
+                BallotRecord {
+                    voting_key: author,
+                    at,
+                    choice: b.choice,
+                    proof: b.proof.clone(),
+                },
+            ),
             _ => return Applied::NotUsed,
         };
         if fresh {
@@ -308,14 +332,33 @@ impl ModerationState {
         }
     }
 
-    /// The time from which `key`'s objects are void, if it was revoked.
+    /// The time from which `key`'s objects are void, if it is: revoked, rotated away (from
+    /// the rotation's cut) or forked (since 0). See [`ModerationState::key_state`].
     pub fn revoked_since(&self, key: &PublicKey) -> Option<u64> {
-        self.revocations.get(key)?.values().min().copied()
+        self.keys.void_since(key.as_bytes())
     }
 
-    /// True when an object by `author` at `at` is void because the key was revoked.
+    /// True when an object by `author` at `at` is void: its key was revoked, rotated away or
+    /// forked by then.
     pub fn is_void(&self, author: &PublicKey, at: u64) -> bool {
         self.revoked_since(author).is_some_and(|s| at >= s)
+    }
+
+    /// The resolved state of `key`: its commitment, the rotation that counts, and from when
+    /// (and why) its objects are void. The same as the trust graph's for the same objects.
+    pub fn key_state(&self, key: &PublicKey) -> KeyState {
+        self.keys.state(key.as_bytes())
+    }
+
+    /// The key that `key` now speaks as, following the rotations that count.
+    pub fn current_key(&self, key: &PublicKey) -> PublicKey {
+        let c = self.keys.current(key.as_bytes());
+        PublicKey::from_bytes(&c).unwrap_or(*key)
+    }
+
+    /// Every key event received, resolved.
+    pub fn key_events(&self) -> &KeyEvents {
+        &self.keys
     }
 
     /// The list's state as received, if anything about it was.

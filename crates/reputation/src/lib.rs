@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 mod decide;
+mod key_events;
 mod object;
 mod poll;
 #[cfg(feature = "synthetic")]
@@ -14,24 +15,27 @@ mod trust;
 mod validate;
 
 pub use decide::{
-    decide, decide_batch, diff, explain, AppealQueueItem, AppealState, Applied, CredentialLookup,
-    CredentialSet, CuratorSubscription, Decision, DirectTrust, EngineTrust, EntryStatus,
-    Equivocation, Exemption, IdentityFacts, Item, ListChange, ListEntry, ListHeader,
-    ListRetraction, ListState, ListSubscription, Lookup, ModerationState, NoCredentials, ObjectIds,
-    Override, Policy, PostItem, Quorum, Reason, ReasonCode, Reasons, ReportQueueItem,
-    SubjectChange, TrustLookup, TrustStep, Verdict, View, ViewDiff, ViewerTrust, VotePolicy,
+    decide, decide_batch, diff, effective_seq, explain, AppealQueueItem, AppealState, Applied,
+    CredentialLookup, CredentialProblem, CredentialSet, CuratorSubscription, Decision, DirectTrust,
+    EngineTrust, EntryStatus, Equivocation, Exemption, GroupRules, IdentityFacts, Item, ListChange,
+    ListEntry, ListHeader, ListRetraction, ListState, ListSubscription, Lookup, ModerationState,
+    NoCredentials, ObjectIds, Override, Policy, PostItem, Quorum, Reason, ReasonCode, Reasons,
+    ReportQueueItem, RuleAmendment, SubjectChange, TrustLookup, TrustStep, Verdict, View, ViewDiff,
+    ViewerTrust, VotePolicy,
 };
+pub use key_events::{Commitment, KeyChange, KeyEvent, KeyEvents, KeyState, VoidCause};
 pub use object::{
-    AppealBody, AppealOutcome, AttestBody, Body, GroupBody, GroupPolicy, GroupRef, Kind, LabelBody,
-    LinkBody, ListAddBody, ListBody, ListPurpose, ListRef, ListRemoveBody, Object, ObjectId,
-    PostBody, ReportBody, RevokeBody, RotateBody, SignedObject, Subject, VoteBody, DAG_CBOR_CODEC,
-    OBJECT_VERSION, SHA2_256_CODE,
+    Amendment, AppealBody, AppealOutcome, AttestBody, BallotBody, Body, GroupBody, GroupPolicy,
+    GroupRef, InceptBody, Kind, LabelBody, LinkBody, ListAddBody, ListBody, ListPurpose, ListRef,
+    ListRemoveBody, Object, ObjectId, PollBody, PostBody, ReportBody, RevokeBody, RotateBody,
+    SignedObject, Subject, VoteBody, DAG_CBOR_CODEC, OBJECT_VERSION, SHA2_256_CODE,
 };
 #[cfg(feature = "personhood")]
-pub use poll::personhood_issuer;
+pub use poll::{personhood_issuer, BbsPersonhood};
 pub use poll::{
-    tally_personhood_poll, PersonhoodBallot, PersonhoodVerifier, Poll, PollError, PollPseudonym,
-    PollTally, BALLOT_PREFIX, MAX_CHOICES, POLL_PSEUDONYM_LEN,
+    tally_personhood_poll, DoubleVote, PersonhoodBallot, PersonhoodCheck, PersonhoodVerifier, Poll,
+    PollError, PollPseudonym, PollRecord, PollResult, PollTally, ProofCheck, BALLOT_PREFIX,
+    MAX_CHOICES, POLL_PSEUDONYM_LEN,
 };
 pub use trust::{
     Attestation, AuthorId, Evidence, EvidenceKind, Explanation, GroupId, IngestError, Ingested,

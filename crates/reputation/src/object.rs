@@ -8,7 +8,7 @@ use cid::Cid;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::fmt;
-use vouch_identity::{PublicKey, SecretKey, Signature};
+use vouch_identity::{KeyDigest, PublicKey, SecretKey, Signature};
 
 pub(crate) use wire::{
     decode_canonical, decode_envelope, encode_envelope, prefixed_message_from_encoded,
@@ -105,11 +105,17 @@ pub enum Kind {
     Revoke,
     /// A public link between a posting key and an identity DID, signed by both.
     Link,
+    /// A pre-rotation commitment: the author names (by digest) the key that may replace it.
+    Incept,
+    /// A question put to a group's people, one voice per person (personhood ballots).
+    Poll,
+    /// One person's answer to a poll, with a personhood proof for the poll's scope.
+    Ballot,
 }
 
 impl Kind {
     /// Every kind, in spec order.
-    pub const ALL: [Kind; 13] = [
+    pub const ALL: [Kind; 16] = [
         Kind::Post,
         Kind::Vote,
         Kind::Attest,
@@ -123,6 +129,9 @@ impl Kind {
         Kind::Rotate,
         Kind::Revoke,
         Kind::Link,
+        Kind::Incept,
+        Kind::Poll,
+        Kind::Ballot,
     ];
 
     /// The name written on the wire.
@@ -141,6 +150,9 @@ impl Kind {
             Kind::Rotate => "rotate",
             Kind::Revoke => "revoke",
             Kind::Link => "link",
+            Kind::Incept => "incept",
+            Kind::Poll => "poll",
+            Kind::Ballot => "ballot",
         }
     }
 
@@ -363,6 +375,15 @@ pub struct GroupPolicy {
     /// Count only personhood-backed votes (one per person per epoch).
     #[serde(default, skip_serializing_if = "is_false")]
     pub personhood_votes: bool,
+    /// Village rules: the group's amendable rules (`min_trust`, `vote_budget`) can be changed
+    /// by a personhood poll ([`PollBody::amend`]) in which at least this many people vote.
+    /// Once any header of the group sets it, the owner cannot take it back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amend_quorum: Option<u64>,
+    /// Village rules: the percentage of voices (50..=99) an amendment must exceed to pass;
+    /// absent means 50 (more than half).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amend_majority: Option<u64>,
 }
 
 /// `group` body: a group header.
@@ -452,14 +473,156 @@ pub struct AppealBody {
     pub outcome: Option<AppealOutcome>,
 }
 
-/// `rotate` body: the author (old key) hands over to `new`, which countersigns.
+/// `rotate` body, in one of two versions told apart by their fields (`specs/objects.md`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RotateBody {
+    /// Version 1, `{new, new_sig}`: the author (the old key) hands over to `new`, which
+    /// countersigns. Counts only for a key that never committed to a successor, and never
+    /// once the key is revoked (`specs/trust.md` §1).
+    Handover {
+        /// The new key.
+        new: PublicKey,
+        /// The new key's signature over `old ‖ new ‖ at` (domain `vouch/v1/rotate`).
+        new_sig: Signature,
+    },
+    /// Version 2, `{old, next?, since?}`, pre-rotation: the author is the new key, revealed;
+    /// it counts when `old` committed to its digest ([`KeyDigest`]). The old key's secret is
+    /// not needed, so a key can be recovered after it was stolen or lost.
+    Reveal {
+        /// The key being replaced.
+        old: PublicKey,
+        /// The commitment to the key that may replace the author in turn; absent, the author
+        /// can never be rotated.
+        next: Option<KeyDigest>,
+        /// The old key's objects from this time on are void (default: the rotation's `at`).
+        since: Option<u64>,
+    },
+}
+
+/// The wire form of [`RotateBody`]: every field of both versions, each optional.
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RotateWire {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    new: Option<PublicKey>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    new_sig: Option<Signature>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    old: Option<PublicKey>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    next: Option<KeyDigest>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    since: Option<u64>,
+}
+
+impl Serialize for RotateBody {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let wire = match self {
+            RotateBody::Handover { new, new_sig } => RotateWire {
+                new: Some(*new),
+                new_sig: Some(*new_sig),
+                old: None,
+                next: None,
+                since: None,
+            },
+            RotateBody::Reveal { old, next, since } => RotateWire {
+                new: None,
+                new_sig: None,
+                old: Some(*old),
+                next: *next,
+                since: *since,
+            },
+        };
+        wire.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for RotateBody {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let w = RotateWire::deserialize(d)?;
+        match w {
+            RotateWire {
+                new: Some(new),
+                new_sig: Some(new_sig),
+                old: None,
+                next: None,
+                since: None,
+            } => Ok(RotateBody::Handover { new, new_sig }),
+            RotateWire {
+                new: None,
+                new_sig: None,
+                old: Some(old),
+                next,
+                since,
+            } => Ok(RotateBody::Reveal { old, next, since }),
+            _ => Err(<D::Error as serde::de::Error>::custom(
+                "rotate body is {new, new_sig} (v1) or {old, next?, since?} (v2)",
+            )),
+        }
+    }
+}
+
+/// `incept` body: the author commits to the digest of the key that may replace it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RotateBody {
-    /// The new key.
-    pub new: PublicKey,
-    /// The new key's signature over `old ‖ new ‖ at` (domain `vouch/v1/rotate`).
-    pub new_sig: Signature,
+pub struct InceptBody {
+    /// [`KeyDigest`] of the successor key, kept offline until it is needed.
+    pub next: KeyDigest,
+}
+
+/// A change of a group's amendable rules, put to its people by a poll.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Amendment {
+    /// New minimum trust (percent, 0..=100; 0 removes the minimum).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_trust: Option<u64>,
+    /// New vote budget per voter per epoch (0..=10000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vote_budget: Option<u64>,
+}
+
+/// `poll` body: a question to a group's people, one voice per person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PollBody {
+    /// The group whose people vote.
+    pub group: GroupRef,
+    /// The group header (one version, by id) the poll runs under: its personhood issuer
+    /// checks the ballots, and for an amendment its `amend_quorum` and `amend_majority` apply.
+    pub header: ObjectId,
+    /// The question.
+    pub text: String,
+    /// How many choices (2..=256); ballots choose `0..options`.
+    pub options: u64,
+    /// Ballots dated after this do not count; the result stands from this time.
+    pub closes: u64,
+    /// A change of the group's rules, adopted when choice 0 ("adopt") passes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amend: Option<Amendment>,
+}
+
+impl PollBody {
+    /// The personhood scope label of the poll `id`: `"poll/" ‖ CID`. Every poll is its own
+    /// scope (epoch 0), so one person's ballots in two polls cannot be linked.
+    pub fn scope_label(id: &ObjectId) -> String {
+        format!("poll/{id}")
+    }
+}
+
+/// `ballot` body: one person's choice in a poll. The author is a fresh voting key; the
+/// proof binds it to the person's pseudonym in the poll's scope.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BallotBody {
+    /// The poll.
+    pub poll: ObjectId,
+    /// The choice, `0..options`.
+    pub choice: u64,
+    /// The encoded personhood proof (`vouch_identity::PersonhoodProof`) for scope
+    /// ([`PollBody::scope_label`], 0) and the author's key.
+    #[serde(with = "serde_bytes")]
+    pub proof: Vec<u8>,
 }
 
 /// `revoke` body: the author's key is compromised since `since`.
@@ -500,6 +663,9 @@ pub enum Body {
     Rotate(RotateBody),
     Revoke(RevokeBody),
     Link(LinkBody),
+    Incept(InceptBody),
+    Poll(PollBody),
+    Ballot(BallotBody),
 }
 
 impl Body {
@@ -519,6 +685,9 @@ impl Body {
             Body::Rotate(_) => Kind::Rotate,
             Body::Revoke(_) => Kind::Revoke,
             Body::Link(_) => Kind::Link,
+            Body::Incept(_) => Kind::Incept,
+            Body::Poll(_) => Kind::Poll,
+            Body::Ballot(_) => Kind::Ballot,
         }
     }
 }
@@ -623,13 +792,23 @@ impl RotateBody {
         m
     }
 
-    /// A rotation body from `old` to `new_key`, countersigned by `new_key`.
+    /// A version 1 handover from `old` to `new_key`, countersigned by `new_key`.
     pub fn new(old: &PublicKey, new_key: &SecretKey, at: u64) -> Self {
         let new = new_key.public_key();
         let msg = Self::consent_message(old, &new, at);
-        RotateBody {
+        RotateBody::Handover {
             new,
             new_sig: new_key.sign(vouch_identity::Domain::Rotate, &msg),
+        }
+    }
+
+    /// A version 2 rotation of `old`, to be signed by the key `old` committed to, naming
+    /// the commitment `next` for that key's own successor.
+    pub fn reveal(old: PublicKey, next: Option<KeyDigest>) -> Self {
+        RotateBody::Reveal {
+            old,
+            next,
+            since: None,
         }
     }
 }

@@ -1,15 +1,22 @@
 //! Village votes: personhood-backed ballots and a poll tally that counts one voice per
 //! pseudonym, however many posting or voting keys a person holds.
 //!
-//! A [`PersonhoodBallot`] carries a choice, a fresh voting key, a personhood proof (see
-//! `vouch_identity::PersonhoodProof`) binding that key to the voter's pseudonym for the
-//! poll's scope (group, epoch), and the voting key's signature over all of it. The tally
-//! checks each ballot through a [`PersonhoodVerifier`] (implemented for
-//! `vouch_identity::PersonhoodIssuerKey` with feature `personhood`), then keeps one ballot per
-//! pseudonym.
+//! Two forms. As objects (kinds `poll` and `ballot`, `specs/objects.md`): a [`PollBody`]
+//! names its group and the header it runs under; each `ballot` is signed by a fresh voting
+//! key and carries a personhood proof for the poll's own scope (`"poll/" ‖ CID`, so ballots
+//! in two polls cannot be linked). [`PollStore`] keeps them in any order and
+//! [`crate::ModerationState::poll_result`] tallies them through a [`PersonhoodCheck`]
+//! ([`BbsPersonhood`] with feature `personhood`, which remembers what it verified).
+//!
+//! Detached: a [`PersonhoodBallot`] carries a choice, a fresh voting key, a proof for scope
+//! (group, epoch) and the voting key's signature; [`tally_personhood_poll`] checks them
+//! through a [`PersonhoodVerifier`] (one issuer). Both forms keep one voice per pseudonym:
+//! a pseudonym whose ballots agree counts once, one whose ballots disagree counts for
+//! nothing, and every extra ballot is reported as `poll-duplicate-pseudonym`.
 
-use crate::object::{GroupPolicy, GroupRef, Subject};
-use std::collections::BTreeMap;
+use crate::object::{GroupPolicy, GroupRef, ObjectId, PollBody, Subject};
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 use vouch_identity::{verify_prefixed, PublicKey, SecretKey, Signature};
 
 /// Prefix of the bytes a voting key signs in a ballot.
@@ -51,6 +58,16 @@ pub enum PollError {
     /// equivocated and none of their ballots count.
     #[error("pseudonym voted more than once with different choices")]
     DuplicatePseudonym,
+    /// The poll has not been received.
+    #[error("poll not known")]
+    UnknownPoll,
+    /// The header the poll names is not a (non-void) header of its group by its owner, or
+    /// has not been received.
+    #[error("the poll's group header is missing or not the owner's")]
+    BadHeader,
+    /// The ballot is dated after the poll closed.
+    #[error("ballot dated after the poll closed")]
+    Late,
 }
 
 impl PollError {
@@ -65,6 +82,9 @@ impl PollError {
             PollError::BadSignature => "poll-bad-signature",
             PollError::Personhood(code) => code,
             PollError::DuplicatePseudonym => "poll-duplicate-pseudonym",
+            PollError::UnknownPoll => "poll-unknown",
+            PollError::BadHeader => "poll-bad-header",
+            PollError::Late => "poll-late-ballot",
         }
     }
 }
@@ -227,32 +247,73 @@ pub fn tally_personhood_poll(
             Err(e) => rejected.push((i, e)),
         }
     }
-    let mut counts = vec![0u64; poll.choices as usize];
-    let mut voters = 0;
-    for entries in by_nym.values() {
-        let first = entries[0].1;
-        if entries.iter().all(|&(_, c)| c == first) {
-            counts[first as usize] += 1;
-            voters += 1;
-            rejected.extend(
-                entries[1..]
-                    .iter()
-                    .map(|&(i, _)| (i, PollError::DuplicatePseudonym)),
-            );
-        } else {
-            rejected.extend(
-                entries
-                    .iter()
-                    .map(|&(i, _)| (i, PollError::DuplicatePseudonym)),
-            );
-        }
-    }
+    let voices = count_voices(u64::from(poll.choices), &by_nym);
+    rejected.extend(
+        voices
+            .doubles
+            .iter()
+            .flat_map(|d| d.extra.iter().map(|&i| (i, PollError::DuplicatePseudonym))),
+    );
     rejected.sort_by_key(|(i, _)| *i);
     Ok(PollTally {
-        counts,
-        voters,
+        counts: voices.counts,
+        voters: voices.voters,
         rejected,
     })
+}
+
+/// One voice per pseudonym, from the valid ballots grouped by pseudonym.
+struct Voices<I> {
+    counts: Vec<u64>,
+    voters: u64,
+    doubles: Vec<Double<I>>,
+}
+
+/// A pseudonym with more than one ballot.
+struct Double<I> {
+    nym: PollPseudonym,
+    all: Vec<I>,
+    /// The ballots that did not count.
+    extra: Vec<I>,
+    /// True when its ballots agree and it counted once.
+    counted: bool,
+}
+
+/// Counts each pseudonym once: its choice when all its ballots agree (the first one counts,
+/// in the caller's order of ballots), nothing when they disagree.
+fn count_voices<I: Copy>(
+    options: u64,
+    by_nym: &BTreeMap<PollPseudonym, Vec<(I, u32)>>,
+) -> Voices<I> {
+    let mut counts = vec![0u64; usize::try_from(options).unwrap_or(0)];
+    let mut voters = 0;
+    let mut doubles = Vec::new();
+    for (nym, entries) in by_nym {
+        let Some(&(_, first)) = entries.first() else {
+            continue;
+        };
+        let agree = entries.iter().all(|&(_, c)| c == first);
+        if agree {
+            if let Some(c) = counts.get_mut(first as usize) {
+                *c += 1;
+                voters += 1;
+            }
+        }
+        if entries.len() > 1 {
+            let skip = usize::from(agree);
+            doubles.push(Double {
+                nym: *nym,
+                all: entries.iter().map(|&(i, _)| i).collect(),
+                extra: entries[skip..].iter().map(|&(i, _)| i).collect(),
+                counted: agree,
+            });
+        }
+    }
+    Voices {
+        counts,
+        voters,
+        doubles,
+    }
 }
 
 fn check_ballot(
@@ -277,6 +338,263 @@ fn check_ballot(
     verifier
         .verify_proof(group, poll.epoch, &b.voting_key, &b.proof, now_ms)
         .map_err(PollError::Personhood)
+}
+
+// ---- polls and ballots as objects -------------------------------------------------------
+
+/// What a [`PersonhoodCheck`] verifies: a personhood proof carried by a ballot.
+#[derive(Debug, Clone, Copy)]
+pub struct ProofCheck<'a> {
+    /// The personhood issuer the poll's header names (`GroupPolicy::credential_issuer`).
+    pub issuer: &'a str,
+    /// The scope label ([`PollBody::scope_label`]).
+    pub scope: &'a str,
+    /// The scope's epoch (0 for polls).
+    pub epoch: u64,
+    /// The voting key the proof must be bound to (the ballot's author).
+    pub voting_key: &'a PublicKey,
+    /// The encoded proof.
+    pub proof: &'a [u8],
+    /// The credential must still be valid at this time (the poll's close).
+    pub at_ms: u64,
+}
+
+/// Verifies personhood proofs for any issuer. A pure function of its input (the result for
+/// one [`ProofCheck`] never changes), so implementations may remember results.
+pub trait PersonhoodCheck: Send + Sync + fmt::Debug {
+    /// The pseudonym the proof binds the voting key to, or the identity layer's error code.
+    fn check(&self, c: &ProofCheck<'_>) -> Result<PollPseudonym, &'static str>;
+}
+
+/// BBS personhood proofs (`vouch_identity::verify_personhood`), with a bounded memory of
+/// results: a proof costs about 10 ms to verify, and a view is rebuilt many times.
+#[cfg(any(test, feature = "personhood"))]
+#[derive(Debug, Default)]
+pub struct BbsPersonhood {
+    memo:
+        std::sync::Mutex<std::collections::HashMap<[u8; 32], Result<PollPseudonym, &'static str>>>,
+}
+
+#[cfg(any(test, feature = "personhood"))]
+impl BbsPersonhood {
+    /// Most results remembered; past it the memory starts over.
+    pub const CAPACITY: usize = 1 << 20;
+
+    /// An empty memory.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Results remembered.
+    pub fn remembered(&self) -> usize {
+        self.memo.lock().map(|m| m.len()).unwrap_or(0)
+    }
+
+    fn memo_key(c: &ProofCheck<'_>) -> [u8; 32] {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        for part in [c.issuer.as_bytes(), c.scope.as_bytes(), c.proof] {
+            h.update((part.len() as u64).to_be_bytes());
+            h.update(part);
+        }
+        h.update(c.epoch.to_be_bytes());
+        h.update(c.voting_key.as_bytes());
+        h.update(c.at_ms.to_be_bytes());
+        h.finalize().into()
+    }
+
+    fn verify(c: &ProofCheck<'_>) -> Result<PollPseudonym, &'static str> {
+        let issuer =
+            vouch_identity::PersonhoodIssuerKey::from_did_key(c.issuer).map_err(|e| e.code())?;
+        let proof = vouch_identity::PersonhoodProof::from_bytes(c.proof).map_err(|e| e.code())?;
+        let scope = vouch_identity::PersonhoodScope::new(c.scope, c.epoch);
+        vouch_identity::verify_personhood(&proof, &issuer, &scope, c.voting_key, c.at_ms)
+            .map(|p| p.0)
+            .map_err(|e| e.code())
+    }
+}
+
+#[cfg(any(test, feature = "personhood"))]
+impl PersonhoodCheck for BbsPersonhood {
+    fn check(&self, c: &ProofCheck<'_>) -> Result<PollPseudonym, &'static str> {
+        let key = Self::memo_key(c);
+        if let Some(r) = self.memo.lock().ok().and_then(|m| m.get(&key).copied()) {
+            return r;
+        }
+        let r = Self::verify(c);
+        if let Ok(mut m) = self.memo.lock() {
+            if m.len() >= Self::CAPACITY {
+                m.clear();
+            }
+            m.insert(key, r);
+        }
+        r
+    }
+}
+
+/// One `poll` object as kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollRecord {
+    /// Who called the vote (anyone may; the voices decide).
+    pub author: PublicKey,
+    /// When.
+    pub at: u64,
+    /// The poll.
+    pub body: PollBody,
+}
+
+/// One `ballot` object as kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BallotRecord {
+    pub(crate) voting_key: PublicKey,
+    pub(crate) at: u64,
+    pub(crate) choice: u64,
+    pub(crate) proof: Vec<u8>,
+}
+
+/// Every poll and ballot received; ballots are kept whether or not their poll has arrived.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct PollStore {
+    pub(crate) polls: BTreeMap<ObjectId, PollRecord>,
+    pub(crate) by_group: BTreeMap<GroupRef, BTreeSet<ObjectId>>,
+    pub(crate) ballots: BTreeMap<ObjectId, BTreeMap<ObjectId, BallotRecord>>,
+}
+
+impl PollStore {
+    pub(crate) fn insert_poll(&mut self, id: ObjectId, poll: PollRecord) -> bool {
+        self.by_group
+            .entry(poll.body.group.clone())
+            .or_default()
+            .insert(id);
+        self.polls.insert(id, poll).is_none()
+    }
+
+    pub(crate) fn insert_ballot(&mut self, id: ObjectId, poll: ObjectId, b: BallotRecord) -> bool {
+        self.ballots
+            .entry(poll)
+            .or_default()
+            .insert(id, b)
+            .is_none()
+    }
+}
+
+/// One person who cast more than one ballot in a poll.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DoubleVote {
+    /// Their pseudonym in the poll's scope.
+    pub pseudonym: PollPseudonym,
+    /// All their ballots, by id.
+    pub ballots: Vec<ObjectId>,
+    /// True when the ballots agree and counted once; false when they disagree and counted
+    /// for nothing.
+    pub counted: bool,
+}
+
+/// A poll's tally: one voice per pseudonym, whatever order the ballots arrived in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollResult {
+    /// Voices per choice.
+    pub counts: Vec<u64>,
+    /// Distinct people counted.
+    pub voters: u64,
+    /// Ballots received for the poll.
+    pub ballots: u64,
+    /// People who voted more than once (never counted twice).
+    pub double_votes: Vec<DoubleVote>,
+    /// Ballots that did not count, by id, with the reason (a double vote's extra ballots
+    /// are `poll-duplicate-pseudonym`).
+    pub rejected: Vec<(ObjectId, PollError)>,
+    /// The personhood issuer the ballots were checked against.
+    pub issuer: String,
+    /// True once `now` has reached the poll's `closes`.
+    pub closed: bool,
+    /// For an amendment poll under a header that opted in to village rules: whether it
+    /// passed (closed, at least `amend_quorum` voices, and "adopt" above `amend_majority`
+    /// percent of them). `None` for other polls.
+    pub adopted: Option<bool>,
+}
+
+impl PollResult {
+    /// Tallies `ballots` for poll `id` under a header whose policy is `policy`.
+    pub(crate) fn tally(
+        id: &ObjectId,
+        poll: &PollBody,
+        policy: &GroupPolicy,
+        ballots: &BTreeMap<ObjectId, BallotRecord>,
+        check: &dyn PersonhoodCheck,
+        now: u64,
+    ) -> Result<PollResult, PollError> {
+        if !policy.personhood_votes {
+            return Err(PollError::NotPersonhoodGroup);
+        }
+        let issuer = policy
+            .credential_issuer
+            .as_deref()
+            .ok_or(PollError::NoIssuer)?;
+        let scope = PollBody::scope_label(id);
+        let mut rejected = Vec::new();
+        let mut by_nym: BTreeMap<PollPseudonym, Vec<(ObjectId, u32)>> = BTreeMap::new();
+        for (bid, b) in ballots {
+            let choice = match u32::try_from(b.choice) {
+                Ok(c) if b.choice < poll.options => c,
+                _ => {
+                    rejected.push((*bid, PollError::BadChoice(b.choice as u32)));
+                    continue;
+                }
+            };
+            if b.at > poll.closes {
+                rejected.push((*bid, PollError::Late));
+                continue;
+            }
+            let checked = check.check(&ProofCheck {
+                issuer,
+                scope: &scope,
+                epoch: 0,
+                voting_key: &b.voting_key,
+                proof: &b.proof,
+                at_ms: poll.closes,
+            });
+            match checked {
+                Ok(nym) => by_nym.entry(nym).or_default().push((*bid, choice)),
+                Err(code) => rejected.push((*bid, PollError::Personhood(code))),
+            }
+        }
+        let voices = count_voices(poll.options, &by_nym);
+        let mut double_votes = Vec::new();
+        for d in voices.doubles {
+            rejected.extend(d.extra.iter().map(|i| (*i, PollError::DuplicatePseudonym)));
+            double_votes.push(DoubleVote {
+                pseudonym: d.nym,
+                ballots: d.all,
+                counted: d.counted,
+            });
+        }
+        rejected.sort_by_key(|(i, _)| *i);
+        let closed = now >= poll.closes;
+        let adopted = match (&poll.amend, policy.amend_quorum) {
+            (Some(_), Some(quorum)) => {
+                let majority = policy.amend_majority.unwrap_or(50);
+                let adopt = voices.counts.first().copied().unwrap_or(0);
+                Some(
+                    closed
+                        && voices.voters >= quorum
+                        && u128::from(adopt) * 100
+                            > u128::from(majority) * u128::from(voices.voters),
+                )
+            }
+            _ => None,
+        };
+        Ok(PollResult {
+            counts: voices.counts,
+            voters: voices.voters,
+            ballots: ballots.len() as u64,
+            double_votes,
+            rejected,
+            issuer: issuer.to_string(),
+            closed,
+            adopted,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -306,6 +624,8 @@ mod tests {
             vote_budget: None,
             credential_issuer: Some(issuer.public_key().to_did_key()),
             personhood_votes: true,
+            amend_quorum: None,
+            amend_majority: None,
         };
         let poll = Poll {
             group: GroupRef {
@@ -370,6 +690,57 @@ mod tests {
         ballots.reverse();
         let t2 = tally_personhood_poll(&v.poll, &v.policy, &ballots, &verifier, NOW).unwrap();
         assert_eq!(t2.counts, t.counts);
+    }
+
+    #[test]
+    fn bbs_personhood_checks_once_and_agrees_with_the_identity_layer() {
+        let mut rng = ChaCha20Rng::seed_from_u64(3);
+        let v = village(&mut rng);
+        let alice = person(&v, &mut rng);
+        let key = SecretKey::generate(&mut rng);
+        let poll = ObjectId([4; 32]);
+        let label = PollBody::scope_label(&poll);
+        let scope = PersonhoodScope::new(label.clone(), 0);
+        let proof = alice.prove(&scope, &key.public_key()).unwrap().to_bytes();
+        let issuer = v.issuer.public_key().to_did_key();
+        let check = BbsPersonhood::new();
+        let c = ProofCheck {
+            issuer: &issuer,
+            scope: &label,
+            epoch: 0,
+            voting_key: &key.public_key(),
+            proof: &proof,
+            at_ms: NOW,
+        };
+        let nym = check.check(&c).unwrap();
+        assert_eq!(nym, alice.pseudonym(&scope).unwrap().0);
+        assert_eq!(check.check(&c), Ok(nym));
+        assert_eq!(check.remembered(), 1, "the second check is remembered");
+        // Another voting key, another time past the expiry, another issuer: other answers,
+        // each remembered on its own.
+        let other = SecretKey::generate(&mut rng).public_key();
+        assert_eq!(
+            check.check(&ProofCheck {
+                voting_key: &other,
+                ..c
+            }),
+            Err("personhood-bad-proof")
+        );
+        assert_eq!(
+            check.check(&ProofCheck {
+                at_ms: NOW + 40 * DAY,
+                ..c
+            }),
+            Err("personhood-expired")
+        );
+        assert_eq!(
+            check.check(&ProofCheck {
+                issuer: "did:key:z6Mkfake",
+                ..c
+            }),
+            Err("personhood-malformed")
+        );
+        assert_eq!(check.remembered(), 4);
     }
 
     #[test]

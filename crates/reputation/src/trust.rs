@@ -59,8 +59,8 @@ pub struct Vote {
     pub object: ObjectDigest,
 }
 
-/// A validated key rotation: from `at_ms` on, `old` speaks as `new`, and trust in `old` moves
-/// to `new`.
+/// A validated version 1 key rotation (a handover signed by `old`): from `at_ms` on, `old`
+/// speaks as `new`, and trust in `old` moves to `new`, if it counts (`specs/trust.md` §1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rotation {
     /// The retired key.
@@ -87,7 +87,7 @@ pub struct Revocation {
 
 impl TrustGraph {
     /// Feeds a validated object to the graph: attestations become edges, votes on authors
-    /// weak evidence, rotations and revocations move or void a key's edges. Other kinds (and
+    /// weak evidence, key events (`incept`, `rotate`, `revoke`) move or void a key's edges. Other kinds (and
     /// votes on objects) do not touch the trust graph and come back as
     /// [`Ingested::OutOfScope`].
     pub fn apply_object(&mut self, object: &crate::SignedObject) -> Result<Ingested, IngestError> {
@@ -116,17 +116,12 @@ impl TrustGraph {
                 }),
                 Subject::Object(_) => Ok(Ingested::OutOfScope),
             },
-            Body::Rotate(r) => self.add_rotation(&Rotation {
-                old: author,
-                new: *r.new.as_bytes(),
-                at_ms,
-                object: digest,
-            }),
-            Body::Revoke(r) => self.add_revocation(&Revocation {
-                key: author,
-                since_ms: r.since,
-                object: digest,
-            }),
+            Body::Rotate(_) | Body::Revoke(_) | Body::Incept(_) => {
+                match crate::KeyEvent::from_object(object.object()) {
+                    Some(event) => self.add_key_event(digest, event),
+                    None => Ok(Ingested::OutOfScope),
+                }
+            }
             _ => Ok(Ingested::OutOfScope),
         }
     }
@@ -145,7 +140,8 @@ pub enum IngestError {
     /// A key attesting, voting on or rotating to itself.
     #[error("a key cannot attest, vote on or rotate to itself")]
     SelfReference,
-    /// A second rotation of a key that was already rotated to another key.
+    /// No longer returned: conflicting rotations are kept and resolved as a set (the key is
+    /// then forked, `specs/identity.md` §1). Kept for the stability of the codes.
     #[error("key was already rotated to another key")]
     RotationConflict,
     /// The graph holds the maximum number of authors (2^32 - 2).

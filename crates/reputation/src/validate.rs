@@ -296,6 +296,12 @@ const MAX_MODERATORS: usize = 64;
 const MAX_REMOVES: usize = 256;
 /// Largest vote budget a group may set per epoch.
 const MAX_VOTE_BUDGET: u64 = 10_000;
+/// Largest quorum (voices) a village may set for amendments.
+const MAX_AMEND_QUORUM: u64 = 1_000_000;
+/// Most choices a poll may offer.
+const MAX_POLL_OPTIONS: u64 = 256;
+/// Longest personhood proof a ballot may carry, in bytes.
+const MAX_PROOF: usize = 1024;
 
 fn bound(ok: bool, field: &'static str, reason: &'static str) -> Result<(), ValidationError> {
     if ok {
@@ -478,6 +484,25 @@ pub(crate) fn check_fields(object: &Object) -> Result<(), ValidationError> {
                     "must be a DID of at most 256 bytes",
                 )?;
             }
+            if let Some(q) = g.policy.amend_quorum {
+                bound(
+                    (1..=MAX_AMEND_QUORUM).contains(&q),
+                    "policy.amend_quorum",
+                    "must be 1..=1000000",
+                )?;
+                bound(
+                    g.policy.personhood_votes && g.policy.credential_issuer.is_some(),
+                    "policy.amend_quorum",
+                    "needs personhood_votes and a credential_issuer",
+                )?;
+            }
+            if let Some(m) = g.policy.amend_majority {
+                bound(
+                    (50..=99).contains(&m) && g.policy.amend_quorum.is_some(),
+                    "policy.amend_majority",
+                    "must be 50..=99, with amend_quorum",
+                )?;
+            }
             Ok(())
         }
         Body::Label(l) => {
@@ -491,15 +516,74 @@ pub(crate) fn check_fields(object: &Object) -> Result<(), ValidationError> {
             check_text(&r.text, MAX_NOTE, "text")
         }
         Body::Appeal(a) => check_text(&a.text, MAX_NOTE, "text"),
-        Body::Rotate(r) => {
-            bound(
-                r.new != object.author,
-                "new",
-                "must differ from the old key",
-            )?;
-            let msg = RotateBody::consent_message(&object.author, &r.new, at);
-            vouch_identity::verify(&r.new, Domain::Rotate, &msg, &r.new_sig)
+        Body::Rotate(RotateBody::Handover { new, new_sig }) => {
+            bound(*new != object.author, "new", "must differ from the old key")?;
+            let msg = RotateBody::consent_message(&object.author, new, at);
+            vouch_identity::verify(new, Domain::Rotate, &msg, new_sig)
                 .map_err(|_| ValidationError::InvalidCosignature)
+        }
+        Body::Rotate(RotateBody::Reveal { old, next, since }) => {
+            bound(*old != object.author, "old", "must differ from the author")?;
+            bound(
+                *next != Some(object.author.next_key_digest()),
+                "next",
+                "must not commit to the author itself",
+            )?;
+            bound(
+                since.is_none_or(|s| s <= at),
+                "since",
+                "must not be after the object's time",
+            )
+        }
+        Body::Incept(i) => bound(
+            i.next != object.author.next_key_digest(),
+            "next",
+            "must not commit to the author itself",
+        ),
+        Body::Poll(p) => {
+            check_group(&p.group, "group.name")?;
+            bound(
+                !p.text.is_empty() && p.text.len() <= MAX_NOTE,
+                "text",
+                "must be 1 to 2048 bytes",
+            )?;
+            bound(
+                (2..=MAX_POLL_OPTIONS).contains(&p.options),
+                "options",
+                "must be 2..=256",
+            )?;
+            bound(p.closes > at, "closes", "must be after the object's time")?;
+            if let Some(a) = &p.amend {
+                bound(
+                    p.options == 2,
+                    "options",
+                    "an amendment is adopt (0) or reject (1)",
+                )?;
+                bound(
+                    a.min_trust.is_some() || a.vote_budget.is_some(),
+                    "amend",
+                    "must change at least one rule",
+                )?;
+                if let Some(t) = a.min_trust {
+                    bound(t <= 100, "amend.min_trust", "must be 0..=100")?;
+                }
+                if let Some(b) = a.vote_budget {
+                    bound(
+                        b <= MAX_VOTE_BUDGET,
+                        "amend.vote_budget",
+                        "must be <= 10000",
+                    )?;
+                }
+            }
+            Ok(())
+        }
+        Body::Ballot(b) => {
+            bound(b.choice < MAX_POLL_OPTIONS, "choice", "must be 0..=255")?;
+            bound(
+                !b.proof.is_empty() && b.proof.len() <= MAX_PROOF,
+                "proof",
+                "must be 1 to 1024 bytes",
+            )
         }
         Body::Revoke(r) => {
             bound(

@@ -878,6 +878,8 @@ fn group_rules_min_trust_and_credential_are_enforced() {
             vote_budget: None,
             credential_issuer: Some(issuer.clone()),
             personhood_votes: false,
+            amend_quorum: None,
+            amend_majority: None,
         },
     );
     let trusted = key(60);

@@ -109,7 +109,9 @@ fn hostile_inputs_get_their_codes() {
     });
     assert_eq!(code(&signed(expired, NOW)), "bad-expiry");
     let mut rot = RotateBody::new(&key(1).public_key(), &key(11), NOW);
-    rot.new_sig.0[0] ^= 1;
+    if let RotateBody::Handover { new_sig, .. } = &mut rot {
+        new_sig.0[0] ^= 1;
+    }
     assert_eq!(code(&signed(Body::Rotate(rot), NOW)), "invalid-cosignature");
     let link = Body::Link(LinkBody {
         identity: "did:web:example.com".into(),

@@ -135,18 +135,32 @@ fn body(at: u64) -> impl Strategy<Value = Body> {
             proptest::option::of(0u64..=10_000),
             any::<bool>(),
             proptest::collection::btree_set(pk(), 0..4),
-            any::<u64>()
+            any::<u64>(),
+            proptest::option::of((1u64..=1_000_000, proptest::option::of(50u64..=99)))
         )
             .prop_map(
-                move |(name, rules, min_trust, vote_budget, personhood_votes, mods, seq)| {
+                move |(
+                    name,
+                    rules,
+                    min_trust,
+                    vote_budget,
+                    personhood_votes,
+                    mods,
+                    seq,
+                    village,
+                )| {
+                    // Village rules need personhood votes and an issuer.
+                    let village = village.filter(|_| personhood_votes);
                     Body::Group(GroupBody {
                         name,
                         rules,
                         policy: GroupPolicy {
                             min_trust,
                             vote_budget,
-                            credential_issuer: None,
+                            credential_issuer: village.map(|_| "did:key:zUC7example".into()),
                             personhood_votes,
+                            amend_quorum: village.map(|v| v.0),
+                            amend_majority: village.and_then(|v| v.1),
                         },
                         moderators: mods.into_iter().filter(|m| *m != author).collect(),
                         seq,
@@ -187,6 +201,56 @@ fn body(at: u64) -> impl Strategy<Value = Body> {
         (0u64..=at, opt_text())
             .prop_map(|(since, reason)| Body::Revoke(RevokeBody { since, reason })),
         (2u8..40).prop_map(move |n| Body::Link(LinkBody::new(&author, &key(n), at))),
+        (2u8..40).prop_map(|n| Body::Incept(InceptBody {
+            next: key(n).public_key().next_key_digest()
+        })),
+        (
+            pk(),
+            proptest::option::of(2u8..40),
+            proptest::option::of(0u64..=at)
+        )
+            .prop_map(|(old, next, since)| Body::Rotate(RotateBody::Reveal {
+                old,
+                next: next.map(|n| key(n).public_key().next_key_digest()),
+                since
+            })),
+        (
+            group_ref(),
+            oid(),
+            ".{1,60}",
+            2u64..=256,
+            1u64..1u64 << 40,
+            proptest::option::of((
+                proptest::option::of(0u64..=100),
+                proptest::option::of(0u64..=10_000)
+            ))
+        )
+            .prop_map(move |(group, header, text, options, d, amend)| {
+                let amend = amend.filter(|(t, b)| t.is_some() || b.is_some()).map(
+                    |(min_trust, vote_budget)| Amendment {
+                        min_trust,
+                        vote_budget,
+                    },
+                );
+                Body::Poll(PollBody {
+                    group,
+                    header,
+                    text,
+                    options: if amend.is_some() { 2 } else { options },
+                    closes: at + d,
+                    amend,
+                })
+            }),
+        (
+            oid(),
+            0u64..=255,
+            proptest::collection::vec(any::<u8>(), 1..700)
+        )
+            .prop_map(|(poll, choice, proof)| Body::Ballot(BallotBody {
+                poll,
+                choice,
+                proof
+            })),
     ]
 }
 

@@ -236,6 +236,65 @@ fn generate() -> (Value, Value) {
             &key(3),
         ),
     );
+    // Pre-rotation: the version 2 rotation (signed by the committed key), and a final one
+    // (no next key: the new key can never be rotated).
+    g.valid("rotate-v2-reveal", reveal_sample(NOW).bytes().to_vec());
+    g.valid(
+        "rotate-v2-final",
+        sign(
+            Body::Rotate(RotateBody::Reveal {
+                old: key(13).public_key(),
+                next: None,
+                since: None,
+            }),
+            NOW,
+            &key(14),
+        ),
+    );
+    // Village rules: a group that lets personhood polls amend its rules.
+    let village_issuer = vouch_identity::PersonhoodIssuer::from_key_material(&[5; 32])
+        .unwrap()
+        .public_key()
+        .to_did_key();
+    g.valid(
+        "group-village",
+        sign(
+            Body::Group(GroupBody {
+                name: "village".into(),
+                rules: Some("The village decides its own rules.".into()),
+                policy: GroupPolicy {
+                    min_trust: Some(10),
+                    vote_budget: Some(20),
+                    credential_issuer: Some(village_issuer),
+                    personhood_votes: true,
+                    amend_quorum: Some(25),
+                    amend_majority: Some(66),
+                },
+                moderators: vec![],
+                seq: 4,
+            }),
+            NOW,
+            &k2,
+        ),
+    );
+    g.valid(
+        "poll-question",
+        sign(
+            Body::Poll(PollBody {
+                group: GroupRef {
+                    owner: k2.public_key(),
+                    name: "village".into(),
+                },
+                header: some_id(4),
+                text: "Where should the next meetup be? 0 north, 1 south, 2 online".into(),
+                options: 3,
+                closes: NOW + 1,
+                amend: None,
+            }),
+            NOW,
+            &key(3),
+        ),
+    );
 
     // Invalid, one group per error code.
     let post = sign(minimal_post.clone(), NOW, &k1);
@@ -371,11 +430,11 @@ fn generate() -> (Value, Value) {
         }),
     );
     g.invalid(
-        "unknown-kind-poll",
+        "unknown-kind-mute",
         "unknown-kind",
-        "kind = poll",
+        "kind = mute",
         mutate(&post, &k1, true, |m| {
-            m.insert("kind".into(), Ipld::String("poll".into()));
+            m.insert("kind".into(), Ipld::String("mute".into()));
         }),
     );
     g.invalid(
@@ -604,6 +663,132 @@ fn generate() -> (Value, Value) {
         ),
     );
     g.invalid(
+        "invalid-body-rotate-mixed",
+        "invalid-body",
+        "rotate body mixing version 1 (new, new_sig) and version 2 (old) fields",
+        mutate(
+            &sign(
+                Body::Rotate(RotateBody::new(&k1.public_key(), &key(11), NOW)),
+                NOW,
+                &k1,
+            ),
+            &k1,
+            true,
+            |m| {
+                body_mut(m).insert(
+                    "old".into(),
+                    Ipld::Bytes(k2.public_key().as_bytes().to_vec()),
+                );
+            },
+        ),
+    );
+    g.invalid(
+        "invalid-body-incept-short-digest",
+        "invalid-body",
+        "incept next is 31 bytes, not 32",
+        mutate(
+            &sign(
+                Body::Incept(InceptBody {
+                    next: key(13).public_key().next_key_digest(),
+                }),
+                NOW,
+                &k1,
+            ),
+            &k1,
+            true,
+            |m| {
+                body_mut(m).insert("next".into(), Ipld::Bytes(vec![7; 31]));
+            },
+        ),
+    );
+    g.invalid(
+        "out-of-bounds-rotate-v2-old-is-author",
+        "out-of-bounds",
+        "version 2 rotation whose old key is its own author",
+        sign(
+            Body::Rotate(RotateBody::Reveal {
+                old: k1.public_key(),
+                next: None,
+                since: None,
+            }),
+            NOW,
+            &k1,
+        ),
+    );
+    g.invalid(
+        "out-of-bounds-incept-self",
+        "out-of-bounds",
+        "incept committing to the author's own key",
+        sign(
+            Body::Incept(InceptBody {
+                next: k1.public_key().next_key_digest(),
+            }),
+            NOW,
+            &k1,
+        ),
+    );
+    let poll = |options: u64, closes: u64, amend: Option<Amendment>| {
+        Body::Poll(PollBody {
+            group: group(&key(3)),
+            header: some_id(2),
+            text: "Adopt?".into(),
+            options,
+            closes,
+            amend,
+        })
+    };
+    g.invalid(
+        "out-of-bounds-poll-one-option",
+        "out-of-bounds",
+        "poll with a single option",
+        sign(poll(1, NOW + 1, None), NOW, &k1),
+    );
+    g.invalid(
+        "out-of-bounds-poll-closes",
+        "out-of-bounds",
+        "poll that closes at its own time",
+        sign(poll(2, NOW, None), NOW, &k1),
+    );
+    g.invalid(
+        "out-of-bounds-poll-empty-amendment",
+        "out-of-bounds",
+        "amendment that changes no rule",
+        sign(poll(2, NOW + 1, Some(Amendment::default())), NOW, &k1),
+    );
+    g.invalid(
+        "out-of-bounds-ballot-empty-proof",
+        "out-of-bounds",
+        "ballot without a personhood proof",
+        sign(
+            Body::Ballot(BallotBody {
+                poll: some_id(10),
+                choice: 0,
+                proof: vec![],
+            }),
+            NOW,
+            &k1,
+        ),
+    );
+    g.invalid(
+        "out-of-bounds-group-amend-without-personhood",
+        "out-of-bounds",
+        "village rules (amend_quorum) in a group without personhood votes",
+        sign(
+            Body::Group(GroupBody {
+                name: "g".into(),
+                rules: None,
+                policy: GroupPolicy {
+                    amend_quorum: Some(10),
+                    ..Default::default()
+                },
+                moderators: vec![],
+                seq: 1,
+            }),
+            NOW,
+            &k1,
+        ),
+    );
+    g.invalid(
         "future-timestamp",
         "future-timestamp",
         "at is 301 s after now (limit 300 s)",
@@ -683,11 +868,14 @@ fn generate() -> (Value, Value) {
         }),
     );
     {
-        let mut rot = RotateBody::new(&k1.public_key(), &key(11), NOW);
-        rot.new_sig = key(12).sign(
-            Domain::Rotate,
-            &RotateBody::consent_message(&k1.public_key(), &rot.new, NOW),
-        );
+        let new = key(11).public_key();
+        let rot = RotateBody::Handover {
+            new,
+            new_sig: key(12).sign(
+                Domain::Rotate,
+                &RotateBody::consent_message(&k1.public_key(), &new, NOW),
+            ),
+        };
         g.invalid(
             "invalid-cosignature-rotate",
             "invalid-cosignature",

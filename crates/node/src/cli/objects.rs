@@ -6,7 +6,7 @@ use clap::Subcommand;
 use serde_json::json;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use vouch_reputation::{validate, Body, Object, PostBody, SignedObject, Subject};
+use vouch_reputation::{validate, Body, Object, PostBody, RotateBody, SignedObject, Subject};
 
 use crate::json::ObjectJson;
 
@@ -91,9 +91,13 @@ fn describe(obj: &SignedObject) -> String {
         ),
         Body::Report(r) => format!("report {} for {}", r.category, subject(&r.subject)),
         Body::Appeal(a) => format!("appeal on {}", a.target),
-        Body::Rotate(r) => format!("rotate to {}", r.new),
+        Body::Rotate(RotateBody::Handover { new, .. }) => format!("rotate to {new}"),
+        Body::Rotate(RotateBody::Reveal { old, .. }) => format!("rotate from {old}"),
         Body::Revoke(r) => format!("revoke since {}", r.since),
         Body::Link(l) => format!("link to {}", l.identity),
+        Body::Incept(_) => "incept (pre-rotation commitment)".to_string(),
+        Body::Poll(p) => format!("poll in {:?} ({} options)", p.group.name, p.options),
+        Body::Ballot(b) => format!("ballot {} in poll {}", b.choice, b.poll),
     };
     format!("{what} by {} at {}", obj.author(), obj.at())
 }

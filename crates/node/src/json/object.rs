@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 use vouch_identity::PublicKey;
-use vouch_reputation::{Body, GroupPolicy, GroupRef, SignedObject, Subject};
+use vouch_reputation::{Amendment, Body, GroupPolicy, GroupRef, RotateBody, SignedObject, Subject};
 
 /// `{v, kind, author, at, body, sig}`.
 #[derive(Debug, Serialize)]
@@ -160,9 +160,35 @@ enum BodyJson<'a> {
         #[serde(skip_serializing_if = "Option::is_none")]
         outcome: Option<&'static str>,
     },
-    Rotate {
+    /// `rotate` version 1: the old key hands over.
+    Handover {
         new: String,
         new_sig: String,
+    },
+    /// `rotate` version 2: the committed new key reveals itself.
+    Reveal {
+        old: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        next: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        since: Option<u64>,
+    },
+    Incept {
+        next: String,
+    },
+    Poll {
+        group: OwnerNameJson<'a>,
+        header: String,
+        text: &'a str,
+        options: u64,
+        closes: u64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        amend: Option<&'a Amendment>,
+    },
+    Ballot {
+        poll: String,
+        choice: u64,
+        proof: String,
     },
     Revoke {
         since: u64,
@@ -241,9 +267,30 @@ impl<'a> BodyJson<'a> {
                 text: a.text.as_deref(),
                 outcome: a.outcome.map(|o| o.as_str()),
             },
-            Body::Rotate(r) => BodyJson::Rotate {
-                new: r.new.to_did_key(),
-                new_sig: hex::encode(r.new_sig.0),
+            Body::Rotate(RotateBody::Handover { new, new_sig }) => BodyJson::Handover {
+                new: new.to_did_key(),
+                new_sig: hex::encode(new_sig.0),
+            },
+            Body::Rotate(RotateBody::Reveal { old, next, since }) => BodyJson::Reveal {
+                old: old.to_did_key(),
+                next: next.map(|d| hex::encode(d.0)),
+                since: *since,
+            },
+            Body::Incept(i) => BodyJson::Incept {
+                next: hex::encode(i.next.0),
+            },
+            Body::Poll(p) => BodyJson::Poll {
+                group: OwnerNameJson::new(&p.group.owner, &p.group.name),
+                header: p.header.to_string(),
+                text: &p.text,
+                options: p.options,
+                closes: p.closes,
+                amend: p.amend.as_ref(),
+            },
+            Body::Ballot(b) => BodyJson::Ballot {
+                poll: b.poll.to_string(),
+                choice: b.choice,
+                proof: hex::encode(&b.proof),
             },
             Body::Revoke(r) => BodyJson::Revoke {
                 since: r.since,

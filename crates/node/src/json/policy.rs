@@ -115,6 +115,9 @@ pub(crate) struct PolicyJson {
     pub group_rules: bool,
     /// Groups (`<owner did:key>/<name>`) whose new objects the event stream carries.
     pub groups: Vec<String>,
+    /// Credential issuers (`did:key`) whose verified holders' linked keys decisions mark
+    /// "verified by <issuer>".
+    pub verified_issuers: Vec<String>,
 }
 
 fn one() -> f32 {
@@ -198,6 +201,7 @@ impl PolicyJson {
             unknown_author: p.unknown_author.into(),
             group_rules: p.group_rules,
             groups: groups.iter().map(group_str).collect(),
+            verified_issuers: p.verified_issuers.clone(),
         }
     }
 
@@ -215,6 +219,7 @@ impl PolicyJson {
             ("labelers", self.labelers.len()),
             ("label_verdicts", self.label_verdicts.len()),
             ("groups", self.groups.len()),
+            ("verified_issuers", self.verified_issuers.len()),
         ] {
             if n > MAX_POLICY_ITEMS {
                 return Err(bad(format!("{name}: more than {MAX_POLICY_ITEMS} entries")));
@@ -298,6 +303,10 @@ impl PolicyJson {
         };
         p.unknown_author = self.unknown_author.into();
         p.group_rules = self.group_rules;
+        for issuer in &self.verified_issuers {
+            parse_did("verified_issuers", issuer)?;
+            p.verified_issuers.push(issuer.clone());
+        }
         let mut groups = Vec::with_capacity(self.groups.len());
         for g in &self.groups {
             groups.push(parse_group("groups", g)?);

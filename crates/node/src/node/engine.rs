@@ -774,6 +774,12 @@ impl Worker {
                             | Body::Group(_)
                             | Body::Appeal(_)
                             | Body::Revoke(_)
+                            // A rotation or an incept can void a key's later bans and entries;
+                            // a poll or a ballot can change a group's rules.
+                            | Body::Rotate(_)
+                            | Body::Incept(_)
+                            | Body::Poll(_)
+                            | Body::Ballot(_)
                     ) {
                         self.pending.lists = true;
                     }

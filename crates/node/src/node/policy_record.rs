@@ -72,6 +72,9 @@ pub(crate) struct PolicyRecord {
     unknown_author: String,
     group_rules: bool,
     groups: Vec<GroupRef>,
+    /// Added in format 2 after release 0.1 (absent in older format 2 rows: none).
+    #[serde(default)]
+    verified_issuers: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -122,6 +125,7 @@ impl PolicyRecord {
             votes,
             unknown_author,
             group_rules,
+            verified_issuers,
         } = policy;
         PolicyRecord {
             format: POLICY_FORMAT,
@@ -168,6 +172,7 @@ impl PolicyRecord {
             unknown_author: unknown_author.as_str().to_owned(),
             group_rules: *group_rules,
             groups: groups.to_vec(),
+            verified_issuers: verified_issuers.clone(),
         }
     }
 
@@ -266,6 +271,7 @@ impl PolicyRecord {
         };
         p.unknown_author = verdict(&self.unknown_author)?;
         p.group_rules = self.group_rules;
+        p.verified_issuers = self.verified_issuers.clone();
         Ok((p, self.groups.clone()))
     }
 }
@@ -312,6 +318,8 @@ mod tests {
         p.votes.budget_per_epoch = 7;
         p.unknown_author = Verdict::Collapse;
         p.group_rules = false;
+        p.verified_issuers
+            .push("did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK".into());
         let g = GroupRef {
             owner: k(6),
             name: "garden".into(),

@@ -3,7 +3,7 @@
 //! plugs in through [`TrustLookup`]; [`DirectTrust`] is the one-hop stand-in.
 
 use super::{FastMap, ModerationState};
-use crate::{GroupRef, ObjectId, PollPseudonym};
+use crate::{GroupRef, ObjectId, PersonhoodCheck, PollPseudonym};
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Deref;
 use std::sync::Arc;
@@ -130,6 +130,26 @@ impl TrustLookup for DirectTrust {
     }
 }
 
+/// Why a credential an author presented no longer counts (the host checked it with
+/// `vouch_identity::verify_credential` and the revocations it holds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CredentialProblem {
+    /// Its issuer revoked it.
+    Revoked,
+    /// It expired (or is not valid yet).
+    Expired,
+}
+
+impl CredentialProblem {
+    /// A stable name: `revoked` or `expired`.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CredentialProblem::Revoked => "revoked",
+            CredentialProblem::Expired => "expired",
+        }
+    }
+}
+
 /// What the identity layer verified, handed in by the host: whether an author holds a
 /// credential from an issuer, and which pseudonym a personhood proof binds a voting key to.
 /// Credential and proof checking live in `vouch-identity` (for proofs, a
@@ -137,6 +157,13 @@ impl TrustLookup for DirectTrust {
 pub trait CredentialLookup: Send + Sync {
     /// True when `author` holds a valid credential from `issuer` (a DID).
     fn holds(&self, author: &PublicKey, issuer: &str) -> bool;
+
+    /// When `author` presented a credential from `issuer` that no longer counts, why.
+    /// Read only to explain (and for `group-credential-missing`'s note); `holds` decides.
+    fn problem(&self, author: &PublicKey, issuer: &str) -> Option<CredentialProblem> {
+        let _ = (author, issuer);
+        None
+    }
 
     /// The pseudonym that a verified personhood proof, for scope (`group`, `epoch`) under
     /// the group's personhood issuer (`GroupPolicy::credential_issuer`), binds `voting_key`
@@ -151,6 +178,13 @@ pub trait CredentialLookup: Send + Sync {
         let _ = (group, epoch, voting_key);
         None
     }
+
+    /// The verifier of the personhood proofs that `ballot` objects carry, with which a view
+    /// tallies village polls (and so applies the group rules they amended). `None`: no poll
+    /// can be verified and every group's header rules stand.
+    fn personhood(&self) -> Option<&dyn PersonhoodCheck> {
+        None
+    }
 }
 
 /// Verified identity facts kept as sets: credentials held, and personhood bindings.
@@ -161,11 +195,20 @@ pub struct IdentityFacts {
     /// (group, epoch, voting key) -> the pseudonym a verified personhood proof binds the
     /// key to in that scope.
     pub pseudonyms: BTreeMap<(GroupRef, u64, PublicKey), PollPseudonym>,
+    /// The verifier of ballots' personhood proofs (e.g. `BbsPersonhood`, shared between
+    /// views so that each proof is verified once).
+    pub personhood: Option<Arc<dyn PersonhoodCheck>>,
+    /// (author, issuer DID) -> why a credential the author presented no longer counts.
+    pub problems: BTreeMap<(PublicKey, String), CredentialProblem>,
 }
 
 impl CredentialLookup for IdentityFacts {
     fn holds(&self, author: &PublicKey, issuer: &str) -> bool {
         self.credentials.contains(&(*author, issuer.to_string()))
+    }
+
+    fn problem(&self, author: &PublicKey, issuer: &str) -> Option<CredentialProblem> {
+        self.problems.get(&(*author, issuer.to_string())).copied()
     }
 
     fn pseudonym(
@@ -177,6 +220,10 @@ impl CredentialLookup for IdentityFacts {
         self.pseudonyms
             .get(&(group.clone(), epoch, *voting_key))
             .copied()
+    }
+
+    fn personhood(&self) -> Option<&dyn PersonhoodCheck> {
+        self.personhood.as_deref()
     }
 }
 

@@ -1,8 +1,11 @@
-//! Groups: headers (highest `seq` wins, equivocation detected), who moderates, the reports
-//! queue and the appeals queue that a group's moderators work through.
+//! Groups: headers (highest effective `seq` wins, equivocation detected), who moderates, the
+//! reports queue and the appeals queue that a group's moderators work through, and village
+//! rules: the group's amendable rules as changed by personhood polls that passed.
 
+use super::lists::effective_seq;
 use super::{Equivocation, ModerationState};
-use crate::{AppealOutcome, GroupBody, GroupRef, ListPurpose, ObjectId, Subject};
+use crate::poll::{PersonhoodCheck, PollError, PollResult};
+use crate::{AppealOutcome, GroupBody, GroupPolicy, GroupRef, ListPurpose, ObjectId, Subject};
 use std::collections::BTreeMap;
 use vouch_identity::PublicKey;
 
@@ -71,6 +74,41 @@ pub struct ReportQueueItem {
     pub banned: bool,
 }
 
+/// A rule of a group changed by a village poll that passed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleAmendment {
+    /// The rule: `min_trust` or `vote_budget`.
+    pub rule: &'static str,
+    /// Its value now.
+    pub value: u64,
+    /// The poll that changed it.
+    pub poll: ObjectId,
+    /// When the poll closed (the amendment stands from then).
+    pub closes: u64,
+    /// People who voted, and how many of them adopted.
+    pub voters: u64,
+    /// Voices for "adopt".
+    pub adopt: u64,
+}
+
+/// A group's rules in force: the owner's header, with the rules its people changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupRules {
+    /// The header in force, if any.
+    pub header: Option<ObjectId>,
+    /// The machine-readable rules in force: the header's, with `amendments` applied.
+    pub policy: GroupPolicy,
+    /// Village rules: the group opted in, in these headers (any of the owner's non-void
+    /// headers that set `amend_quorum`; once set, the owner cannot take it back).
+    pub village: Vec<ObjectId>,
+    /// The personhood issuers those headers name, sorted; more than one means the owner
+    /// named another issuer after opting in, and decisions say so.
+    pub village_issuers: Vec<String>,
+    /// The rules changed by polls, one per rule: the latest poll to pass (by `closes`, then
+    /// id) wins, whatever the header says.
+    pub amendments: Vec<RuleAmendment>,
+}
+
 /// Where an appeal stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AppealState {
@@ -104,8 +142,8 @@ pub struct AppealQueueItem {
 }
 
 impl GroupState {
-    /// The header in force: highest `seq` among the owner's non-void versions, smallest id
-    /// on a tie.
+    /// The header in force: highest effective `seq` (`min(seq, at)`) among the owner's
+    /// non-void versions, smallest id on a tie.
     pub(crate) fn header(
         &self,
         valid: &dyn Fn(&PublicKey, u64) -> bool,
@@ -113,7 +151,11 @@ impl GroupState {
         self.headers
             .iter()
             .filter(|(_, h)| valid(&h.author, h.at))
-            .max_by(|(ia, a), (ib, b)| a.body.seq.cmp(&b.body.seq).then(ib.cmp(ia)))
+            .max_by(|(ia, a), (ib, b)| {
+                effective_seq(a.body.seq, a.at)
+                    .cmp(&effective_seq(b.body.seq, b.at))
+                    .then(ib.cmp(ia))
+            })
             .map(|(id, h)| (*id, h))
     }
 
@@ -124,7 +166,10 @@ impl GroupState {
         let mut by_seq: BTreeMap<u64, Vec<ObjectId>> = BTreeMap::new();
         for (id, h) in &self.headers {
             if valid(&h.author, h.at) {
-                by_seq.entry(h.body.seq).or_default().push(*id);
+                by_seq
+                    .entry(effective_seq(h.body.seq, h.at))
+                    .or_default()
+                    .push(*id);
             }
         }
         by_seq
@@ -152,6 +197,132 @@ impl ModerationState {
             .get(group)
             .map(|g| g.equivocations(&valid))
             .unwrap_or_default()
+    }
+
+    /// The non-void header version `id` of `group`, signed by its owner.
+    pub(crate) fn group_header_version(
+        &self,
+        group: &GroupRef,
+        id: &ObjectId,
+    ) -> Option<&GroupBody> {
+        let h = self.groups.get(group)?.headers.get(id)?;
+        (h.author == group.owner && !self.is_void(&h.author, h.at)).then_some(&h.body)
+    }
+
+    /// The tally of poll `poll` at `now`: ballots checked through `check` against the
+    /// personhood issuer of the header the poll names, one voice per pseudonym; double votes
+    /// listed, never counted twice. The same for any arrival order of the objects.
+    pub fn poll_result(
+        &self,
+        poll: &ObjectId,
+        check: &dyn PersonhoodCheck,
+        now: u64,
+    ) -> Result<PollResult, PollError> {
+        let p = self.polls.polls.get(poll).ok_or(PollError::UnknownPoll)?;
+        let header = self
+            .group_header_version(&p.body.group, &p.body.header)
+            .ok_or(PollError::BadHeader)?;
+        let empty = BTreeMap::new();
+        let ballots = self.polls.ballots.get(poll).unwrap_or(&empty);
+        PollResult::tally(poll, &p.body, &header.policy, ballots, check, now)
+    }
+
+    /// The polls called in `group`, by id.
+    pub fn polls_in(&self, group: &GroupRef) -> Vec<(ObjectId, &crate::poll::PollRecord)> {
+        self.polls
+            .by_group
+            .get(group)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.polls.polls.get(id).map(|p| (*id, p)))
+            .collect()
+    }
+
+    /// The rules of `group` in force at `now`: the header's, with the amendments of every
+    /// village poll that passed by then (checked through `check`; without one, no poll can
+    /// be verified and the header's rules stand). `None` when the group has no header.
+    pub fn group_rules(
+        &self,
+        group: &GroupRef,
+        now: u64,
+        check: Option<&dyn PersonhoodCheck>,
+    ) -> Option<GroupRules> {
+        let (header_id, header) = self.group_header(group)?;
+        let mut rules = GroupRules {
+            header: Some(header_id),
+            policy: header.policy.clone(),
+            village: Vec::new(),
+            village_issuers: Vec::new(),
+            amendments: Vec::new(),
+        };
+        if let Some(g) = self.groups.get(group) {
+            for (id, h) in &g.headers {
+                if h.author == group.owner
+                    && !self.is_void(&h.author, h.at)
+                    && h.body.policy.amend_quorum.is_some()
+                {
+                    rules.village.push(*id);
+                    rules
+                        .village_issuers
+                        .extend(h.body.policy.credential_issuer.iter().cloned());
+                }
+            }
+        }
+        rules.village_issuers.sort();
+        rules.village_issuers.dedup();
+        let Some(check) = check.filter(|_| !rules.village.is_empty()) else {
+            return Some(rules);
+        };
+        // rule -> ((closes, poll id), amendment)
+        let mut latest: BTreeMap<&'static str, ((u64, ObjectId), RuleAmendment)> = BTreeMap::new();
+        for (id, p) in self.polls_in(group) {
+            let Some(amend) = &p.body.amend else {
+                continue;
+            };
+            if p.body.closes > now {
+                continue;
+            }
+            let Ok(result) = self.poll_result(&id, check, now) else {
+                continue;
+            };
+            if result.adopted != Some(true) {
+                continue;
+            }
+            let changes = [
+                ("min_trust", amend.min_trust),
+                ("vote_budget", amend.vote_budget),
+            ];
+            for (rule, value) in changes {
+                let Some(value) = value else {
+                    continue;
+                };
+                let key = (p.body.closes, id);
+                if latest.get(rule).is_none_or(|(k, _)| *k < key) {
+                    latest.insert(
+                        rule,
+                        (
+                            key,
+                            RuleAmendment {
+                                rule,
+                                value,
+                                poll: id,
+                                closes: p.body.closes,
+                                voters: result.voters,
+                                adopt: result.counts.first().copied().unwrap_or(0),
+                            },
+                        ),
+                    );
+                }
+            }
+        }
+        for (_, a) in latest.into_values() {
+            match a.rule {
+                "min_trust" => rules.policy.min_trust = (a.value > 0).then_some(a.value),
+                _ => rules.policy.vote_budget = Some(a.value),
+            }
+            rules.amendments.push(a);
+        }
+        Some(rules)
     }
 
     /// True when `key`, acting at `at`, is the group's owner or a moderator named in the

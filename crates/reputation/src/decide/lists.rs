@@ -1,7 +1,12 @@
 //! Shared lists as observed-remove sets. Every header, add and remove is kept; the list's
 //! state is read from them, so it is the same whatever order they arrived in: the header is
-//! the one with the highest `seq` (smallest id on a tie, and the tie is equivocation), and an
-//! entry is live when its add is authorized, unexpired and named by no authorized remove.
+//! the one with the highest effective `seq` (smallest id on a tie, and the tie is
+//! equivocation), and an entry is live when its add is authorized, unexpired and named by no
+//! authorized remove.
+//!
+//! A header's effective `seq` is `min(seq, at)`: bounded by its own time, so that no single
+//! header (a `seq` of `u64::MAX` signed by mistake or by a thief of the key) can hold the slot
+//! for good; the owner supersedes it with any later header whose `seq` and `at` exceed it.
 
 use crate::{ListBody, ObjectId, Subject};
 use std::collections::{BTreeMap, BTreeSet};
@@ -46,10 +51,15 @@ pub struct ListRetraction {
     pub adds: Vec<ObjectId>,
 }
 
-/// Two or more header versions with the same `seq`: the curator equivocated.
+/// A header's effective sequence number: its `seq`, bounded by its own time `at`.
+pub fn effective_seq(seq: u64, at: u64) -> u64 {
+    seq.min(at)
+}
+
+/// Two or more header versions with the same effective `seq`: the curator equivocated.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Equivocation {
-    /// The contested `seq`.
+    /// The contested effective `seq`.
     pub seq: u64,
     /// The versions, smallest id first (the first one is the one used).
     pub versions: Vec<ObjectId>,
@@ -102,21 +112,29 @@ impl ListState {
         self.removes.insert(id, r).is_none()
     }
 
-    /// The header in force among those `valid` accepts: highest `seq`, smallest id on a tie.
+    /// The header in force among those `valid` accepts: highest effective `seq`
+    /// ([`effective_seq`]), smallest id on a tie.
     pub fn header(&self, valid: Authority<'_>) -> Option<(ObjectId, &ListHeader)> {
         self.headers
             .iter()
             .filter(|(_, h)| valid(&h.author, h.at))
-            .max_by(|(ia, a), (ib, b)| a.body.seq.cmp(&b.body.seq).then(ib.cmp(ia)))
+            .max_by(|(ia, a), (ib, b)| {
+                effective_seq(a.body.seq, a.at)
+                    .cmp(&effective_seq(b.body.seq, b.at))
+                    .then(ib.cmp(ia))
+            })
             .map(|(id, h)| (*id, h))
     }
 
-    /// Every `seq` claimed by two or more different header versions.
+    /// Every effective `seq` claimed by two or more different header versions.
     pub fn equivocations(&self, valid: Authority<'_>) -> Vec<Equivocation> {
         let mut by_seq: BTreeMap<u64, Vec<ObjectId>> = BTreeMap::new();
         for (id, h) in &self.headers {
             if valid(&h.author, h.at) {
-                by_seq.entry(h.body.seq).or_default().push(*id);
+                by_seq
+                    .entry(effective_seq(h.body.seq, h.at))
+                    .or_default()
+                    .push(*id);
             }
         }
         by_seq

@@ -162,6 +162,11 @@ pub struct Policy {
     pub unknown_author: Verdict,
     /// Enforce groups' bans and machine-readable rules on posts in groups.
     pub group_rules: bool,
+    /// Credential issuers (DIDs) the viewer accepts as verifying people: a decision on an
+    /// author whose key holds a valid credential from one of them (as the host's
+    /// [`CredentialLookup`](crate::CredentialLookup) says, e.g. through a public `link`)
+    /// says it was verified by that issuer (`author-verified`). Empty: no such reason.
+    pub verified_issuers: Vec<String>,
 }
 
 impl Policy {
@@ -182,6 +187,7 @@ impl Policy {
             votes: VotePolicy::default(),
             unknown_author: Verdict::Show,
             group_rules: true,
+            verified_issuers: Vec::new(),
         }
     }
 

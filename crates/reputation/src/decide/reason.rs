@@ -13,6 +13,11 @@ use vouch_identity::PublicKey;
 pub enum ReasonCode {
     /// The post was signed after its author's key was revoked.
     AuthorRevoked,
+    /// The post was signed with a key its owner retired by a rotation, after the rotation.
+    AuthorKeyRotated,
+    /// The author's key has conflicting successors (a fork: two commitments or two
+    /// handovers), which only a thief or a broken client makes: everything it signed is void.
+    AuthorKeyForked,
     /// The viewer's own verdict on this post or author.
     ViewerOverride,
     /// Banned in the group by its owner or a current moderator.
@@ -29,6 +34,10 @@ pub enum ReasonCode {
     GroupCredentialMissing,
     /// The group's owner published two headers with the same `seq`.
     GroupEquivocation,
+    /// A group rule that applied was set by a village poll (the poll is cited).
+    GroupRuleAmended,
+    /// The group's owner named more than one personhood issuer for its village polls.
+    GroupVillageIssuers,
     /// On a subscribed block list.
     ListBlock,
     /// On some subscribed block lists, but fewer than the quorum.
@@ -58,12 +67,19 @@ pub enum ReasonCode {
     AuthorUnknown,
     /// The viewer's trust in the author, with its path.
     AuthorTrusted,
+    /// The author's key holds a valid credential from an issuer the viewer accepts.
+    AuthorVerified,
+    /// A credential the author presented from an issuer the viewer accepts was revoked or
+    /// expired: it no longer counts.
+    AuthorCredentialVoid,
 }
 
 impl ReasonCode {
     /// Every code, in rule order (`specs/decisions.md`).
-    pub const ALL: [ReasonCode; 23] = [
+    pub const ALL: [ReasonCode; 29] = [
         ReasonCode::AuthorRevoked,
+        ReasonCode::AuthorKeyRotated,
+        ReasonCode::AuthorKeyForked,
         ReasonCode::ViewerOverride,
         ReasonCode::GroupBan,
         ReasonCode::GroupBanNotModerator,
@@ -72,6 +88,8 @@ impl ReasonCode {
         ReasonCode::GroupMinTrust,
         ReasonCode::GroupCredentialMissing,
         ReasonCode::GroupEquivocation,
+        ReasonCode::GroupRuleAmended,
+        ReasonCode::GroupVillageIssuers,
         ReasonCode::ListBlock,
         ReasonCode::ListBelowQuorum,
         ReasonCode::ListAllow,
@@ -86,12 +104,16 @@ impl ReasonCode {
         ReasonCode::VotesNotPersonhood,
         ReasonCode::AuthorUnknown,
         ReasonCode::AuthorTrusted,
+        ReasonCode::AuthorVerified,
+        ReasonCode::AuthorCredentialVoid,
     ];
 
     /// The stable code.
     pub const fn as_str(self) -> &'static str {
         match self {
             ReasonCode::AuthorRevoked => "author-revoked",
+            ReasonCode::AuthorKeyRotated => "author-key-rotated",
+            ReasonCode::AuthorKeyForked => "author-key-forked",
             ReasonCode::ViewerOverride => "viewer-override",
             ReasonCode::GroupBan => "group-ban",
             ReasonCode::GroupBanNotModerator => "group-ban-not-moderator",
@@ -100,6 +122,8 @@ impl ReasonCode {
             ReasonCode::GroupMinTrust => "group-min-trust",
             ReasonCode::GroupCredentialMissing => "group-credential-missing",
             ReasonCode::GroupEquivocation => "group-equivocation",
+            ReasonCode::GroupRuleAmended => "group-rule-amended",
+            ReasonCode::GroupVillageIssuers => "group-village-issuers",
             ReasonCode::ListBlock => "list-block",
             ReasonCode::ListBelowQuorum => "list-below-quorum",
             ReasonCode::ListAllow => "list-allow",
@@ -114,6 +138,8 @@ impl ReasonCode {
             ReasonCode::VotesNotPersonhood => "votes-not-personhood",
             ReasonCode::AuthorUnknown => "author-unknown",
             ReasonCode::AuthorTrusted => "author-trusted",
+            ReasonCode::AuthorVerified => "author-verified",
+            ReasonCode::AuthorCredentialVoid => "author-credential-void",
         }
     }
 }
@@ -436,6 +462,14 @@ impl fmt::Display for Reason {
                 f,
                 "The author's key was revoked as compromised, and this was signed after that."
             ),
+            ReasonCode::AuthorKeyRotated => write!(
+                f,
+                "The author retired this key by rotating to a new one, and this was signed after that."
+            ),
+            ReasonCode::AuthorKeyForked => write!(
+                f,
+                "The author's key has two conflicting successors, a sign that it was stolen: nothing it signed counts."
+            ),
             ReasonCode::ViewerOverride => write!(f, "You chose to {} this.", self.effect),
             ReasonCode::GroupBan => write!(
                 f,
@@ -460,13 +494,36 @@ impl fmt::Display for Reason {
                 self.count,
                 self.weight * 100.0
             ),
-            ReasonCode::GroupCredentialMissing => write!(
-                f,
-                "Group {group} asks for a credential from {value}, and the author has none."
-            ),
+            ReasonCode::GroupCredentialMissing => match &self.note {
+                Some(why) => write!(
+                    f,
+                    "Group {group} asks for a credential from {value}, and the author's was {why}."
+                ),
+                None => write!(
+                    f,
+                    "Group {group} asks for a credential from {value}, and the author has none."
+                ),
+            },
             ReasonCode::GroupEquivocation => write!(
                 f,
                 "The owner of group {group} published conflicting versions of its header (seq {}).",
+                self.count
+            ),
+            ReasonCode::GroupRuleAmended => {
+                let poll = self
+                    .objects
+                    .iter()
+                    .next()
+                    .map_or("?".to_string(), ToString::to_string);
+                write!(
+                    f,
+                    "Group {group}'s people set {value} to {} by village poll {poll}{note}.",
+                    self.count
+                )
+            }
+            ReasonCode::GroupVillageIssuers => write!(
+                f,
+                "The owner of group {group} named {} personhood issuers for its village polls, not one: an amendment may come from an issuer the group did not start with.",
                 self.count
             ),
             ReasonCode::ListBlock => write!(
@@ -526,6 +583,12 @@ impl fmt::Display for Reason {
                 self.count
             ),
             ReasonCode::AuthorUnknown => write!(f, "You have no trust path to the author."),
+            ReasonCode::AuthorVerified => write!(f, "Verified by {value}."),
+            ReasonCode::AuthorCredentialVoid => write!(
+                f,
+                "The author's credential from {value} was {}, so it no longer counts.",
+                self.note.as_deref().unwrap_or("revoked or expired")
+            ),
             ReasonCode::AuthorTrusted => {
                 let pct = self.weight * 100.0;
                 let hops = self.trust_path.len();

@@ -7,7 +7,10 @@ use super::{
     seeded_map, CredentialLookup, EntryStatus, FastMap, Lookup, ModerationState, Policy, Reason,
     ReasonCode, Reasons, TrustLookup, Verdict, ViewerTrust,
 };
-use crate::{AppealOutcome, Body, GroupRef, ListPurpose, ListRef, ObjectId, SignedObject, Subject};
+use crate::{
+    AppealOutcome, Body, GroupRef, ListPurpose, ListRef, ObjectId, RuleAmendment, SignedObject,
+    Subject, VoidCause,
+};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
@@ -195,8 +198,8 @@ pub(crate) enum HitKind {
     Exempt,
     /// The viewer's own verdict.
     Override(Verdict),
-    /// The author's key is revoked from this time on.
-    Revoked(u64),
+    /// The author's key is void from this time on (revoked, rotated away or forked).
+    Revoked(u64, VoidCause),
 }
 
 #[derive(Debug, Clone)]
@@ -294,6 +297,13 @@ pub(crate) struct GroupInfo {
     pub(crate) equivocation: Option<(u64, Vec<ObjectId>)>,
     /// Decisions on the group's posts count only personhood-backed votes.
     pub(crate) personhood_votes: bool,
+    /// The vote budget in force (the header's, or a village poll's).
+    pub(crate) vote_budget: Option<u64>,
+    /// Rules changed by village polls that passed.
+    pub(crate) amendments: Arc<[RuleAmendment]>,
+    /// How many personhood issuers the village's opting-in headers name (more than one is
+    /// shown with any amendment).
+    pub(crate) village_issuers: u64,
 }
 
 /// A viewer's compiled view: the policy, the state and the trust input folded into hash
@@ -642,6 +652,7 @@ impl<'a> View<'a> {
         let mut group_index = seeded_map(seed);
         for g in group_refs {
             let header = state.group_header(&g);
+            let rules = state.group_rules(&g, now, credentials.personhood());
             let mut moderators = vec![g.owner];
             if let Some((_, h)) = header {
                 moderators.extend(h.moderators.iter().copied());
@@ -651,16 +662,22 @@ impl<'a> View<'a> {
                 .into_iter()
                 .next_back()
                 .map(|e| (e.seq, e.versions));
+            let policy = rules.as_ref().map(|r| &r.policy);
             group_index.insert(g.clone(), groups.len() as u32);
             groups.push(GroupInfo {
                 header: header.map(|(id, _)| id),
-                min_trust: header.and_then(|(_, h)| h.policy.min_trust),
-                credential_issuer: header
-                    .and_then(|(_, h)| h.policy.credential_issuer.as_deref())
+                min_trust: policy.and_then(|p| p.min_trust),
+                credential_issuer: policy
+                    .and_then(|p| p.credential_issuer.as_deref())
                     .map(Arc::from),
                 moderators,
                 equivocation,
-                personhood_votes: header.is_some_and(|(_, h)| h.policy.personhood_votes),
+                personhood_votes: policy.is_some_and(|p| p.personhood_votes),
+                vote_budget: policy.and_then(|p| p.vote_budget),
+                amendments: rules
+                    .as_ref()
+                    .map_or_else(|| Arc::from([]), |r| Arc::from(r.amendments.clone())),
+                village_issuers: rules.as_ref().map_or(0, |r| r.village_issuers.len() as u64),
                 group: Arc::new(g),
             });
         }
@@ -791,35 +808,30 @@ impl<'a> View<'a> {
                 },
             );
         }
-        for key in state.revocations.keys() {
-            if let Some(since) = state.revoked_since(key) {
-                let id = state
-                    .revocations
-                    .get(key)
-                    .and_then(|m| {
-                        m.iter()
-                            .min_by_key(|(id, s)| (**s, **id))
-                            .map(|(id, _)| *id)
-                    })
-                    .unwrap_or(ObjectId([0; 32]));
-                b.hit(
-                    Subject::Key(*key),
-                    Hit {
-                        source: viewer_source,
-                        kind: HitKind::Revoked(since),
-                        object: id,
-                        expires: None,
-                        note: None,
-                    },
-                );
-            }
+        for (key, key_state) in state.keys.states() {
+            let Some((since, cause, id)) = key_state.void else {
+                continue;
+            };
+            let Ok(key) = PublicKey::from_bytes(key) else {
+                continue;
+            };
+            b.hit(
+                Subject::Key(key),
+                Hit {
+                    source: viewer_source,
+                    kind: HitKind::Revoked(since, cause),
+                    object: id,
+                    expires: None,
+                    note: None,
+                },
+            );
         }
 
         // Votes.
         let group_budget = |g: &GroupRef| {
-            state
-                .group_header(g)
-                .and_then(|(_, h)| h.policy.vote_budget)
+            group_index
+                .get(g)
+                .and_then(|gi| groups[*gi as usize].vote_budget)
         };
         let is_void = |a: &PublicKey, at: u64| state.is_void(a, at);
         let personhood = |g: &GroupRef| {
@@ -1205,6 +1217,7 @@ impl<'a> View<'a> {
             } else if explain {
                 out.push(self.trusted_reason(author, tscore));
             }
+            self.identity_reasons(author, explain, out);
             return (verdict, score);
         }
 
@@ -1232,7 +1245,7 @@ impl<'a> View<'a> {
 
         // 1. Revocation.
         for (s, h) in hits() {
-            if let HitKind::Revoked(since) = h.kind {
+            if let HitKind::Revoked(since, cause) = h.kind {
                 let applies = match post {
                     Some(p) => p.at >= since,
                     None => true,
@@ -1243,7 +1256,12 @@ impl<'a> View<'a> {
                     } else {
                         Verdict::Warn
                     };
-                    let mut r = Reason::new(ReasonCode::AuthorRevoked, effect);
+                    let code = match cause {
+                        VoidCause::Revoked => ReasonCode::AuthorRevoked,
+                        VoidCause::Rotated => ReasonCode::AuthorKeyRotated,
+                        VoidCause::Forked => ReasonCode::AuthorKeyForked,
+                    };
+                    let mut r = Reason::new(code, effect);
                     r.subject = Some(subject_of(s));
                     r.objects.push(h.object);
                     r.count = since;
@@ -1319,17 +1337,45 @@ impl<'a> View<'a> {
                 verdict = verdict.max(effect);
             }
             let is_mod = g.moderators.contains(author);
+            let mut amended_used = false;
             if let (Some(min), false) = (g.min_trust, is_mod) {
                 if tscore * 100.0 < min as f32 {
+                    let by_poll = g.amendments.iter().find(|a| a.rule == "min_trust");
                     let mut r = Reason::new(ReasonCode::GroupMinTrust, Verdict::Collapse);
                     r.group = Some(g.group.clone());
-                    r.objects.extend(g.header);
+                    match by_poll {
+                        Some(a) => r.objects.push(a.poll),
+                        None => r.objects.extend(g.header),
+                    }
                     r.count = min;
                     r.weight = tscore;
                     r.subject = Some(Subject::Key(*author));
                     out.push(r);
                     verdict = verdict.max(Verdict::Collapse);
+                    amended_used |= by_poll.is_some();
                 }
+            }
+            // Village rules: cite the poll behind every amended rule that applied (every
+            // amendment in force when explaining).
+            for a in g.amendments.iter() {
+                if explain || (amended_used && a.rule == "min_trust") {
+                    let mut r = Reason::new(ReasonCode::GroupRuleAmended, Verdict::Show);
+                    r.group = Some(g.group.clone());
+                    r.objects.push(a.poll);
+                    r.value = Some(Arc::from(a.rule));
+                    r.count = a.value;
+                    r.note = Some(Arc::from(format!(
+                        ", adopted by {} of {} people",
+                        a.adopt, a.voters
+                    )));
+                    out.push(r);
+                }
+            }
+            if g.village_issuers > 1 && !g.amendments.is_empty() && (explain || amended_used) {
+                let mut r = Reason::new(ReasonCode::GroupVillageIssuers, Verdict::Show);
+                r.group = Some(g.group.clone());
+                r.count = g.village_issuers;
+                out.push(r);
             }
             if let (Some(issuer), false) = (&g.credential_issuer, is_mod) {
                 if !self.credentials.holds(author, issuer) {
@@ -1337,6 +1383,10 @@ impl<'a> View<'a> {
                     r.group = Some(g.group.clone());
                     r.objects.extend(g.header);
                     r.value = Some(issuer.clone());
+                    r.note = self
+                        .credentials
+                        .problem(author, issuer)
+                        .map(|p| Arc::from(p.as_str()));
                     r.subject = Some(Subject::Key(*author));
                     out.push(r);
                     verdict = verdict.max(Verdict::Collapse);
@@ -1584,8 +1634,36 @@ impl<'a> View<'a> {
         } else if explain {
             out.push(self.trusted_reason(author, tscore));
         }
+        self.identity_reasons(author, explain, out);
 
         (verdict, score)
+    }
+
+    /// `author-verified` for an author holding a credential from an issuer the viewer
+    /// accepts (the first in the policy's order); when explaining, the accepted issuers'
+    /// credentials that no longer count. Nothing when the policy accepts no issuer.
+    fn identity_reasons(&self, author: &PublicKey, explain: bool, out: &mut Vec<Reason>) {
+        for issuer in &self.policy.verified_issuers {
+            if self.credentials.holds(author, issuer) {
+                let mut r = Reason::new(ReasonCode::AuthorVerified, Verdict::Show);
+                r.subject = Some(Subject::Key(*author));
+                r.value = Some(Arc::from(issuer.as_str()));
+                out.push(r);
+                return;
+            }
+        }
+        if !explain {
+            return;
+        }
+        for issuer in &self.policy.verified_issuers {
+            if let Some(p) = self.credentials.problem(author, issuer) {
+                let mut r = Reason::new(ReasonCode::AuthorCredentialVoid, Verdict::Show);
+                r.subject = Some(Subject::Key(*author));
+                r.value = Some(Arc::from(issuer.as_str()));
+                r.note = Some(Arc::from(p.as_str()));
+                out.push(r);
+            }
+        }
     }
 
     fn trusted_reason(&self, author: &PublicKey, tscore: f32) -> Reason {

@@ -37,6 +37,9 @@ impl Serialize for BodyRef<'_> {
             Body::Rotate(b) => b.serialize(s),
             Body::Revoke(b) => b.serialize(s),
             Body::Link(b) => b.serialize(s),
+            Body::Incept(b) => b.serialize(s),
+            Body::Poll(b) => b.serialize(s),
+            Body::Ballot(b) => b.serialize(s),
         }
     }
 }
@@ -143,6 +146,9 @@ fn decode_body_bytes(kind: Kind, b: &[u8]) -> Option<Body> {
         Kind::Rotate => Body::Rotate(de(b)?),
         Kind::Revoke => Body::Revoke(de(b)?),
         Kind::Link => Body::Link(de(b)?),
+        Kind::Incept => Body::Incept(de(b)?),
+        Kind::Poll => Body::Poll(de(b)?),
+        Kind::Ballot => Body::Ballot(de(b)?),
     })
 }
 
@@ -232,6 +238,9 @@ fn decode_body(kind: Kind, ipld: Ipld) -> Result<Body, ValidationError> {
         Kind::Rotate => Body::Rotate(de(ipld)?),
         Kind::Revoke => Body::Revoke(de(ipld)?),
         Kind::Link => Body::Link(de(ipld)?),
+        Kind::Incept => Body::Incept(de(ipld)?),
+        Kind::Poll => Body::Poll(de(ipld)?),
+        Kind::Ballot => Body::Ballot(de(ipld)?),
     })
 }
 

@@ -1,11 +1,13 @@
-//! The trust graph: latest attestation and vote per slot, rotations and revocations, and the
-//! effective edges (compressed rows plus a bounded overlay of recently changed rows).
+//! The trust graph: latest attestation and vote per slot, key events (rotations and
+//! revocations, resolved by [`KeyEvents`]), and the effective edges (compressed rows plus a
+//! bounded overlay of recently changed rows).
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use super::{
     Attestation, GroupId, IngestError, KeyBytes, ObjectDigest, Revocation, Rotation, Vote,
 };
+use crate::{KeyEvent, KeyEvents, ObjectId};
 
 /// A dense identifier of an author inside one [`TrustGraph`] (interned in first-seen order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -81,11 +83,14 @@ pub struct TrustGraph {
     ids: HashMap<KeyBytes, u32>,
     keys: Vec<KeyBytes>,
     stored: Vec<Vec<StoredEdge>>,
-    /// old -> (new, at, object)
-    rotated: BTreeMap<u32, (u32, u64, ObjectDigest)>,
+    /// Every key event, resolved (the same resolution as `ModerationState`'s).
+    key_events: KeyEvents,
+    /// old -> (new, rotation object): the rotations that count.
+    rotated: BTreeMap<u32, (u32, ObjectDigest)>,
     /// new -> olds
     rotated_from: BTreeMap<u32, Vec<u32>>,
-    revoked: BTreeMap<u32, (u64, ObjectDigest)>,
+    /// key -> (time from which its records are void, the event behind it).
+    void: BTreeMap<u32, (u64, ObjectDigest)>,
     // Compressed rows, built by `rebuild`.
     csr_n: usize,
     off: Vec<u32>,
@@ -113,9 +118,10 @@ impl TrustGraph {
             ids: HashMap::new(),
             keys: Vec::new(),
             stored: Vec::new(),
+            key_events: KeyEvents::new(),
             rotated: BTreeMap::new(),
             rotated_from: BTreeMap::new(),
-            revoked: BTreeMap::new(),
+            void: BTreeMap::new(),
             csr_n: 0,
             off: vec![0],
             targets: Vec::new(),
@@ -217,50 +223,89 @@ impl TrustGraph {
         self.store(&v.voter, &v.target, edge)
     }
 
-    /// Adds a rotation. The first rotation of a key (earliest `at_ms`, then smaller new key)
-    /// wins; a later, different one is refused. Views recompute in full after a rotation.
+    /// Adds a version 1 rotation (a handover signed by the old key). Whether it counts is
+    /// decided with every other key event ([`KeyEvents`]): never for a key that committed to
+    /// a successor, never once the key is revoked, and not when the key handed over to two
+    /// different keys. Views recompute in full when a key's state changes.
     pub fn add_rotation(&mut self, r: &Rotation) -> Result<Ingested, IngestError> {
         if r.old == r.new {
             return Err(IngestError::SelfReference);
         }
-        let old = self.intern(&r.old)?;
-        let new = self.intern(&r.new)?;
-        if self.canon(new) == old {
-            return Err(IngestError::RotationConflict);
+        self.add_key_event(
+            r.object,
+            KeyEvent::Handover {
+                old: r.old,
+                new: r.new,
+                at: r.at_ms,
+            },
+        )
+    }
+
+    /// Adds a revocation: the key's records from `since_ms` on are void (the earliest
+    /// `since_ms` wins), and so are its version 1 rotations and `incept` commitments.
+    pub fn add_revocation(&mut self, r: &Revocation) -> Result<Ingested, IngestError> {
+        self.add_key_event(
+            r.object,
+            KeyEvent::Revoke {
+                key: r.key,
+                since: r.since_ms,
+            },
+        )
+    }
+
+    /// Adds any key event (`incept`, either version of `rotate`, `revoke`) under its object's
+    /// digest. `Applied` when some key's successor or void time changed (views then recompute
+    /// in full), `Stale` when it is kept but changes nothing yet.
+    pub fn add_key_event(
+        &mut self,
+        object: ObjectDigest,
+        event: KeyEvent,
+    ) -> Result<Ingested, IngestError> {
+        let change = self.key_events.insert(ObjectId(object), event);
+        if !change.fresh {
+            return Ok(Ingested::Duplicate);
         }
-        if let Some(&(prev_new, prev_at, prev_obj)) = self.rotated.get(&old) {
-            if prev_new == new && prev_at == r.at_ms && prev_obj == r.object {
-                return Ok(Ingested::Duplicate);
+        let mut any = false;
+        for key in change.changed {
+            let state = self.key_events.state(&key);
+            let i = self.intern(&key)?;
+            let successor = match state.successor {
+                Some((k, id)) => Some((self.intern(&k)?, id.0)),
+                None => None,
+            };
+            let void = state.void.map(|(t, _, id)| (t, id.0));
+            if self.rotated.get(&i).copied() != successor || self.void.get(&i).copied() != void {
+                any = true;
             }
-            let earlier =
-                (r.at_ms, self.keys[new as usize]) < (prev_at, self.keys[prev_new as usize]);
-            if prev_new != new || !earlier {
-                return Err(IngestError::RotationConflict);
+            if let Some((prev, _)) = self.rotated.remove(&i) {
+                if let Some(olds) = self.rotated_from.get_mut(&prev) {
+                    olds.retain(|&o| o != i);
+                    if olds.is_empty() {
+                        self.rotated_from.remove(&prev);
+                    }
+                }
             }
+            if let Some((new, obj)) = successor {
+                self.rotated.insert(i, (new, obj));
+                let olds = self.rotated_from.entry(new).or_default();
+                olds.push(i);
+                olds.sort_unstable();
+            }
+            match void {
+                Some(v) => self.void.insert(i, v),
+                None => self.void.remove(&i),
+            };
         }
-        self.rotated.insert(old, (new, r.at_ms, r.object));
-        let olds = self.rotated_from.entry(new).or_default();
-        if !olds.contains(&old) {
-            olds.push(old);
-            olds.sort_unstable();
+        if !any {
+            return Ok(Ingested::Stale);
         }
         self.rebuild();
         Ok(Ingested::Applied)
     }
 
-    /// Adds a revocation; the earliest `since_ms` per key wins. Views recompute in full.
-    pub fn add_revocation(&mut self, r: &Revocation) -> Result<Ingested, IngestError> {
-        let key = self.intern(&r.key)?;
-        match self.revoked.get(&key) {
-            Some(&(since, obj)) if (since, obj) == (r.since_ms, r.object) => {
-                return Ok(Ingested::Duplicate)
-            }
-            Some(&(since, _)) if since <= r.since_ms => return Ok(Ingested::Stale),
-            _ => {}
-        }
-        self.revoked.insert(key, (r.since_ms, r.object));
-        self.rebuild();
-        Ok(Ingested::Applied)
+    /// The resolved key events: each key's commitment, successor and void time.
+    pub fn key_events(&self) -> &KeyEvents {
+        &self.key_events
     }
 
     fn intern(&mut self, key: &KeyBytes) -> Result<u32, IngestError> {
@@ -310,7 +355,7 @@ impl TrustGraph {
     pub(crate) fn canon(&self, mut id: u32) -> u32 {
         for _ in 0..64 {
             match self.rotated.get(&id) {
-                Some(&(new, _, _)) => id = new,
+                Some(&(new, _)) => id = new,
                 None => break,
             }
         }
@@ -354,13 +399,9 @@ impl TrustGraph {
         if e.level == 0 || e.expires_at_ms <= self.now_ms {
             return false;
         }
-        if let Some(&(since, _)) = self.revoked.get(&a) {
+        // Revoked, rotated away (from the rotation's cut) or forked (since 0).
+        if let Some(&(since, _)) = self.void.get(&a) {
             if e.at_ms >= since {
-                return false;
-            }
-        }
-        if let Some(&(_, at, _)) = self.rotated.get(&a) {
-            if e.at_ms >= at {
                 return false;
             }
         }
@@ -577,7 +618,8 @@ impl TrustGraph {
             + self.n_flow.capacity() * 4
             + self.override_of.capacity() * 4
             + overrides
-            + (self.rotated.len() + self.rotated_from.len() + self.revoked.len()) * 64
+            + (self.rotated.len() + self.rotated_from.len() + self.void.len()) * 64
+            + self.key_events.len() * 160
     }
 }
 

@@ -101,6 +101,8 @@ pub fn bodies(at: u64) -> Vec<Body> {
                 vote_budget: Some(50),
                 credential_issuer: None,
                 personhood_votes: true,
+                amend_quorum: None,
+                amend_majority: None,
             },
             moderators: vec![b],
             seq: 1,
@@ -129,7 +131,41 @@ pub fn bodies(at: u64) -> Vec<Body> {
             reason: Some("laptop stolen".into()),
         }),
         Body::Link(LinkBody::new(&a, &key(12), at)),
+        Body::Incept(InceptBody {
+            next: key(13).public_key().next_key_digest(),
+        }),
+        Body::Poll(PollBody {
+            group: group(&owner),
+            header: some_id(2),
+            text: "Raise the minimum trust to post to 30%?".into(),
+            options: 2,
+            closes: at + 7 * MS_PER_EPOCH,
+            amend: Some(Amendment {
+                min_trust: Some(30),
+                vote_budget: None,
+            }),
+        }),
+        Body::Ballot(BallotBody {
+            poll: some_id(10),
+            choice: 1,
+            // Opaque to validation (the tally verifies it): a version byte and filler.
+            proof: [&[1u8][..], &[0x5a; 63][..]].concat(),
+        }),
     ]
+}
+
+/// A version 2 (pre-rotation) rotation of `key(1)`, signed by the key it committed to
+/// (`key(13)`, see the `incept` sample), naming `key(14)` as the next one.
+pub fn reveal_sample(at: u64) -> SignedObject {
+    sign(
+        &key(13),
+        at,
+        Body::Rotate(RotateBody::Reveal {
+            old: key(1).public_key(),
+            next: Some(key(14).public_key().next_key_digest()),
+            since: Some(at - 60_000),
+        }),
+    )
 }
 
 /// One signed object of every kind by `key(1)`.
