@@ -11,6 +11,7 @@ mod identity;
 mod keys;
 mod node;
 mod objects;
+mod progress;
 mod query;
 mod sign;
 
@@ -139,19 +140,6 @@ enum Command {
         vouch demo --keep    # the nodes keep running until Ctrl-C\n  vouch demo --json"
     )]
     Demo(demo::DemoArgs),
-}
-
-/// The one progress bar of the command line (stderr; hidden when stderr is not a terminal):
-/// `what`, a bar, position of `len`, time spent and left.
-pub(crate) fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
-    let pb = indicatif::ProgressBar::new(len);
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{spinner} {msg} [{bar:30}] {pos}/{len} ({elapsed}, {eta} left)",
-    ) {
-        pb.set_style(style.progress_chars("=> "));
-    }
-    pb.set_message(what.to_owned());
-    pb
 }
 
 /// Runs the `vouch` command line on the process's arguments; returns the exit code

@@ -1,5 +1,5 @@
-//! End to end: `vouch eval signed` and `vouch eval sybil` on a tiny generated file print the
-//! protocol's last line.
+//! End to end: `vouch eval signed`, `vouch eval sybil` and `vouch eval attack` on a tiny
+//! generated file print the protocol's last line (and the lines the protocols ask for).
 #![allow(clippy::unwrap_used)]
 
 use std::io::Write;
@@ -100,4 +100,131 @@ fn eval_json_lines_carry_the_same_figures() {
     let v: serde_json::Value = serde_json::from_str(&json).unwrap();
     assert_eq!(v["auc"].as_f64().unwrap(), field(&text, "auc"), "{json}");
     assert_eq!(v["coverage"].as_f64().unwrap(), field(&text, "coverage"));
+}
+
+/// All output lines of a run.
+fn lines(args: &[&str]) -> Vec<String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_vouch"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn eval_signed_reports_viewer_auc_and_the_temporal_split() {
+    let f = tiny_csv();
+    let out = lines(&["eval", "signed", f.path().to_str().unwrap(), "--seed", "1"]);
+    let last = out.last().unwrap();
+    assert!(last.starts_with("auc="), "{last}");
+    let viewer_auc = field(last, "viewer_auc");
+    assert!((0.0..=1.0).contains(&viewer_auc), "{last}");
+    // Both splits, every baseline the protocol names, each with its viewer AUC except the
+    // pooled-only harshness baseline.
+    for method in [
+        "vouch",
+        "ppr-distrust",
+        "ppr-distrust+recip",
+        "positive-share",
+        "positive-share+recip",
+    ] {
+        for split in ["split=temporal ", "seed=1 "] {
+            let line = out
+                .iter()
+                .find(|l| l.starts_with(split) && l.contains(&format!("method={method} ")))
+                .unwrap_or_else(|| panic!("no {split}{method} in {out:?}"));
+            assert!(line.contains("viewer_auc="), "{line}");
+        }
+    }
+    let harsh = out
+        .iter()
+        .find(|l| l.starts_with("seed=1 method=harshness "))
+        .unwrap();
+    assert!(!harsh.contains("viewer_auc"), "{harsh}");
+    // Vouch alone, one thread: the same Vouch figures.
+    let alone = lines(&[
+        "eval",
+        "signed",
+        f.path().to_str().unwrap(),
+        "--seed",
+        "1",
+        "--no-baselines",
+        "--threads",
+        "1",
+    ]);
+    assert_eq!(alone.last(), out.last());
+    assert!(!alone.iter().any(|l| l.contains("method=ppr")));
+    // The cheap baselines only: the global shares, no personalized PageRank.
+    let global = lines(&[
+        "eval",
+        "signed",
+        f.path().to_str().unwrap(),
+        "--seed",
+        "1",
+        "--baselines",
+        "global",
+    ]);
+    assert_eq!(global.last(), out.last());
+    assert!(!global.iter().any(|l| l.contains("method=ppr")));
+    assert!(global
+        .iter()
+        .any(|l| l.starts_with("seed=1 method=positive-share+recip ")));
+}
+
+#[test]
+fn eval_attack_prints_the_four_attacks_last() {
+    let f = tiny_csv();
+    let path = f.path().to_str().unwrap();
+    let args = [
+        "eval",
+        "attack",
+        path,
+        "--seed",
+        "0",
+        "--viewers",
+        "5",
+        "--sybils",
+        "30",
+        "--attack-edges",
+        "3",
+    ];
+    let out = lines(&args);
+    let last = out.last().unwrap();
+    assert!(last.starts_with("kept_lone="), "{last}");
+    for name in [
+        "kept_lone",
+        "kept_sybil",
+        "ring_top100",
+        "concentrated_mass",
+    ] {
+        let x = field(last, name);
+        assert!((0.0..=1.0).contains(&x), "{name} in {last}");
+    }
+    // The concentrated attack stays within its bound: the compromised key's own share.
+    let conc = out
+        .iter()
+        .find(|l| l.starts_with("mean attack=concentrated"))
+        .unwrap();
+    assert!(
+        field(conc, "sybil_mass") <= field(conc, "bound") + 1e-6,
+        "{conc}"
+    );
+    assert_eq!(field(conc, "within_bound"), 1.0, "{conc}");
+    // One attack alone, as JSON: the same figure.
+    let mut one = args.to_vec();
+    one.extend(["--attack", "lone-smear", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(lines(&one).last().unwrap()).unwrap();
+    assert_eq!(
+        json["kept_lone"].as_f64().unwrap(),
+        field(last, "kept_lone")
+    );
 }

@@ -38,9 +38,9 @@ pub use poll::{
     MAX_CHOICES, POLL_PSEUDONYM_LEN,
 };
 pub use trust::{
-    Attestation, AuthorId, Evidence, EvidenceKind, Explanation, GroupId, IngestError, Ingested,
-    KeyBytes, ObjectDigest, PathHop, Revocation, Rotation, TrustGraph, TrustParams, TrustPath,
-    TrustScore, TrustView, Vote,
+    Attestation, AuthorId, Evidence, EvidenceBudget, EvidenceKind, Explanation, GroupId,
+    IngestError, Ingested, KeyBytes, ObjectDigest, PathHop, PriorRule, Revocation, Rotation,
+    TrustGraph, TrustParams, TrustPath, TrustScore, TrustView, Vote,
 };
 pub use validate::{
     decode_stored, epoch_of, validate, validate_batch, Limits, ValidationError, ERROR_CODES,

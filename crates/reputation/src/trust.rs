@@ -14,7 +14,7 @@ mod view;
 
 pub use explain::{Evidence, EvidenceKind, Explanation, PathHop, TrustPath};
 pub use graph::{AuthorId, Ingested, TrustGraph};
-pub use view::{TrustParams, TrustScore, TrustView};
+pub use view::{EvidenceBudget, PriorRule, TrustParams, TrustScore, TrustView};
 
 /// A 32-byte ed25519 public key (`vouch_identity::PublicKey::as_bytes`).
 pub type KeyBytes = [u8; 32];

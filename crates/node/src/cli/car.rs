@@ -234,7 +234,7 @@ fn import(a: &ImportArgs) -> Result<ExitCode> {
         Sink::Node(a.node.resolve()?)
     };
 
-    let pb = crate::cli::progress(len, "importing bytes");
+    let pb = crate::cli::progress::progress(len, "importing bytes");
     let tally = Mutex::new(Tally::default());
     // The node commits concurrent submissions together: keep several in flight.
     let (tx, rx) = sync_channel::<(String, Vec<u8>)>(SUBMIT_WORKERS * 4);
@@ -431,7 +431,7 @@ fn export(a: &ExportArgs) -> Result<ExitCode> {
             .map(ObjectId::to_cid)
             .collect();
         let mut car = CarWriter::new(BufWriter::new(file), &roots)?;
-        let pb = crate::cli::progress(ids.len() as u64, "exporting objects");
+        let pb = crate::cli::progress::progress(ids.len() as u64, "exporting objects");
         for chunk in ids.chunks(EXPORT_BATCH) {
             let blocks = reader
                 .get_many(chunk, usize::MAX)
@@ -447,7 +447,7 @@ fn export(a: &ExportArgs) -> Result<ExitCode> {
     } else {
         let mut addr = None;
         let mut objects = Vec::new();
-        let pb = crate::cli::progress(a.items.len() as u64, "fetching objects");
+        let pb = crate::cli::progress::progress(a.items.len() as u64, "fetching objects");
         for item in &a.items {
             match fetch_item(item, &mut addr, a)? {
                 Ok(obj) => objects.push(obj),

@@ -5,7 +5,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use super::graph::{AuthorId, EdgeKind, TrustGraph};
-use super::view::{TrustScore, TrustView, ONE};
+use super::view::{EvidenceBudget, TrustScore, TrustView, ONE};
 use super::{KeyBytes, ObjectDigest};
 
 /// Paths returned by [`TrustView::explain`] at most.
@@ -62,7 +62,8 @@ pub struct Evidence {
     pub level: i8,
     /// The viewer's trust in the rater (share of the budget).
     pub rater_trust: f64,
-    /// Its weight in the score: `rater_trust * |level| / 100`; for
+    /// Its weight in the score: `rater_trust / n * |level| / 100` where `n` is the rater's
+    /// number of ratings (its evidence budget, split); for
     /// [`EvidenceKind::EndorsedByDistrusted`], `alpha * |level| / 100 / n` where `n` is the
     /// number of keys the distrusted key vouches for.
     pub weight: f64,
@@ -156,7 +157,8 @@ impl TrustView {
                             rater_trust: 0.0,
                             weight: alpha * f64::from(vl.unsigned_abs())
                                 / 100.0
-                                / f64::from(n_flow.max(1)),
+                                / f64::from(n_flow.max(1))
+                                / self.endorsement_split(viewer_levels, viewer_flow as u32) as f64,
                             kind: EvidenceKind::EndorsedByDistrusted,
                             object: e.object,
                         });
@@ -171,11 +173,20 @@ impl TrustView {
                 continue;
             };
             let rater_trust = rt as f64 / ONE as f64;
+            // The rater's evidence budget split over its ratings of the same sign (or all of
+            // them), specs/trust.md section 3.
+            let n_pos = nf + levels[nf..].iter().filter(|&&l| l > 0).count();
+            let share = match self.params().budget {
+                EvidenceBudget::Off => 1.0,
+                EvidenceBudget::Shared => targets.len().max(1) as f64,
+                EvidenceBudget::PerSign if level > 0 => n_pos.max(1) as f64,
+                EvidenceBudget::PerSign => (targets.len() - n_pos).max(1) as f64,
+            };
             let ev = Evidence {
                 rater: graph.key(AuthorId(raw)).copied().unwrap_or([0; 32]),
                 level,
                 rater_trust,
-                weight: rater_trust * f64::from(level.unsigned_abs()) / 100.0,
+                weight: rater_trust / share * f64::from(level.unsigned_abs()) / 100.0,
                 kind: if e.kind == EdgeKind::Vote {
                     EvidenceKind::Vote
                 } else {

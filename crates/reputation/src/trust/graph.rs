@@ -204,6 +204,68 @@ impl TrustGraph {
         self.store(&a.author, &a.subject, edge)
     }
 
+    /// Adds many attestations at once, with the same result as adding them one by one
+    /// (latest per slot wins), but each touched author's row is rebuilt once instead of once
+    /// per record: an author attesting thousands of keys costs one row build, not thousands.
+    /// Stops at the first refused record (the records before it stay applied). Returns the
+    /// number of records in scope.
+    pub fn add_attestations(&mut self, records: &[Attestation]) -> Result<usize, IngestError> {
+        let mut touched: Vec<u32> = Vec::new();
+        let mut in_scope = 0;
+        let mut result = Ok(());
+        for a in records {
+            if !(-100..=100).contains(&a.level) {
+                result = Err(IngestError::LevelOutOfRange(a.level));
+                break;
+            }
+            if a.author == a.subject {
+                result = Err(IngestError::SelfReference);
+                break;
+            }
+            let kind = match (&a.context, &self.scope) {
+                (None, _) => EdgeKind::Attest,
+                (Some(c), Some(s)) if c == s => EdgeKind::ScopedAttest,
+                _ => continue,
+            };
+            let (author, subject) = match (self.intern(&a.author), self.intern(&a.subject)) {
+                (Ok(x), Ok(y)) => (x, y),
+                (Err(e), _) | (_, Err(e)) => {
+                    result = Err(e);
+                    break;
+                }
+            };
+            in_scope += 1;
+            self.stored[author as usize].push(StoredEdge {
+                subject,
+                at_ms: a.at_ms,
+                expires_at_ms: a.expires_at_ms.unwrap_or(u64::MAX),
+                object: a.object,
+                level: a.level,
+                kind,
+            });
+            touched.push(author);
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        for &a in &touched {
+            // Sort by slot, the latest record of each slot first, and keep that one.
+            let list = &mut self.stored[a as usize];
+            list.sort_by(|x, y| {
+                (x.subject, x.kind)
+                    .cmp(&(y.subject, y.kind))
+                    .then_with(|| (y.at_ms, y.object).cmp(&(x.at_ms, x.object)))
+            });
+            list.dedup_by(|later, kept| (later.subject, later.kind) == (kept.subject, kept.kind));
+        }
+        let mut canon: Vec<u32> = touched.iter().map(|&a| self.canon(a)).collect();
+        canon.sort_unstable();
+        canon.dedup();
+        for c in canon {
+            self.refresh_row(c);
+        }
+        result.map(|()| in_scope)
+    }
+
     /// Adds a vote on an author. Latest per (voter, target) wins.
     pub fn add_vote(&mut self, v: &Vote) -> Result<Ingested, IngestError> {
         if v.value != 1 && v.value != -1 {

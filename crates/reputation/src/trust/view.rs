@@ -1,7 +1,7 @@
 //! A viewer's trust view: the flow of the viewer's trust budget along positive attestations
-//! (synchronous rounds of forward push in fixed-point integers), one step of evidence, the
-//! viewer's first-hand distrust passed one hop along the distrusted keys' endorsements, scores,
-//! and incremental catch-up with the graph's changes.
+//! (synchronous rounds of forward push in fixed-point integers), one step of evidence with each
+//! rater's evidence budgeted by its trust, the viewer's first-hand distrust passed one hop along
+//! the distrusted keys' endorsements, scores, and incremental catch-up with the graph's changes.
 
 use super::graph::{AuthorId, TrustGraph};
 use super::KeyBytes;
@@ -11,7 +11,8 @@ pub(crate) const ONE: i64 = 1 << 50;
 const ALPHA_DEN: i64 = 1024;
 const MAX_ROUNDS: u32 = 100_000;
 
-/// Parameters of the metric. The defaults are the ones `specs/trust.md` argues for.
+/// Parameters of the metric. The defaults are the ones `specs/trust.md` argues for; the other
+/// values reproduce the candidates the design was selected against (`vouch eval` options).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TrustParams {
     /// Share of the mass arriving at an author that moves on along its positive attestations
@@ -20,6 +21,19 @@ pub struct TrustParams {
     /// Resolution, as a share of the viewer's budget: an author pushes its pending mass on only
     /// while it is at least `epsilon` times its number of positive attestations.
     pub epsilon: f64,
+    /// How a rater's retained trust is spent on its ratings (its evidence budget).
+    pub budget: EvidenceBudget,
+    /// How the prior's weight is set.
+    pub prior: PriorRule,
+    /// Benefit of the doubt, in typical ratings ([`TrustView::typical_rating`]; with
+    /// [`PriorRule::Reached`], in priors): a reached author's score stays positive unless its
+    /// negative evidence exceeds its positive evidence by at least `doubt` of them (1: the
+    /// metric; 0: the metric before issue 15).
+    pub doubt: f64,
+    /// Whether the author's own trust (the flow) counts as positive evidence in its goodness
+    /// (`true`: the metric, as before issue 15; `false`: only ratings are evidence and the
+    /// flow gives reach, a candidate of the selection harness).
+    pub flow_evidence: bool,
 }
 
 impl Default for TrustParams {
@@ -27,8 +41,57 @@ impl Default for TrustParams {
         TrustParams {
             alpha: 0.5,
             epsilon: 1e-7,
+            budget: EvidenceBudget::PerSign,
+            prior: PriorRule::TypicalRating,
+            doubt: 1.0,
+            flow_evidence: true,
         }
     }
+}
+
+/// How a rater's retained trust `p` weighs its ratings (specs/trust.md, section 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum EvidenceBudget {
+    /// Split equally over its positive ratings, and again over its negative ratings: all its
+    /// positive ratings together weigh `p`, all its negative ones `p`, however many keys it
+    /// rates.
+    PerSign,
+    /// Split equally over all its ratings: together they weigh `p`.
+    Shared,
+    /// Every rating weighs `p` (no budget: the metric before issue 15).
+    Off,
+}
+
+/// The weight of each positive and each negative rating of one rater.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Shares {
+    pos: i64,
+    neg: i64,
+}
+
+impl std::ops::Neg for Shares {
+    type Output = Shares;
+    fn neg(self) -> Shares {
+        Shares {
+            pos: -self.pos,
+            neg: -self.neg,
+        }
+    }
+}
+
+/// The weight of the prior's pseudo-ratings (specs/trust.md, section 4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PriorRule {
+    /// One rating at level 1 by a typical rater of the view: a hundredth of the mean of
+    /// `p[w] / n(w)` (a full rating's budgeted weight) over raters `w` drawn in proportion to
+    /// the viewer's trust in them. Independent of the push resolution (the tail of tiny trust
+    /// adds next to nothing) and of sybils' numbers (weighted by the trust they hold).
+    TypicalRating,
+    /// `1 / R`, `R` the number of authors holding at least what a push leaves behind (the
+    /// metric before issue 15; depends on `epsilon`).
+    Reached,
 }
 
 /// The view of one author from one viewer.
@@ -123,6 +186,11 @@ pub struct TrustView {
     /// The least retained trust a full computation gives an author it pushes:
     /// `theta - theta * alpha_q / 1024`. Smaller amounts are incremental residue.
     reach_min: i64,
+    /// Over non-root authors with at least one rating and `p > 0`: the sum of `p x share`
+    /// (`share` the weight of each of its ratings, [`TrustView::rating_share`]) and the sum of
+    /// `p`, exact integers, so the prior does not depend on the order of authors
+    /// ([`PriorRule::TypicalRating`]).
+    typical: (i128, i64),
     /// Authors queued for the next round of push: their pending mass reached the push
     /// threshold when it last changed (checked again when the round starts).
     next: Vec<u32>,
@@ -154,6 +222,7 @@ impl TrustView {
             distrusted: Vec::new(),
             n_reached: 0,
             reach_min: 0,
+            typical: (0, 0),
             next: Vec::new(),
         };
         v.reach_min = (v.theta - v.theta * v.alpha_q / ALPHA_DEN).max(1);
@@ -182,6 +251,7 @@ impl TrustView {
         self.endorsed.clear();
         self.distrusted.clear();
         self.n_reached = 0;
+        self.typical = (0, 0);
         // Roots: the viewer first, then the others in key order, canonical and distinct.
         let mut extra: Vec<KeyBytes> = self.extra_roots.clone();
         extra.sort_unstable();
@@ -205,11 +275,14 @@ impl TrustView {
         }
         self.give_to_roots(graph, ONE);
         self.run(graph, false);
+        self.typical = (0, 0);
         for w in 0..n as u32 {
             let pw = self.held[w as usize].p;
             let (targets, levels, n_flow) = graph.row(w);
             if pw != 0 {
-                self.add_evidence(targets, levels, pw);
+                let shares = self.shares(pw, levels, n_flow);
+                self.add_evidence(targets, levels, shares);
+                self.add_typical(w, pw, targets.len(), 1);
             }
             self.reciprocal_distrust(
                 &targets[n_flow as usize..],
@@ -233,6 +306,7 @@ impl TrustView {
         };
         let (targets, levels, n_flow) = graph.row(viewer);
         let nf = n_flow as usize;
+        let n_neg = self.endorsement_split(levels, n_flow);
         for (&r, &l) in targets[nf..].iter().zip(&levels[nf..]) {
             if l >= 0 {
                 continue;
@@ -243,7 +317,9 @@ impl TrustView {
                 continue;
             }
             // ONE is a multiple of ALPHA_DEN: exact, and far from overflow (< 2^57).
-            let per = ONE / ALPHA_DEN * self.alpha_q * i64::from(l.unsigned_abs()) / i64::from(rf);
+            let per = ONE / ALPHA_DEN * self.alpha_q * i64::from(l.unsigned_abs())
+                / i64::from(rf)
+                / n_neg;
             for &v in &rt[..rf as usize] {
                 if v != viewer {
                     self.endorsed.push((v, per));
@@ -263,11 +339,81 @@ impl TrustView {
         self.endorsed = merged;
     }
 
+    /// What the viewer's first-hand distrust of one key is divided by before it passes on:
+    /// with an evidence budget, the viewer's number of negative ratings (its distrust is
+    /// budgeted like any rater's: the whole budget split over its negative ratings), else 1.
+    pub(crate) fn endorsement_split(&self, levels: &[i8], n_flow: u32) -> i64 {
+        match self.params.budget {
+            EvidenceBudget::Off => 1,
+            _ => levels[n_flow as usize..]
+                .iter()
+                .filter(|&&l| l < 0)
+                .count()
+                .max(1) as i64,
+        }
+    }
+
     /// Negative evidence about `id` passed on by the viewer's first-hand distrust.
     pub(crate) fn endorsed_by_distrusted(&self, id: u32) -> i64 {
         self.endorsed
             .binary_search_by_key(&id, |x| x.0)
             .map_or(0, |i| self.endorsed[i].1)
+    }
+
+    /// The weight of each positive and each negative rating of an author with retained trust
+    /// `p` and the row `levels` (its first `n_flow` are flow edges, all positive).
+    #[inline]
+    fn shares(&self, p: i64, levels: &[i8], n_flow: u32) -> Shares {
+        match self.params.budget {
+            EvidenceBudget::Off => Shares { pos: p, neg: p },
+            EvidenceBudget::Shared => {
+                let x = p / levels.len().max(1) as i64;
+                Shares { pos: x, neg: x }
+            }
+            EvidenceBudget::PerSign => {
+                let nf = n_flow as usize;
+                let n_pos = nf + levels[nf..].iter().filter(|&&l| l > 0).count();
+                let n_neg = levels.len() - n_pos;
+                Shares {
+                    pos: p / n_pos.max(1) as i64,
+                    neg: p / n_neg.max(1) as i64,
+                }
+            }
+        }
+    }
+
+    /// The weight of one rating for the prior: the rater's trust split over all its `n`
+    /// ratings (`p` without a budget).
+    #[inline]
+    fn typical_share(&self, p: i64, n: usize) -> i64 {
+        if self.params.budget == EvidenceBudget::Off {
+            p
+        } else {
+            p / n.max(1) as i64
+        }
+    }
+
+    /// Adds (`sign = 1`) or removes (`sign = -1`) author `w`'s part of the typical rating
+    /// weight, for retained trust `p` and `n` ratings (roots, authors without ratings and
+    /// authors without positive trust have none).
+    #[inline]
+    fn add_typical(&mut self, w: u32, p: i64, n: usize, sign: i64) {
+        if n == 0 || p <= 0 || self.roots.contains(&w) {
+            return;
+        }
+        let share = self.typical_share(p, n);
+        self.typical.0 += i128::from(sign) * i128::from(p) * i128::from(share);
+        self.typical.1 += sign * p;
+    }
+
+    /// Adds `x` to the retained trust of `w` (which has `n` ratings), keeping the count of
+    /// reached authors and the typical rating weight.
+    #[inline]
+    fn add_retained_rated(&mut self, w: usize, x: i64, n: usize) {
+        let p = self.held[w].p;
+        self.add_typical(w as u32, p, n, -1);
+        self.add_retained(w, x);
+        self.add_typical(w as u32, p + x, n, 1);
     }
 
     /// Adds `x` to the retained trust of `w`, keeping the count of reached authors.
@@ -337,13 +483,14 @@ impl TrustView {
             );
             self.reciprocal_distrust(&ch.after.targets[a..], &ch.after.levels[a..], ch.author, 1);
             let pu = self.held[u].p;
+            let (n_before, n_after) = (ch.before.targets.len(), ch.after.targets.len());
             if pu != 0 {
-                for (&t, &l) in ch.before.targets.iter().zip(&ch.before.levels) {
-                    self.evidence(t, -pu, l);
-                }
-                for (&t, &l) in ch.after.targets.iter().zip(&ch.after.levels) {
-                    self.evidence(t, pu, l);
-                }
+                let old = self.shares(pu, &ch.before.levels, ch.before.n_flow);
+                let new = self.shares(pu, &ch.after.levels, ch.after.n_flow);
+                self.add_evidence(&ch.before.targets, &ch.before.levels, -old);
+                self.add_evidence(&ch.after.targets, &ch.after.levels, new);
+                self.add_typical(ch.author, pu, n_before, -1);
+                self.add_typical(ch.author, pu, n_after, 1);
             }
             let fwd = self.held[u].m * self.alpha_q / ALPHA_DEN;
             if fwd != 0 {
@@ -351,10 +498,9 @@ impl TrustView {
                 let rem_after = self.spread(graph, fwd, &ch.after.targets, ch.after.n_flow);
                 let dp = rem_before + rem_after;
                 if dp != 0 {
-                    self.add_retained(u, dp);
-                    for (&t, &l) in ch.after.targets.iter().zip(&ch.after.levels) {
-                        self.evidence(t, dp, l);
-                    }
+                    self.add_retained_rated(u, dp, n_after);
+                    let shares = self.shares(dp, &ch.after.levels, ch.after.n_flow);
+                    self.add_evidence(&ch.after.targets, &ch.after.levels, shares);
                 }
             }
         }
@@ -381,11 +527,19 @@ impl TrustView {
         let (reach, goodness, score) = if is_root {
             (1.0, 1.0, 1.0)
         } else {
-            let prior = self.prior();
-            let good = trust + positive;
-            let goodness = (good + prior) / (good + negative + 2.0 * prior);
+            let (prior, margin) = (self.prior(), self.params.doubt * self.prior_unit());
+            let good = if self.params.flow_evidence {
+                trust + positive
+            } else {
+                positive
+            };
+            let total = good + negative + 2.0 * prior;
+            let goodness = (good + prior) / total;
             let reach = (trust / scale).min(1.0);
-            (reach, goodness, reach * (2.0 * goodness - 1.0).max(0.0))
+            // `2 goodness - 1`, plus the benefit of the doubt: positive unless the negative
+            // evidence outweighs the positive by more than `doubt` pseudo-ratings.
+            let lean = (good - negative + margin) / total;
+            (reach, goodness, reach * lean.clamp(0.0, 1.0))
         };
         TrustScore {
             score,
@@ -397,11 +551,40 @@ impl TrustView {
         }
     }
 
-    /// The weight of the prior on each side of an author's goodness: one full-level rating by
-    /// an average author of the view, `1 / R` where `R` is the number of authors other than
-    /// the roots that hold at least the trust a push leaves behind,
-    /// `theta - theta * alpha_q / 1024` (at least 1).
+    /// The weight of the prior on each side of an author's goodness (see [`PriorRule`]): with
+    /// [`PriorRule::TypicalRating`], one rating at level 1 (the weakest statement a rating can
+    /// make) by a typical rater, a hundredth of [`TrustView::typical_rating`].
     pub fn prior(&self) -> f64 {
+        match self.params.prior {
+            PriorRule::TypicalRating => self.typical_rating() / 100.0,
+            PriorRule::Reached => self.reached_prior(),
+        }
+    }
+
+    /// The unit of the benefit of the doubt: one full-level rating by a typical rater (with
+    /// [`PriorRule::TypicalRating`]), else the prior.
+    fn prior_unit(&self) -> f64 {
+        match self.params.prior {
+            PriorRule::TypicalRating => self.typical_rating(),
+            PriorRule::Reached => self.reached_prior(),
+        }
+    }
+
+    /// The weight of one full-level rating by a typical rater of the view: the mean, over
+    /// raters drawn in proportion to the viewer's trust in them (roots excluded), of their
+    /// trust split over their ratings. Without such a rater, `1 / R` (see
+    /// [`PriorRule::Reached`]).
+    pub fn typical_rating(&self) -> f64 {
+        if self.typical.1 > 0 {
+            // sum(p x share) / sum(p), in units of the budget.
+            return self.typical.0 as f64 / self.typical.1 as f64 / ONE as f64;
+        }
+        self.reached_prior()
+    }
+
+    /// `1 / R` where `R` is the number of authors other than the roots that hold at least the
+    /// trust a push leaves behind, `theta - theta * alpha_q / 1024` (at least 1).
+    fn reached_prior(&self) -> f64 {
         let roots_reached = self
             .roots
             .iter()
@@ -451,22 +634,13 @@ impl TrustView {
             + self.distrusted.capacity() * 4
     }
 
-    fn evidence(&mut self, t: u32, weight: i64, level: i8) {
-        let x = weight * i64::from(level.unsigned_abs());
-        if level > 0 {
-            self.cells[t as usize].pos += x;
-        } else {
-            self.cells[t as usize].neg += x;
-        }
-    }
-
-    fn add_evidence(&mut self, targets: &[u32], levels: &[i8], weight: i64) {
+    fn add_evidence(&mut self, targets: &[u32], levels: &[i8], shares: Shares) {
         for (&t, &l) in targets.iter().zip(levels) {
-            let x = weight * i64::from(l.unsigned_abs());
+            let c = &mut self.cells[t as usize];
             if l > 0 {
-                self.cells[t as usize].pos += x;
+                c.pos += shares.pos * i64::from(l);
             } else {
-                self.cells[t as usize].neg += x;
+                c.neg += shares.neg * i64::from(l.unsigned_abs());
             }
         }
     }
@@ -549,7 +723,7 @@ impl TrustView {
         let mut rows: Vec<(&[u32], &[i8], u32)> = Vec::new();
         // Per author of the round: (mass passed on, share per flow edge, change of retained
         // trust to add to its evidence rows now, or 0).
-        let mut pushes: Vec<(i64, i64, i64)> = Vec::new();
+        let mut pushes: Vec<(i64, i64, Shares)> = Vec::new();
         let mut rounds = 0;
         while !self.next.is_empty() && rounds < MAX_ROUNDS {
             rounds += 1;
@@ -581,7 +755,8 @@ impl TrustView {
             }
             std::hint::black_box(touch);
             pushes.clear();
-            for ((&w, &mass), &(_, _, n_flow)) in frontier.iter().zip(&masses).zip(&rows) {
+            for ((&w, &mass), &(targets, levels, n_flow)) in frontier.iter().zip(&masses).zip(&rows)
+            {
                 let fwd = mass * self.alpha_q / ALPHA_DEN;
                 // What the split leaves over (the rounding remainder) stays with `w`.
                 let (per, rem) = match i64::from(n_flow) {
@@ -591,17 +766,23 @@ impl TrustView {
                 let kept = mass - fwd + rem;
                 let i = w as usize;
                 self.held[i].m += mass;
-                self.add_retained(i, kept);
-                pushes.push((fwd, per, if incremental { kept } else { 0 }));
+                let ev = if incremental {
+                    self.add_retained_rated(i, kept, targets.len());
+                    self.shares(kept, levels, n_flow)
+                } else {
+                    self.add_retained(i, kept);
+                    Shares { pos: 0, neg: 0 }
+                };
+                pushes.push((fwd, per, ev));
             }
             for (&(fwd, per, ev), &(targets, levels, n_flow)) in pushes.iter().zip(&rows) {
                 let nf = n_flow as usize;
                 if nf == 0 {
                     self.give_to_roots(graph, fwd);
                 } else {
-                    self.push_flow(graph, &targets[..nf], &levels[..nf], per, ev);
+                    self.push_flow(graph, &targets[..nf], &levels[..nf], per, ev.pos);
                 }
-                if ev != 0 {
+                if ev != (Shares { pos: 0, neg: 0 }) {
                     self.add_evidence(&targets[nf..], &levels[nf..], ev);
                 }
             }

@@ -14,7 +14,8 @@ pub(crate) struct SignedEdge {
     pub from: u32,
     /// Rated.
     pub to: u32,
-    /// Level: rating scaled so the largest |rating| in the file maps to 100.
+    /// Level: `clamp(10 r, -100, 100)` for rating `r` (P1 of `shared/data/README.md`: a +1/-1
+    /// file gives levels +10/-10, like a vote; nothing is rescaled by the file's statistics).
     pub level: i8,
     /// Time in milliseconds (0 if the file has none).
     pub at_ms: u64,
@@ -73,7 +74,6 @@ pub(super) fn parse_edges(reader: impl BufRead) -> anyhow::Result<(u32, Vec<Sign
         }
         rows.push((a, b, rating, time));
     }
-    let max_abs = rows.iter().map(|r| r.2.abs()).fold(0.0, f64::max);
     let mut latest: HashMap<(u32, u32), usize> = HashMap::new();
     for (i, r) in rows.iter().enumerate() {
         let e = latest.entry((r.0, r.1)).or_insert(i);
@@ -87,20 +87,26 @@ pub(super) fn parse_edges(reader: impl BufRead) -> anyhow::Result<(u32, Vec<Sign
         .into_iter()
         .map(|i| {
             let (a, b, rating, time) = rows[i];
-            let level = (rating / max_abs * 100.0).round().clamp(-100.0, 100.0) as i8;
             SignedEdge {
                 from: a,
                 to: b,
-                level: if level == 0 {
-                    rating.signum() as i8
-                } else {
-                    level
-                },
+                level: level_of(rating),
                 at_ms: (time * 1000.0) as u64,
             }
         })
         .collect();
     Ok((ids.len() as u32, edges))
+}
+
+/// The attestation level of a rating: `clamp(10 r, -100, 100)`, rounded; a rating that rounds
+/// to 0 keeps its sign (level +-1).
+pub(super) fn level_of(rating: f64) -> i8 {
+    let level = (rating * 10.0).round().clamp(-100.0, 100.0) as i8;
+    if level == 0 {
+        rating.signum() as i8
+    } else {
+        level
+    }
 }
 
 #[cfg(test)]
@@ -115,11 +121,15 @@ mod tests {
         assert_eq!(e.len(), 2);
         assert_eq!((e[0].from, e[0].to, e[0].level), (0, 2, -100));
         assert_eq!((e[1].from, e[1].to, e[1].level), (0, 1, -20));
+        // A +1/-1 file gives levels +-10 (like a vote), not +-100: no rescaling by the file.
         let tab = "# c\n1\t2\t-1\n2\t3\t1\n";
         let (_, e) = parse_edges(tab.as_bytes()).unwrap();
-        assert_eq!(
-            e.iter().map(|x| x.level).collect::<Vec<_>>(),
-            vec![-100, 100]
-        );
+        assert_eq!(e.iter().map(|x| x.level).collect::<Vec<_>>(), vec![-10, 10]);
+        // Unsigned files (no rating column) are +1 each.
+        let (_, e) = parse_edges("1 2\n2 3\n".as_bytes()).unwrap();
+        assert_eq!(e.iter().map(|x| x.level).collect::<Vec<_>>(), vec![10, 10]);
+        assert_eq!(level_of(25.0), 100);
+        assert_eq!(level_of(-0.04), -1);
+        assert_eq!(level_of(0.26), 3);
     }
 }

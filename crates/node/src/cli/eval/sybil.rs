@@ -1,6 +1,7 @@
 //! Protocol P2: attach a region of sybils (each rating 10 other sybils at the top level) to the
 //! honest graph by `g` attack edges from random honest raters, and measure how much of honest
-//! viewers' trust the sybils get.
+//! viewers' trust the sybils get: their share of the conserved flow (the score's share beside
+//! it) and of the top 100 by score (the key decisions use).
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -11,7 +12,8 @@ use rand_chacha::ChaCha8Rng;
 use vouch_reputation::{TrustParams, TrustView};
 
 use super::signed::{evaluate_split, split};
-use super::{build_graph, node_key, node_scores, progress, read_edges, PowerIteration, SignedEdge};
+use super::{build_graph, node_ids, node_key, node_scores, par_map, read_edges};
+use super::{PowerIteration, SignedEdge};
 
 /// Arguments of `vouch eval sybil`.
 #[derive(Debug, Clone)]
@@ -28,6 +30,8 @@ pub(crate) struct SybilArgs {
     pub viewers: u32,
     /// Also measure the honest viewers' P1 AUC with and without the sybils.
     pub with_auc: bool,
+    /// Worker threads.
+    pub threads: usize,
     /// Parameters of the Vouch metric.
     pub params: TrustParams,
     /// Text or JSON lines.
@@ -36,7 +40,7 @@ pub(crate) struct SybilArgs {
 
 /// Sybil share of the viewer's trust mass (sum of `scores`, the viewer itself excluded) and of
 /// its top 100 by `rank` (ties by node number).
-fn shares(scores: &[f64], rank: &[f64], viewer: u32, first_sybil: u32) -> (f64, f64) {
+pub(super) fn shares(scores: &[f64], rank: &[f64], viewer: u32, first_sybil: u32) -> (f64, f64) {
     let mut total = 0.0;
     let mut sybil = 0.0;
     let mut order: Vec<(f64, u32)> = Vec::new();
@@ -59,6 +63,21 @@ fn shares(scores: &[f64], rank: &[f64], viewer: u32, first_sybil: u32) -> (f64, 
         .count() as f64
         / 100.0;
     (if total > 0.0 { sybil / total } else { 0.0 }, top)
+}
+
+/// The viewers of P2 (and P3): honest nodes with at least one positive rating, shuffled with
+/// `rng` after [`inject`] drew the sybil region, the first `viewers` of them.
+pub(super) fn pick_viewers(edges: &[SignedEdge], viewers: u32, rng: &mut ChaCha8Rng) -> Vec<u32> {
+    let mut candidates: Vec<u32> = edges
+        .iter()
+        .filter(|e| e.level > 0)
+        .map(|e| e.from)
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    candidates.shuffle(rng);
+    candidates.truncate(viewers as usize);
+    candidates
 }
 
 /// Adds the sybil region and attack edges to `edges` (nodes `n..n+sybils`).
@@ -111,7 +130,8 @@ pub(super) fn inject(
 }
 
 /// `vouch eval sybil`: prints Vouch's and personalized PageRank's figures; the last line is
-/// `sybil_mass=<mean> top100=<mean>` for Vouch.
+/// `sybil_mass=<mean> top100=<mean> score_share=<mean>` for Vouch: the sybils' share of the
+/// flow, of the top 100 by score, and of the scores.
 pub(crate) fn run_sybil(args: &SybilArgs) -> anyhow::Result<()> {
     let (n, edges) = read_edges(&args.file)?;
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
@@ -126,56 +146,51 @@ pub(crate) fn run_sybil(args: &SybilArgs) -> anyhow::Result<()> {
         args.seed,
         args.viewers
     ));
-    let mut g = build_graph(total, &all)?;
-    g.set_now(u64::MAX - 1);
+    let g = build_graph(&all)?;
+    let ids = node_ids(&g, total);
     let pi = PowerIteration::new(total as usize, all.iter().map(|e| (e.from, e.to, e.level)));
-    // Viewers: honest nodes with at least one positive rating.
-    let mut candidates: Vec<u32> = edges
-        .iter()
-        .filter(|e| e.level > 0)
-        .map(|e| e.from)
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    candidates.shuffle(&mut rng);
-    candidates.truncate(args.viewers as usize);
-    let mut sums = [[0.0f64; 2]; 3];
-    let pb = progress(candidates.len() as u64, "viewers");
-    for &u in &candidates {
+    let viewers = pick_viewers(&edges, args.viewers, &mut rng);
+    // Per viewer: flow share, top 100 by score, score share, PPR mass, PPR top 100.
+    let per_viewer: Vec<[f64; 5]> = par_map(&viewers, args.threads, "viewers", |&u| {
         let view = TrustView::compute(&g, &node_key(u), &[], args.params);
-        let vs = node_scores(&g, &view, total);
+        let vs = node_scores(&ids, &view);
         let score: Vec<f64> = vs.iter().map(|s| s.score).collect();
         let flow: Vec<f64> = vs.iter().map(|s| s.trust).collect();
-        let standing: Vec<f64> = vs.iter().map(|s| s.standing()).collect();
-        let (ppr, _) = pi.ppr(u, 0.85, 1e-9, 200);
-        for (k, (s, rank)) in [(&score, &standing), (&flow, &flow), (&ppr, &ppr)]
-            .into_iter()
-            .enumerate()
-        {
-            let (m, t) = shares(s, rank, u, n);
-            sums[k][0] += m;
-            sums[k][1] += t;
-        }
-        pb.inc(1);
-    }
-    pb.finish_and_clear();
-    let k = candidates.len().max(1) as f64;
+        let ppr = pi.ppr_push(u, 0.85, 1e-9);
+        let (flow_mass, top) = shares(&flow, &score, u, n);
+        let (score_mass, _) = shares(&score, &score, u, n);
+        let (ppr_mass, ppr_top) = shares(&ppr, &ppr, u, n);
+        [flow_mass, top, score_mass, ppr_mass, ppr_top]
+    });
+    let k = viewers.len().max(1) as f64;
+    let mean = |i: usize| per_viewer.iter().map(|x| x[i]).sum::<f64>() / k;
     args.report.line(&format!(
         "method=ppr sybil_mass={:.4} top100={:.4}",
-        sums[2][0] / k,
-        sums[2][1] / k
-    ));
-    args.report.line(&format!(
-        "method=vouch-flow sybil_mass={:.4} top100={:.4}",
-        sums[1][0] / k,
-        sums[1][1] / k
+        mean(3),
+        mean(4)
     ));
     if args.with_auc {
         let (train, test) = split(&edges, args.seed);
-        let clean = evaluate_split(n, &train, &test, args.params, "auc without sybils")?;
+        let clean = evaluate_split(
+            n,
+            &train,
+            &test,
+            args.params,
+            super::signed::Baselines::All,
+            args.threads,
+            "auc without sybils",
+        )?;
         let mut with: Vec<SignedEdge> = train.clone();
         with.extend_from_slice(&all[edges.len()..]);
-        let dirty = evaluate_split(total, &with, &test, args.params, "auc with sybils")?;
+        let dirty = evaluate_split(
+            total,
+            &with,
+            &test,
+            args.params,
+            super::signed::Baselines::All,
+            args.threads,
+            "auc with sybils",
+        )?;
         for (a, b) in clean.methods.iter().zip(&dirty.methods) {
             args.report.line(&format!(
                 "method={} honest_auc_without_sybils={:.4} honest_auc_with_sybils={:.4}",
@@ -184,9 +199,10 @@ pub(crate) fn run_sybil(args: &SybilArgs) -> anyhow::Result<()> {
         }
     }
     args.report.line(&format!(
-        "sybil_mass={:.4} top100={:.4}",
-        sums[0][0] / k,
-        sums[0][1] / k
+        "sybil_mass={:.4} top100={:.4} score_share={:.4}",
+        mean(0),
+        mean(1),
+        mean(2)
     ));
     Ok(())
 }
