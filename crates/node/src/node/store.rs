@@ -851,13 +851,14 @@ fn quarantine_rows(
 ) -> Result<Vec<Quarantined>, StoreError> {
     let mut out = Vec::with_capacity(objects.len());
     let mut stored = tx.prepare_cached("SELECT 1 FROM objects WHERE id = ?1")?;
+    let mut held = tx.prepare_cached("SELECT 1 FROM quarantine WHERE id = ?1")?;
     let mut count = tx.prepare_cached("SELECT count(*) FROM quarantine WHERE author = ?1")?;
     let mut put = tx.prepare_cached(
         "INSERT OR IGNORE INTO quarantine (id, at, kind, author, topic, bytes, received_ms)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
     for o in objects {
-        if stored.exists([&o.id.0[..]])? {
+        if stored.exists([&o.id.0[..]])? || held.exists([&o.id.0[..]])? {
             out.push(Quarantined::Duplicate);
             continue;
         }

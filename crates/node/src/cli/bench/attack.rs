@@ -45,7 +45,10 @@ pub(crate) struct AttackArgs {
 #[derive(Debug, Subcommand)]
 enum HostileRole {
     /// Connect to a node under many fresh peer ids (from this process's address).
-    #[command(hide = true)]
+    #[command(
+        hide = true,
+        after_help = "Example:\n  vouch bench attack sybil --target /ip4/10.0.0.1/tcp/4001/p2p/12D3KooW… --ids 1000"
+    )]
     Sybil {
         /// The node's multiaddr (with `/p2p/<id>`).
         #[arg(long)]
