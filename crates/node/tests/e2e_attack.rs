@@ -355,6 +355,25 @@ fn a_lying_catch_up_responder_is_cut_at_the_cap_penalised_and_banned() {
         .clone();
     assert_eq!(until.len(), 2);
     assert!(until.iter().all(|u| u.as_u64().unwrap() > now_ms()));
+    let dir = victim.dir.clone();
+    let mut victim = victim;
+    assert!(victim.stop());
+    let victim = Node::start(&dir, &["--resync-secs", "3"]);
+    let b = banned(&victim);
+    assert!(b.contains(&inflated_id) && b.contains(&wrong_id), "{b:?}");
+    // Bans end: restarted with bans of one second, both have ended, and their rows go.
+    let mut victim = victim;
+    assert!(victim.stop());
+    std::thread::sleep(Duration::from_millis(1100));
+    let victim = start_with(&dir, "[net]\nban_secs = 1\n", &["--resync-secs", "3"]);
+    assert!(banned(&victim).is_empty(), "{:?}", banned(&victim));
+    wait_until("the ended bans' rows deleted", || {
+        vouch_node::store::StoreReader::open(&dir)
+            .unwrap()
+            .banned_peers()
+            .unwrap()
+            .is_empty()
+    });
 }
 
 #[test]
@@ -553,4 +572,54 @@ fn a_thousand_peer_ids_from_one_address_get_a_bounded_share_of_the_node() {
     let rss = peak_rss_kib(victim.child.id());
     assert!(rss < 400 * 1024, "peak RSS {rss} KiB");
     eprintln!("sybils: {report}, victim peak RSS {} MiB", rss / 1024);
+}
+
+#[test]
+fn a_newcomer_is_quarantined_until_someone_within_reach_vouches_for_it() {
+    let _one = serial();
+    let tmp = tempfile::tempdir().unwrap();
+    // H has no viewer (a relay: it admits everyone); V has one, so admission is on there.
+    let h = Node::start(&tmp.path().join("relay"), &["--resync-secs", "3600"]);
+    let v = Node::start(
+        &tmp.path().join("viewer-node"),
+        &["--bootstrap", &h.tcp_addr(), "--resync-secs", "3600"],
+    );
+    let h_id = h.peer_id();
+    wait_until("connected", || v.connected().contains(&h_id));
+    let (viewer, newcomer) = (key(11), key(12));
+    call(
+        &v,
+        "POST",
+        "/v1/viewers",
+        json!({ "viewer": viewer.public_key().to_did_key() }),
+    );
+    wait_until("admission in force on V", || {
+        v.metric("admission_authors") >= 1
+    });
+    // The newcomer's first post reaches V by gossip: V holds it in quarantine, not in its
+    // store, and does not relay it.
+    let first = post(&newcomer, "hello, I am new here", false);
+    assert_eq!(h.submit(&first).status, 200);
+    wait_until("the newcomer's post in V's quarantine", || {
+        v.metric("quarantine_stored_total") >= 1
+    });
+    assert!(!v.has(&first.id()));
+    assert_eq!(v.metric("quarantine_objects"), 1);
+    // The viewer vouches for the newcomer: it comes within reach and its quarantined post
+    // moves into the store.
+    let vouch = Object {
+        author: viewer.public_key(),
+        at: now_ms(),
+        body: Body::Attest(AttestBody::new(newcomer.public_key(), 50)),
+    }
+    .sign(&viewer)
+    .unwrap();
+    assert_eq!(v.submit(&vouch).status, 200);
+    wait_until("the newcomer's post promoted on V", || v.has(&first.id()));
+    assert!(v.metric("quarantine_promoted_total") >= 1);
+    assert_eq!(v.metric("quarantine_objects"), 0);
+    // From now on its posts are stored and relayed directly.
+    let second = post(&newcomer, "thanks", false);
+    assert_eq!(h.submit(&second).status, 200);
+    wait_until("the newcomer's next post on V", || v.has(&second.id()));
 }

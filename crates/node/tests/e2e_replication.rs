@@ -2,7 +2,9 @@
 //! policies. Node B has a viewer whose policy subscribes a block list naming author X; X's
 //! post published on node A is neither stored by B nor relayed by B to node C (connected
 //! only to B), B's metrics and status say so, B's own clients may still submit X's posts,
-//! and once the viewer is gone B fetches the post at its next catch-up.
+//! and once the viewer is gone B fetches the post at its next catch-up. The control author Y
+//! is one the viewer trusts: with a viewer, B admits only authors within its reach
+//! (`specs/sync.md`, "Admission").
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "support/nodes.rs"]
@@ -15,7 +17,9 @@ use serde_json::{json, Value};
 use vouch_identity::SecretKey;
 use vouch_node::store::{self, Durability, StoreReader, StoreWriter};
 use vouch_node::Metrics;
-use vouch_reputation::{Body, ListAddBody, ListBody, ListPurpose, ListRef, Object, Subject};
+use vouch_reputation::{
+    AttestBody, Body, ListAddBody, ListBody, ListPurpose, ListRef, Object, Subject,
+};
 
 fn did(k: &SecretKey) -> String {
     k.public_key().to_did_key()
@@ -140,6 +144,11 @@ fn a_node_neither_stores_nor_relays_posts_its_viewers_policies_block() {
                 expires: None,
             }),
         ),
+    );
+    // The viewer trusts Y, the control author: within its reach, Y's posts are admitted.
+    submit_ok(
+        &b,
+        &sign(&viewer, Body::Attest(AttestBody::new(y.public_key(), 60))),
     );
     // The submit answers once the views reflect the list (bounded wait), and the filter
     // follows them before they are announced.

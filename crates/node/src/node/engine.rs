@@ -662,8 +662,7 @@ impl Worker {
     /// The wait after a rebuild of every view: the refresh interval, or twice what the
     /// last rebuild cost when that is longer.
     fn rebuild_gap(&self) -> Duration {
-        Duration::from_millis(self.shared.config.refresh_ms)
-            .max(self.last_rebuild_cost * REBUILD_COST_FACTOR)
+        rebuild_gap(self.shared.config.refresh_ms, self.last_rebuild_cost)
     }
 
     fn admission_due(&self) -> Instant {
@@ -1235,6 +1234,13 @@ impl Worker {
     }
 }
 
+/// The wait after a rebuild of every view that cost `last_cost`: the refresh interval, or
+/// [`REBUILD_COST_FACTOR`] times the cost when that is longer. However fast lists change,
+/// rebuilding then takes at most `1 / (1 + REBUILD_COST_FACTOR)` of the engine thread.
+fn rebuild_gap(refresh_ms: u64, last_cost: Duration) -> Duration {
+    Duration::from_millis(refresh_ms).max(last_cost * REBUILD_COST_FACTOR)
+}
+
 /// `base + gap`, or far ahead if that overflows.
 fn soon_after(base: Instant, gap: Duration) -> Instant {
     base.checked_add(gap)
@@ -1306,6 +1312,20 @@ mod tests {
         .sign(author)
         .unwrap();
         StoredObject::from_signed(&obj)
+    }
+
+    #[test]
+    fn costly_rebuilds_are_spaced_by_their_cost() {
+        // Cheap rebuilds follow the refresh interval.
+        assert_eq!(
+            rebuild_gap(50, Duration::from_millis(3)),
+            Duration::from_millis(50)
+        );
+        // A rebuild of 400 ms (a thousand viewers) waits 800 ms: a third of the thread.
+        assert_eq!(
+            rebuild_gap(50, Duration::from_millis(400)),
+            Duration::from_millis(800)
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
