@@ -167,6 +167,12 @@ fn a_node_neither_stores_nor_relays_posts_its_viewers_policies_block() {
     wait_until("B refusing X's post", || {
         b.metric("objects_refused_blocked_author_total") >= 1
     });
+    // B remembers the refusal: its catch-ups with A (every 2 s) do not fetch the post again,
+    // so a peer cannot read B's viewers' blocks from what B re-fetches.
+    wait_until("B's catch-up skipping X's refused post", || {
+        b.metric("sync_skipped_refused_total") >= 1
+    });
+    assert_eq!(b.metric("objects_refused_blocked_author_total"), 1);
     let py = post(&y, "control", false);
     submit_ok(&a, &py);
     wait_until("the control post on B and C", || {

@@ -276,12 +276,10 @@ async fn drive(
                         let _ = ack.send(Ok(()));
                     }
                 }
-                SwarmEvent::OutgoingConnectionError { error, .. } => {
-                    // Fail the oldest pending dial (the hostile peer dials one at a time).
-                    if !dials.is_empty() {
-                        let (_, ack) = dials.remove(0);
-                        let _ = ack.send(Err(error.to_string()));
-                    }
+                // Fail the oldest pending dial (the hostile peer dials one at a time).
+                SwarmEvent::OutgoingConnectionError { error, .. } if !dials.is_empty() => {
+                    let (_, ack) = dials.remove(0);
+                    let _ = ack.send(Err(error.to_string()));
                 }
                 SwarmEvent::Behaviour(HostileBehaviourEvent::Sync(
                     request_response::Event::Message {
@@ -303,7 +301,7 @@ async fn drive(
                                 ids.iter().map(|b| b.to_vec()).collect();
                             let mut objects: Vec<serde_bytes::ByteBuf> = listed
                                 .iter()
-                                .filter(|(id, _)| asked.contains(&id.0.to_vec()))
+                                .filter(|(id, _)| asked.contains(id.0.as_slice()))
                                 .map(|(_, b)| serde_bytes::ByteBuf::from(b.clone()))
                                 .collect();
                             objects.extend(

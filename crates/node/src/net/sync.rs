@@ -191,17 +191,15 @@ fn neg_err(e: negentropy::Error) -> SyncError {
 /// messages do not make the node reread and re-sort a topic each time.
 #[derive(Debug, Default)]
 pub(crate) struct IndexCache {
-    entries: std::sync::Mutex<
-        std::collections::HashMap<
-            String,
-            (
-                std::sync::Arc<NegentropyStorageVector>,
-                i64,
-                std::time::Instant,
-            ),
-        >,
-    >,
+    entries: std::sync::Mutex<std::collections::HashMap<String, CachedIndex>>,
 }
+
+/// One topic's index, the store seq it was built at, and when.
+type CachedIndex = (
+    std::sync::Arc<NegentropyStorageVector>,
+    i64,
+    std::time::Instant,
+);
 
 impl IndexCache {
     /// The index of `topic` as of at least `seq` or [`INDEX_MAX_AGE`] ago; `load` reads the
