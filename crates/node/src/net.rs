@@ -387,6 +387,8 @@ pub(crate) struct NetLoop {
     serve_rates: RateLimits,
     synced: HashSet<PeerId>,
     sessions: HashMap<(PeerId, String), Session>,
+    /// Topics waiting for a session, per connected peer (bounded by the followed topics).
+    queued: HashMap<PeerId, VecDeque<String>>,
     pending: HashMap<request_response::OutboundRequestId, (PeerId, Pending)>,
     serving: usize,
     serving_by_peer: HashMap<PeerId, usize>,
@@ -480,6 +482,7 @@ impl NetLoop {
             ),
             synced: HashSet::new(),
             sessions: HashMap::new(),
+            queued: HashMap::new(),
             pending: HashMap::new(),
             serving: 0,
             serving_by_peer: HashMap::new(),
@@ -664,6 +667,7 @@ impl NetLoop {
                     .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
                 self.synced.remove(&peer_id);
                 self.sessions.retain(|(p, _), _| *p != peer_id);
+                self.queued.remove(&peer_id);
                 self.pending.retain(|_, (p, _)| *p != peer_id);
                 self.rendezvous_peers.remove(&peer_id);
                 self.gossip_rates.forget(&peer_id);
@@ -877,6 +881,7 @@ impl NetLoop {
         b.kad.remove_peer(&peer);
         let _ = self.swarm.disconnect_peer_id(peer);
         self.sessions.retain(|(p, _), _| *p != peer);
+        self.queued.remove(&peer);
         self.writer
             .ban_peer(peer.to_string(), reason, crate::node::clock::now_ms());
         self.update_ban_gauge();
@@ -962,45 +967,72 @@ impl NetLoop {
         }
     }
 
-    /// Starts one reconciliation per followed topic with `peer` (skipping running ones).
+    /// Queues one reconciliation per followed topic with `peer` (skipping running and queued
+    /// ones). A peer's sessions run one after the other, as its responder serves one request
+    /// of a peer at a time (`MAX_SERVING_PER_PEER`).
     fn start_sync(&mut self, peer: PeerId) {
-        for topic in self.topics.clone() {
-            let key = (peer, topic.clone());
-            if self.sessions.contains_key(&key) {
-                continue;
+        let running: Vec<String> = self
+            .sessions
+            .keys()
+            .filter(|(p, _)| *p == peer)
+            .map(|(_, t)| t.clone())
+            .collect();
+        let queue = self.queued.entry(peer).or_default();
+        for topic in &self.topics {
+            if !running.contains(topic) && !queue.contains(topic) {
+                queue.push_back(topic.clone());
             }
-            if self.sessions.len() >= MAX_SESSIONS {
-                Metrics::inc(&self.metrics.limit_exceeded_total);
-                return;
-            }
-            self.sessions.insert(
-                key,
-                Session {
-                    init: None,
-                    fetch_queue: VecDeque::new(),
-                },
-            );
-            let reader = self.reader.clone();
-            let tx = self.internal_tx.clone();
-            tokio::spawn(async move {
-                let t = topic.clone();
-                let result = tokio::task::spawn_blocking(move || {
-                    let items = reader
-                        .sync_items(&t)
-                        .map_err(|e| SyncError::Negentropy(e.to_string()))?;
-                    Initiator::start(&items)
-                })
-                .await
-                .unwrap_or_else(|e| Err(SyncError::Negentropy(e.to_string())));
-                let _ = tx
-                    .send(Internal::SyncStart {
-                        peer,
-                        topic,
-                        result,
-                    })
-                    .await;
-            });
         }
+        self.start_next(peer);
+    }
+
+    /// Starts `peer`'s next queued session unless one is running.
+    fn start_next(&mut self, peer: PeerId) {
+        if self.sessions.keys().any(|(p, _)| *p == peer) {
+            return;
+        }
+        let Some(topic) = self.queued.get_mut(&peer).and_then(|q| q.pop_front()) else {
+            self.queued.remove(&peer);
+            return;
+        };
+        if self.sessions.len() >= MAX_SESSIONS {
+            Metrics::inc(&self.metrics.limit_exceeded_total);
+            self.queued.remove(&peer);
+            return;
+        }
+        self.sessions.insert(
+            (peer, topic.clone()),
+            Session {
+                init: None,
+                fetch_queue: VecDeque::new(),
+            },
+        );
+        let reader = self.reader.clone();
+        let tx = self.internal_tx.clone();
+        tokio::spawn(async move {
+            let t = topic.clone();
+            let result = tokio::task::spawn_blocking(move || {
+                let items = reader
+                    .sync_items(&t)
+                    .map_err(|e| SyncError::Negentropy(e.to_string()))?;
+                Initiator::start(&items)
+            })
+            .await
+            .unwrap_or_else(|e| Err(SyncError::Negentropy(e.to_string())));
+            let _ = tx
+                .send(Internal::SyncStart {
+                    peer,
+                    topic,
+                    result,
+                })
+                .await;
+        });
+    }
+
+    /// Ends a session and starts the peer's next one.
+    fn end_session(&mut self, peer: PeerId, topic: String) {
+        self.sessions.remove(&(peer, topic));
+        self.start_next(peer);
     }
 
     fn on_internal(&mut self, internal: Internal) {
@@ -1028,7 +1060,7 @@ impl NetLoop {
                 }
                 Err(e) => {
                     tracing::warn!(error = %e, "cannot start catch-up");
-                    self.sessions.remove(&(peer, topic));
+                    self.end_session(peer, topic);
                 }
             },
             Internal::Respond {
@@ -1075,7 +1107,7 @@ impl NetLoop {
             } => {
                 tracing::debug!(%peer, %error, "sync request failed");
                 if let Some((peer, p)) = self.pending.remove(&request_id) {
-                    self.sessions.remove(&(peer, p.topic()));
+                    self.end_session(peer, p.topic());
                 }
             }
             request_response::Event::InboundFailure { peer, error, .. } => {
@@ -1256,7 +1288,7 @@ impl NetLoop {
                     }
                     Err(e) => {
                         tracing::warn!(%peer, error = %e, "reconciliation failed");
-                        self.sessions.remove(&key);
+                        self.end_session(peer, topic);
                     }
                 }
             }
@@ -1277,13 +1309,14 @@ impl NetLoop {
                 if unrequested > 0 {
                     // Objects nobody asked for: a lying responder. Its session ends here.
                     Metrics::add(&self.metrics.sync_unrequested_total, u64::from(unrequested));
-                    self.sessions.remove(&(peer, topic.clone()));
+                    self.sessions.remove(&(peer, topic));
                     self.penalise(peer, unrequested, "unrequested objects in a fetch");
+                    self.start_next(peer);
                     return;
                 }
                 if asked.is_empty() {
                     // It has none of what it listed: stop asking it in this session.
-                    self.sessions.remove(&(peer, topic));
+                    self.end_session(peer, topic);
                     return;
                 }
                 if self
@@ -1297,12 +1330,13 @@ impl NetLoop {
             }
             (p, SyncResponse::Error { code }) => {
                 tracing::debug!(%peer, %code, "peer refused a sync request");
-                self.sessions.remove(&(peer, p.topic()));
+                self.end_session(peer, p.topic());
             }
             (p, _) => {
                 // A response of the wrong shape: a protocol violation.
                 self.sessions.remove(&(peer, p.topic()));
                 self.penalise(peer, 1, "sync response of the wrong shape");
+                self.start_next(peer);
             }
         }
     }
@@ -1335,8 +1369,8 @@ impl NetLoop {
                 );
             }
             None => {
-                self.sessions.remove(&key);
                 Metrics::inc(&self.metrics.sync_sessions_total);
+                self.end_session(peer, topic);
             }
         }
     }
