@@ -8,6 +8,13 @@ CACHE="${VOUCH_CACHE:-$HOME/.cache/vouch}"
 mkdir -p "$CACHE"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE/target}"
 
+# The attack suite (crates/node/tests/e2e_attack.rs) puts an attacker in a network
+# namespace: it needs `ip` (iproute2) and root, and fails without them.
+if ! command -v ip >/dev/null 2>&1; then
+  echo "==> installing iproute2 (the attack suite's network namespaces)"
+  apt-get update -qq && apt-get install -y -qq iproute2
+fi
+
 echo "==> cargo test --workspace (the node's default feature vc brings ssi and zkryptium)"
 cargo test --workspace --locked
 

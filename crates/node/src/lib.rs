@@ -16,7 +16,7 @@ mod node;
 
 pub use cli::main;
 pub use json::{group_str, list_str};
-pub use node::clock::now_ms;
+pub use node::clock::{now_ms, TEST_CLOCK_OFFSET_ENV};
 pub use node::config::NodeConfig;
 pub use node::metrics::Metrics;
 
@@ -27,6 +27,10 @@ pub mod store {
         StoreWriter, StoredObject,
     };
 }
+
+/// The hostile peer of the attack suite and `vouch bench attack` (not part of a node).
+#[doc(hidden)]
+pub use net::hostile;
 
 /// The community `vouch demo` generates, for tests that check what a viewer sees of it.
 pub mod demo {

@@ -2,6 +2,7 @@
 //! seed) and `run`, which starts and stops a node: store, writer, ingest, engine, network
 //! task and API, wired together over bounded channels.
 
+pub(crate) mod admission;
 pub(crate) mod clock;
 pub(crate) mod config;
 pub(crate) mod engine;
@@ -21,8 +22,10 @@ use vouch_reputation::Limits;
 
 use crate::api::{router, ApiState};
 use crate::client::{API_ADDR_FILE, LISTEN_ADDRS_FILE};
+use crate::net::peers::PenaltyParams;
 use crate::net::topic::parse_group;
-use crate::net::{parse_addrs, NetCmd, NetLoop, NetParams, NET_CMD_QUEUE};
+use crate::net::{parse_addrs, NetCmd, NetLoop, NetParams, NetStores, NET_CMD_QUEUE};
+use crate::node::admission::{Admission, AdmissionHook};
 use crate::node::config::NodeConfig;
 use crate::node::engine::Engine;
 use crate::node::filter::{ReplicationHook, SharedFilter};
@@ -67,11 +70,29 @@ pub(crate) async fn run(
     // it reports ready, and keeps them in step.
     let config_rules = config.replication_filter()?;
     let filter = SharedFilter::new(config_rules.clone());
+    let mut groups = Vec::new();
+    for g in &config.groups {
+        groups.push(parse_group(g).ok_or_else(|| anyhow::anyhow!("invalid group {g:?}"))?);
+    }
+    let mut roots = Vec::new();
+    for r in &config.admission.roots {
+        roots.push(
+            vouch_identity::PublicKey::from_did_key(r)
+                .map_err(|_| anyhow::anyhow!("invalid admission root {r:?}"))?,
+        );
+    }
+    let admission = Admission::new(&config.admission, metrics.clone());
     let hook = ReplicationHook {
         filter: filter.clone(),
         config_rules,
         follow: config.replication.follow,
         max_candidates: config.replication.max_candidates,
+        admission: Some(AdmissionHook {
+            admission: admission.clone(),
+            roots,
+            groups: groups.clone(),
+            writer: writer.clone(),
+        }),
     };
     let (engine, engine_thread) = Engine::start(
         &data_dir,
@@ -86,13 +107,10 @@ pub(crate) async fn run(
         filter.clone(),
         writer.clone(),
         metrics.clone(),
-    );
+    )
+    .with_admission(admission);
     let keypair = load_or_create_key(&data_dir)?;
 
-    let mut groups = Vec::new();
-    for g in &config.groups {
-        groups.push(parse_group(g).ok_or_else(|| anyhow::anyhow!("invalid group {g:?}"))?);
-    }
     let params = NetParams {
         keypair,
         listen: parse_addrs(&config.listen)?,
@@ -102,18 +120,31 @@ pub(crate) async fn run(
             None => None,
         },
         groups,
-        max_invalid_per_peer: config.max_invalid_per_peer.max(1),
+        penalties: PenaltyParams {
+            threshold: f64::from(config.max_invalid_per_peer.max(1)),
+            half_life_ms: config.net.fault_half_life_secs.max(1).saturating_mul(1000),
+            ban_ms: config.net.ban_secs.max(1).saturating_mul(1000),
+        },
         resync: std::time::Duration::from_secs(config.resync_secs.max(1)),
         unsafe_dev_publish_raw: config.unsafe_dev_publish_raw,
         listen_file: Some(data_dir.join(LISTEN_ADDRS_FILE)),
+        max_connections_per_ip: config.net.max_connections_per_ip.max(1),
+        dial_scopes: config.net.dial_scopes.clone(),
+        gossip_rate_per_peer: config.net.gossip_rate_per_peer,
+        gossip_burst_per_peer: config.net.gossip_burst_per_peer,
+        serve_rate_per_peer: config.net.serve_rate_per_peer,
     };
     let (net_tx, net_rx) = mpsc::channel::<NetCmd>(NET_CMD_QUEUE);
+    // The network has its own read connection: serving catch-up never waits for the
+    // API's reader, nor the API for it.
     let net = NetLoop::new(
         params,
-        reader.clone(),
-        writer.clone(),
-        ingest.clone(),
-        filter,
+        NetStores {
+            reader: StoreReader::open(&data_dir)?,
+            writer: writer.clone(),
+            ingest: ingest.clone(),
+            commits: commits.clone(),
+        },
         metrics.clone(),
         net_rx,
     )?;

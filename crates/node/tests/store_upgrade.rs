@@ -82,7 +82,7 @@ fn a_schema_1_database_opens_with_every_object_viewer_and_policy() {
     assert_eq!(r.status, 200);
     assert_eq!(json(&r)["viewer"], alice);
     assert!(node.stop(), "the node stops cleanly");
-    assert_eq!(schema_version(&dir), "2");
+    assert_eq!(schema_version(&dir), "3");
 
     // Opened again: nothing moves (the migration ran once).
     let mut node = Node::start(&dir, &[]);

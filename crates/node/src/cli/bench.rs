@@ -1,8 +1,9 @@
 //! `vouch bench`: benchmarks that print their figures next to a baseline measured in the same
 //! run (`trust`: the trust engine on generated graphs; `http`: batch decide over HTTP against
-//! a real node). The node's own ingest and catch-up benchmarks are `vouch node bench-ingest`
+//! a real node; `attack`: a node under a flood, next to the same run without it). The node's own ingest and catch-up benchmarks are `vouch node bench-ingest`
 //! and `bench-sync` (`cli/node/bench.rs`).
 
+pub(crate) mod attack;
 pub(crate) mod http;
 pub(crate) mod trust;
 
@@ -20,6 +21,10 @@ pub(crate) enum BenchCommand {
     /// /healthz and in-process decide_batch in the same run.
     #[command(after_help = "Example:\n  vouch bench http --connections 4 --seconds 5")]
     Http(http::BenchHttpArgs),
+    /// An honest node under a flood of valid objects from fresh keys, next to the same run
+    /// without attack: delivery, bans, memory, store size, decide p99.
+    #[command(after_help = "Example:\n  vouch bench attack --objects 100000")]
+    Attack(attack::AttackArgs),
 }
 
 /// Runs one `vouch bench` subcommand.
@@ -27,5 +32,6 @@ pub(crate) fn run(cmd: BenchCommand) -> anyhow::Result<ExitCode> {
     match cmd {
         BenchCommand::Trust(args) => trust::run_trust(&args).map(|()| ExitCode::SUCCESS),
         BenchCommand::Http(args) => http::run(&args),
+        BenchCommand::Attack(args) => attack::run(&args),
     }
 }

@@ -22,6 +22,13 @@ pub(crate) const MAX_TOPIC_LEN: usize = 128;
 pub(crate) const MAX_REQUEST_BYTES: u64 = FRAME_SIZE_LIMIT + 64 * 1024;
 /// Largest encoded response (bytes).
 pub(crate) const MAX_RESPONSE_BYTES: u64 = FETCH_RESPONSE_MAX_BYTES as u64 + 64 * 1024;
+/// Most ids one session fetches: a responder that claims more (an inflated id list) costs
+/// the asker at most this many ids of memory and `MAX_IDS_PER_SESSION / FETCH_BATCH` fetch
+/// requests; an honest responder's rest comes at the next session.
+pub(crate) const MAX_IDS_PER_SESSION: usize = 50_000;
+/// How long the responder reuses a topic's reconciliation index before it reads the store
+/// again (only if something was committed since).
+pub(crate) const INDEX_MAX_AGE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A request of the `/vouch/sync/1` protocol (CBOR-encoded).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,6 +112,8 @@ pub(crate) struct Initiator {
     have: usize,
     /// Round trips so far.
     pub rounds: u32,
+    /// The session stopped at [`MAX_IDS_PER_SESSION`].
+    pub capped: bool,
     /// Bytes of negentropy messages sent.
     pub bytes_sent: u64,
     /// Bytes of negentropy messages received.
@@ -121,6 +130,7 @@ impl Initiator {
             need: Vec::new(),
             have: 0,
             rounds: 0,
+            capped: false,
             bytes_sent: first.len() as u64,
             bytes_received: 0,
         };
@@ -143,6 +153,12 @@ impl Initiator {
         self.have += have.len();
         self.need
             .extend(need.into_iter().map(|id| ObjectId(id.to_bytes())));
+        if self.need.len() >= MAX_IDS_PER_SESSION {
+            // Enough for one session, whatever the responder claims beyond.
+            self.need.truncate(MAX_IDS_PER_SESSION);
+            self.capped = true;
+            return Ok(None);
+        }
         if let Some(m) = &next {
             self.bytes_sent += m.len() as u64;
         }
@@ -168,6 +184,48 @@ impl Initiator {
 
 fn neg_err(e: negentropy::Error) -> SyncError {
     neg(e)
+}
+
+/// The responder's reconciliation indexes, one per followed topic, reused across messages
+/// and peers for [`INDEX_MAX_AGE`] (and longer while nothing is committed), so a peer's
+/// messages do not make the node reread and re-sort a topic each time.
+#[derive(Debug, Default)]
+pub(crate) struct IndexCache {
+    entries: std::sync::Mutex<std::collections::HashMap<String, CachedIndex>>,
+}
+
+/// One topic's index, the store seq it was built at, and when.
+type CachedIndex = (
+    std::sync::Arc<NegentropyStorageVector>,
+    i64,
+    std::time::Instant,
+);
+
+impl IndexCache {
+    /// The index of `topic` as of at least `seq` or [`INDEX_MAX_AGE`] ago; `load` reads the
+    /// topic's items when a new one is needed (its second value says it was built).
+    pub(crate) fn get(
+        &self,
+        topic: &str,
+        seq: i64,
+        load: impl FnOnce() -> Result<Vec<(u64, [u8; 32])>, SyncError>,
+    ) -> Result<(std::sync::Arc<NegentropyStorageVector>, bool), SyncError> {
+        {
+            let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((s, built_seq, at)) = entries.get(topic) {
+                if *built_seq >= seq || at.elapsed() < INDEX_MAX_AGE {
+                    return Ok((s.clone(), false));
+                }
+            }
+        }
+        let built = std::sync::Arc::new(storage(&load()?)?);
+        let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
+        entries.insert(
+            topic.to_owned(),
+            (built.clone(), seq, std::time::Instant::now()),
+        );
+        Ok((built, true))
+    }
 }
 
 /// Runs a whole reconciliation between two in-memory sets; returns the initiator (with its
@@ -220,6 +278,35 @@ mod tests {
         assert_eq!(need, want);
         assert!(init.rounds <= 3, "{} rounds", init.rounds);
         assert_eq!(init.have_count(), 0);
+    }
+
+    #[test]
+    fn an_inflated_id_list_is_cut_at_the_cap() {
+        // The responder claims far more ids than a session fetches.
+        let n = MAX_IDS_PER_SESSION as u64 + 20_000;
+        let remote = storage(&items(0..n)).unwrap();
+        let init = reconcile_in_memory(&[], &remote).unwrap();
+        assert!(init.capped);
+        assert_eq!(init.need().len(), MAX_IDS_PER_SESSION);
+    }
+
+    #[test]
+    fn the_index_cache_reads_the_store_once_while_nothing_changes() {
+        let cache = IndexCache::default();
+        let mut loads = 0;
+        for _ in 0..5 {
+            let (_, built) = cache
+                .get("t", 7, || {
+                    loads += 1;
+                    Ok(items(0..100))
+                })
+                .unwrap();
+            let _ = built;
+        }
+        assert_eq!(loads, 1);
+        // A commit since, but the index is young: still reused.
+        let (_, built) = cache.get("t", 8, || Ok(items(0..101))).unwrap();
+        assert!(!built);
     }
 
     #[test]

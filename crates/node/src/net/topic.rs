@@ -33,6 +33,24 @@ pub(crate) fn topic_of(object: &SignedObject) -> String {
     }
 }
 
+/// The gossipsub message id of `data` published on `topic`:
+/// `sha256(topic UTF-8 || 0x00 || CID bytes of data)` (32 bytes).
+///
+/// Bound to the topic, so a copy of an object sent first on the wrong topic (and ignored
+/// there) cannot make the genuine copy a duplicate: the two have different ids. Every
+/// implementation computes it from what gossipsub gives its id function (topic and data).
+pub(crate) fn gossip_message_id(topic: &str, data: &[u8]) -> Vec<u8> {
+    let mut h = Sha256::new();
+    h.update(topic.as_bytes());
+    h.update([0u8]);
+    h.update(
+        vouch_reputation::ObjectId::of_bytes(data)
+            .to_cid()
+            .to_bytes(),
+    );
+    h.finalize().to_vec()
+}
+
 /// Parses `<owner did:key>/<name>` as given on the command line or in the config file.
 pub(crate) fn parse_group(s: &str) -> Option<GroupRef> {
     let (owner, name) = s.split_once('/')?;
@@ -68,5 +86,27 @@ mod tests {
         let parsed = parse_group(&format!("{}/rust", owner.to_did_key()));
         assert_eq!(parsed, Some(a));
         assert_eq!(parse_group("nope"), None);
+    }
+
+    #[test]
+    fn message_ids_are_bound_to_the_topic() {
+        let data = b"any bytes";
+        let social = gossip_message_id(SOCIAL_TOPIC, data);
+        assert_eq!(social.len(), 32);
+        assert_ne!(social, gossip_message_id("vouch/1/group/00", data));
+        assert_ne!(social, gossip_message_id(SOCIAL_TOPIC, b"other bytes"));
+        // The vector in specs/sync.md: sha256("vouch/1/social" || 0x00 || CID of "any bytes").
+        let mut h = Sha256::new();
+        h.update(b"vouch/1/social\0");
+        h.update(
+            vouch_reputation::ObjectId::of_bytes(data)
+                .to_cid()
+                .to_bytes(),
+        );
+        assert_eq!(social, h.finalize().to_vec());
+        assert_eq!(
+            hex::encode(&social),
+            hex::encode(gossip_message_id(SOCIAL_TOPIC, data))
+        );
     }
 }

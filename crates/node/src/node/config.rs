@@ -29,7 +29,8 @@ pub struct NodeConfig {
     pub groups: Vec<String>,
     /// Commit durability.
     pub durability: Durability,
-    /// Invalid objects a peer may send before it is banned and disconnected.
+    /// Faults (bad encodings, bad signatures, protocol violations; decaying with
+    /// `net.fault_half_life_secs`) after which a peer is banned for `net.ban_secs`.
     pub max_invalid_per_peer: u32,
     /// Seconds between periodic catch-up rounds with a random connected peer.
     pub resync_secs: u64,
@@ -42,6 +43,10 @@ pub struct NodeConfig {
     pub api_token: Option<ApiToken>,
     /// The engine: how often views are rebuilt, how many posts and viewers it holds.
     pub engine: crate::node::engine::EngineConfig,
+    /// The network under attack: penalties, bans, limits, dial scopes (`[net]`).
+    pub net: crate::net::peers::NetConfig,
+    /// Admission control and the quarantine (`[admission]`).
+    pub admission: crate::node::admission::AdmissionConfig,
 }
 
 /// The API token. Its `Debug` form hides it, so it never reaches a log.
@@ -74,6 +79,8 @@ impl Default for NodeConfig {
             unsafe_dev_publish_raw: false,
             api_token: None,
             engine: crate::node::engine::EngineConfig::default(),
+            net: crate::net::peers::NetConfig::default(),
+            admission: crate::node::admission::AdmissionConfig::default(),
         }
     }
 }
@@ -271,6 +278,31 @@ mod tests {
             ..NodeConfig::default()
         };
         assert_eq!(bad.replication_filter().unwrap_err().code(), "config-value");
+    }
+
+    #[test]
+    fn net_and_admission_settings_parse_with_defaults() {
+        let c = NodeConfig::from_toml(
+            "[net]\nban_secs = 60\ndial_scopes = [\"public\", \"private\"]\n\
+             [admission]\nmode = \"on\"\nquarantine_per_author = 2",
+        )
+        .unwrap();
+        assert_eq!(c.net.ban_secs, 60);
+        assert_eq!(
+            c.net.dial_scopes,
+            vec![
+                crate::net::peers::DialScope::Public,
+                crate::net::peers::DialScope::Private
+            ]
+        );
+        assert_eq!(
+            c.net.max_connections_per_ip,
+            crate::net::peers::NetConfig::default().max_connections_per_ip
+        );
+        assert_eq!(c.admission.mode, crate::node::admission::AdmissionMode::On);
+        assert_eq!(c.admission.quotas().per_author, 2);
+        assert!(NodeConfig::from_toml("[net]\ndial_scopes = [\"anywhere\"]").is_err());
+        assert!(NodeConfig::from_toml("[admission]\nmode = \"maybe\"").is_err());
     }
 
     #[test]

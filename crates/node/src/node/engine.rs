@@ -46,6 +46,12 @@ pub(crate) const ENGINE_CMD_QUEUE: usize = 64;
 pub(crate) const EVENT_QUEUE: usize = 1024;
 /// Objects read from the store per step while catching up.
 pub(crate) const READ_CHUNK: usize = 4096;
+/// Admission (the authors within the viewers' reach) is derived at most this often while
+/// objects stream in; a viewer's change derives it at once.
+pub(crate) const ADMISSION_MIN_INTERVAL: Duration = Duration::from_secs(1);
+/// View rebuilds wait at least this many times the last rebuild's cost after it, so that
+/// however fast lists change, rebuilding takes at most a third of the engine thread.
+pub(crate) const REBUILD_COST_FACTOR: u32 = 2;
 
 /// Engine settings (`[engine]` in the node's config).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -196,6 +202,8 @@ pub(crate) struct Core {
     /// Every list whose header (any version) names it a group's ban list.
     pub ban_lists: BTreeMap<GroupRef, BTreeSet<ListRef>>,
     viewers: BTreeMap<PublicKey, ViewerCore>,
+    /// Trust views of the configured admission roots (their reach is admitted).
+    roots: Vec<(PublicKey, TrustView)>,
 }
 
 #[derive(Debug)]
@@ -312,6 +320,7 @@ impl Engine {
                 seq: 0,
                 ban_lists: BTreeMap::new(),
                 viewers: BTreeMap::new(),
+                roots: Vec::new(),
             }),
             snapshots: RwLock::new(HashMap::new()),
             posts: RwLock::new(PostIndex {
@@ -336,6 +345,9 @@ impl Engine {
             last_full: Instant::now(),
             filter_due: u64::MAX,
             skipped_logged: false,
+            last_rebuild_cost: Duration::ZERO,
+            last_admission: None,
+            admission_pending: false,
         };
         let thread = std::thread::Builder::new()
             .name("vouch-engine".into())
@@ -366,6 +378,7 @@ impl Engine {
                 seq: 0,
                 ban_lists: BTreeMap::new(),
                 viewers: BTreeMap::new(),
+                roots: Vec::new(),
             }),
             snapshots: RwLock::new(HashMap::new()),
             posts: RwLock::new(PostIndex {
@@ -389,6 +402,9 @@ impl Engine {
             last_full: Instant::now(),
             filter_due: u64::MAX,
             skipped_logged: false,
+            last_rebuild_cost: Duration::ZERO,
+            last_admission: None,
+            admission_pending: false,
         };
         worker.initial_load()
     }
@@ -559,6 +575,12 @@ struct Worker {
     filter_due: u64,
     /// The candidate bound was hit and logged.
     skipped_logged: bool,
+    /// What the last rebuild of every view cost.
+    last_rebuild_cost: Duration,
+    /// When admission was last derived.
+    last_admission: Option<Instant>,
+    /// Admission is to be derived again.
+    admission_pending: bool,
 }
 
 enum Wake {
@@ -624,12 +646,27 @@ impl Worker {
                 full.min(Instant::now() + Duration::from_millis(wait))
             }
         };
+        let full = if self.admission_pending {
+            full.min(self.admission_due())
+        } else {
+            full
+        };
         if self.pending.views {
-            let soon = self.last_build + Duration::from_millis(self.shared.config.refresh_ms);
-            soon.min(full)
+            soon_after(self.last_build, self.rebuild_gap()).min(full)
         } else {
             full
         }
+    }
+
+    /// The wait after a rebuild of every view: the refresh interval, or twice what the
+    /// last rebuild cost when that is longer.
+    fn rebuild_gap(&self) -> Duration {
+        rebuild_gap(self.shared.config.refresh_ms, self.last_rebuild_cost)
+    }
+
+    fn admission_due(&self) -> Instant {
+        self.last_admission
+            .map_or_else(Instant::now, |t| t + ADMISSION_MIN_INTERVAL)
     }
 
     fn initial_load(&mut self) -> Result<EngineReport, EngineError> {
@@ -684,8 +721,27 @@ impl Worker {
                 );
             }
         }
+        if let Some(hook) = self
+            .shared
+            .replication
+            .as_ref()
+            .and_then(|r| r.admission.as_ref())
+        {
+            let mut core = write(&self.shared.core);
+            let core = &mut *core;
+            core.roots = hook
+                .roots
+                .iter()
+                .map(|r| {
+                    let view =
+                        TrustView::compute(&core.graph, r.as_bytes(), &[], TrustParams::default());
+                    (*r, view)
+                })
+                .collect();
+        }
         self.pending = Pending::default();
         self.rebuild_views(false);
+        self.refresh_admission(true);
         self.update_viewer_gauge();
         let core = read(&self.shared.core);
         Ok(EngineReport {
@@ -806,6 +862,10 @@ impl Worker {
                     v.trust.update(&core.graph);
                     Metrics::inc(&self.shared.metrics.engine_trust_updates_total);
                 }
+                for (_, t) in core.roots.iter_mut() {
+                    t.update(&core.graph);
+                }
+                self.admission_pending = true;
             }
             let m = &self.shared.metrics;
             m.engine_seq
@@ -914,6 +974,7 @@ impl Worker {
         let snap = self.rebuild_one(&viewer, exists.is_some());
         self.update_viewer_gauge();
         self.refresh_filter();
+        self.refresh_admission(true);
         snap.ok_or_else(|| EngineError::ViewerNotFound(viewer.to_did_key()))
     }
 
@@ -924,6 +985,7 @@ impl Worker {
         write(&self.shared.snapshots).remove(viewer);
         self.update_viewer_gauge();
         self.refresh_filter();
+        self.refresh_admission(true);
         if known || in_db {
             Ok(())
         } else {
@@ -962,21 +1024,89 @@ impl Worker {
             // An entry or ban the filter considered has expired.
             self.refresh_filter();
         }
-        let soon = self.last_build + Duration::from_millis(self.shared.config.refresh_ms);
+        let refresh = self.last_build + Duration::from_millis(self.shared.config.refresh_ms);
+        let soon = soon_after(self.last_build, self.rebuild_gap());
         if self.pending.views && now >= soon {
             let diffs = self.pending.lists;
             self.rebuild_views(diffs);
+        } else if self.pending.views && now >= refresh {
+            // Due by the refresh interval, postponed by the cost of the last rebuild.
+            Metrics::inc(&self.shared.metrics.engine_rebuilds_deferred_total);
+        }
+        if self.admission_pending && Instant::now() >= self.admission_due() {
+            self.refresh_admission(false);
+        }
+    }
+
+    /// Derives the admitted authors from the viewers and roots and puts them in force;
+    /// promotes the quarantined objects of newly admitted authors. At most once per
+    /// [`ADMISSION_MIN_INTERVAL`] unless `force`d (a viewer changed).
+    fn refresh_admission(&mut self, force: bool) {
+        let Some(hook) = self
+            .shared
+            .replication
+            .as_ref()
+            .and_then(|r| r.admission.clone())
+        else {
+            return;
+        };
+        if !force && Instant::now() < self.admission_due() {
+            self.admission_pending = true;
+            return;
+        }
+        self.admission_pending = false;
+        self.last_admission = Some(Instant::now());
+        let snaps: Vec<Arc<ViewerSnapshot>> =
+            read(&self.shared.snapshots).values().cloned().collect();
+        let (core_set, reach, any) = {
+            let core = read(&self.shared.core);
+            let named: Vec<Vec<PublicKey>> = snaps
+                .iter()
+                .map(|s| crate::node::admission::named_keys(&s.info.policy))
+                .collect();
+            let viewers: Vec<crate::node::admission::ViewerReach<'_>> = snaps
+                .iter()
+                .zip(&named)
+                .filter_map(|(s, named)| {
+                    let trust = core.trust_view(&s.info.viewer)?;
+                    Some(crate::node::admission::ViewerReach {
+                        viewer: s.info.viewer,
+                        view: &s.view,
+                        trust,
+                        named,
+                        groups: &s.info.groups,
+                    })
+                })
+                .collect();
+            let roots: Vec<(PublicKey, &TrustView)> =
+                core.roots.iter().map(|(k, t)| (*k, t)).collect();
+            let any = !viewers.is_empty() || !roots.is_empty();
+            let (c, r) = crate::node::admission::derive(
+                &core.graph,
+                &core.state,
+                &viewers,
+                &roots,
+                &hook.groups,
+            );
+            (c, r, any)
+        };
+        let newly = hook.admission.replace(any, core_set, reach);
+        if !newly.is_empty() {
+            hook.writer
+                .promote(newly.iter().map(|k| *k.as_bytes()).collect());
         }
     }
 
     /// Rebuilds every viewer's view and publishes them (with diffs for listeners).
     fn rebuild_views(&mut self, diffs: bool) {
+        let start = Instant::now();
         let viewers: Vec<PublicKey> = read(&self.shared.core).viewers.keys().copied().collect();
         for v in &viewers {
             self.rebuild_one(v, diffs);
         }
         self.pending = Pending::default();
         self.last_build = Instant::now();
+        self.last_rebuild_cost = start.elapsed();
         self.last_full = self.last_build;
         // The filter follows the views before they are announced: a caller that waited for
         // its objects to be reflected finds the rules in force too.
@@ -1019,6 +1149,12 @@ impl Worker {
         status.derived_at_ms = now;
         status.seq = seq;
         let changed = hook.filter.replace_if_changed(rules);
+        if changed {
+            // What the old rules refused may be wanted now: catch-up may fetch it again.
+            if let Some(a) = &hook.admission {
+                a.admission.forget_refusals();
+            }
+        }
         self.filter_due = derived.next_expiry.unwrap_or(u64::MAX);
         let m = &self.shared.metrics;
         let set = |g: &std::sync::atomic::AtomicU64, v: u64| {
@@ -1103,6 +1239,19 @@ impl Worker {
     }
 }
 
+/// The wait after a rebuild of every view that cost `last_cost`: the refresh interval, or
+/// [`REBUILD_COST_FACTOR`] times the cost when that is longer. However fast lists change,
+/// rebuilding then takes at most `1 / (1 + REBUILD_COST_FACTOR)` of the engine thread.
+fn rebuild_gap(refresh_ms: u64, last_cost: Duration) -> Duration {
+    Duration::from_millis(refresh_ms).max(last_cost * REBUILD_COST_FACTOR)
+}
+
+/// `base + gap`, or far ahead if that overflows.
+fn soon_after(base: Instant, gap: Duration) -> Instant {
+    base.checked_add(gap)
+        .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600))
+}
+
 fn build_snapshot(core: &Core, vc: &ViewerCore, now: u64) -> ViewerSnapshot {
     let viewer = vc.info.viewer;
     let direct = DirectTrust::from_state(&core.state, &viewer, now);
@@ -1168,6 +1317,20 @@ mod tests {
         .sign(author)
         .unwrap();
         StoredObject::from_signed(&obj)
+    }
+
+    #[test]
+    fn costly_rebuilds_are_spaced_by_their_cost() {
+        // Cheap rebuilds follow the refresh interval.
+        assert_eq!(
+            rebuild_gap(50, Duration::from_millis(3)),
+            Duration::from_millis(50)
+        );
+        // A rebuild of 400 ms (a thousand viewers) waits 800 ms: a third of the thread.
+        assert_eq!(
+            rebuild_gap(50, Duration::from_millis(400)),
+            Duration::from_millis(800)
+        );
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1290,6 +1453,7 @@ mod tests {
             config_rules,
             follow: Follow::AllViewers,
             max_candidates: 1000,
+            admission: None,
         };
         let (engine, _thread) = Engine::start(
             dir.path(),

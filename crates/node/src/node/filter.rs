@@ -466,6 +466,8 @@ pub(crate) struct ReplicationHook {
     pub follow: Follow,
     /// Most candidates of each kind (block-listed authors per viewer, banned pairs).
     pub max_candidates: usize,
+    /// Admission control to keep in step with the viewers (none: every object is admitted).
+    pub admission: Option<crate::node::admission::AdmissionHook>,
 }
 
 #[cfg(test)]

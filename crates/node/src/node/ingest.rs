@@ -1,6 +1,11 @@
 //! Ingest: decode -> validate (batch signature verification) -> replication filter -> store.
 //! Idempotent: an object already stored is answered as such and changes nothing.
 //!
+//! Objects from the network also meet admission control (`node/admission.rs`): an author
+//! outside the viewers' reach goes to the bounded quarantine instead of the store, and a
+//! caller may require each object to be on a given topic (gossip: the message's topic;
+//! catch-up: the session's).
+//!
 //! Verification runs on the blocking thread pool, at most one batch per core at a time (a
 //! semaphore); a batch's permit is released before its objects go to the store writer, so
 //! while one batch commits the next one verifies. Each call still answers only after the
@@ -10,9 +15,10 @@ use std::sync::Arc;
 use tokio::sync::Semaphore;
 use vouch_reputation::{Limits, ObjectId, ValidationError};
 
+use crate::node::admission::{Admission, Admit};
 use crate::node::filter::{Refusal, SharedFilter};
 use crate::node::metrics::Metrics;
-use crate::node::store::{StoreError, StoreWriter, StoredObject};
+use crate::node::store::{Quarantined, StoreError, StoreWriter, StoredObject};
 
 /// Most objects validated as one batch.
 pub(crate) const MAX_INGEST_BATCH: usize = 1024;
@@ -33,6 +39,14 @@ pub(crate) enum IngestError {
     /// More objects than [`MAX_INGEST_BATCH`] in one call.
     #[error("batch of {0} objects is over the limit of {MAX_INGEST_BATCH}")]
     BatchTooLarge(usize),
+    /// The object is valid but was sent on another topic than its own.
+    #[error("object of topic {got} sent as {expected}")]
+    WrongTopic {
+        /// The topic the sender used.
+        expected: String,
+        /// The object's topic.
+        got: String,
+    },
 }
 
 impl IngestError {
@@ -43,6 +57,7 @@ impl IngestError {
             IngestError::Refused(r) => r.code(),
             IngestError::Store(e) => e.code(),
             IngestError::BatchTooLarge(_) => "batch-too-large",
+            IngestError::WrongTopic { .. } => "wrong-topic",
         }
     }
 }
@@ -56,6 +71,16 @@ pub(crate) struct Ingested {
     pub new: bool,
     /// The topic it travels on.
     pub topic: String,
+    /// Held in quarantine (its author is outside the viewers' reach), not stored: it is
+    /// not relayed, served or applied. `new` then says whether the quarantine took it.
+    pub quarantined: bool,
+}
+
+/// A checked object and where it goes.
+#[derive(Debug)]
+pub(crate) struct Checked {
+    row: StoredObject,
+    admit: Admit,
 }
 
 /// Where a batch comes from: which replication rules apply to it.
@@ -75,6 +100,7 @@ pub(crate) struct Ingest {
     writer: StoreWriter,
     metrics: Arc<Metrics>,
     verifiers: Arc<Semaphore>,
+    admission: Admission,
 }
 
 /// The number of cores, the default number of batches verified at once.
@@ -94,9 +120,21 @@ impl Ingest {
             limits,
             filter,
             writer,
+            admission: Admission::off(metrics.clone()),
             metrics,
             verifiers: Arc::new(Semaphore::new(default_verify_threads())),
         }
+    }
+
+    /// The same pipeline with admission control for objects from the network.
+    pub(crate) fn with_admission(mut self, admission: Admission) -> Self {
+        self.admission = admission;
+        self
+    }
+
+    /// The admission in force.
+    pub(crate) fn admission(&self) -> &Admission {
+        &self.admission
     }
 
     /// The same pipeline, verifying at most `threads` batches at once (at least one).
@@ -105,13 +143,16 @@ impl Ingest {
         self
     }
 
-    /// Validates and filters a batch with the rules for its origin.
+    /// Validates, filters and admits a batch with the rules for its origin; `topics`, when
+    /// given, is the topic each item was sent on (an object of another topic is refused
+    /// with `wrong-topic`).
     pub(crate) fn check_batch_from(
         &self,
         items: &[&[u8]],
+        topics: Option<&[String]>,
         now_ms: u64,
         origin: Origin,
-    ) -> Vec<Result<StoredObject, IngestError>> {
+    ) -> Vec<Result<Checked, IngestError>> {
         let check = |obj: &vouch_reputation::SignedObject| match origin {
             Origin::Network => self.filter.check(obj),
             Origin::Local => self.filter.check_local(obj),
@@ -119,14 +160,38 @@ impl Ingest {
         self.limits
             .validate_batch(items, now_ms)
             .into_iter()
-            .map(|r| match r {
-                Ok(obj) => match check(&obj) {
-                    Ok(()) => Ok(StoredObject::from_signed_owned(obj)),
-                    Err(refusal) => {
-                        self.metrics.refused(refusal);
-                        Err(IngestError::Refused(refusal))
+            .enumerate()
+            .map(|(i, r)| match r {
+                Ok(obj) => {
+                    if let Some(expected) = topics.and_then(|t| t.get(i)) {
+                        let got = crate::net::topic::topic_of(&obj);
+                        if *expected != got {
+                            return Err(IngestError::WrongTopic {
+                                expected: expected.clone(),
+                                got,
+                            });
+                        }
                     }
-                },
+                    match check(&obj) {
+                        Ok(()) => {
+                            let admit = match origin {
+                                Origin::Network => self.admission.decide(obj.author()),
+                                Origin::Local => Admit::Store,
+                            };
+                            Ok(Checked {
+                                row: StoredObject::from_signed_owned(obj),
+                                admit,
+                            })
+                        }
+                        Err(refusal) => {
+                            self.metrics.refused(refusal);
+                            if origin == Origin::Network {
+                                self.admission.remember_refused(&obj.id());
+                            }
+                            Err(IngestError::Refused(refusal))
+                        }
+                    }
+                }
                 Err(e) => {
                     Metrics::inc(&self.metrics.objects_invalid_total);
                     Err(IngestError::Invalid(e))
@@ -146,6 +211,25 @@ impl Ingest {
     pub(crate) async fn ingest_from(
         &self,
         items: Vec<Vec<u8>>,
+        origin: Origin,
+    ) -> Vec<Result<Ingested, IngestError>> {
+        self.ingest_on(items, None, origin).await
+    }
+
+    /// Runs the whole pipeline on a batch from the network whose items were each sent on a
+    /// topic (`topics[i]` for `items[i]`); answers after the store committed.
+    pub(crate) async fn ingest_on_topics(
+        &self,
+        items: Vec<Vec<u8>>,
+        topics: Vec<String>,
+    ) -> Vec<Result<Ingested, IngestError>> {
+        self.ingest_on(items, Some(topics), Origin::Network).await
+    }
+
+    async fn ingest_on(
+        &self,
+        items: Vec<Vec<u8>>,
+        topics: Option<Vec<String>>,
         origin: Origin,
     ) -> Vec<Result<Ingested, IngestError>> {
         if items.len() > MAX_INGEST_BATCH {
@@ -168,7 +252,12 @@ impl Ingest {
         let this = self.clone();
         let checked = tokio::task::spawn_blocking(move || {
             let refs: Vec<&[u8]> = items.iter().map(|b| b.as_slice()).collect();
-            let checked = this.check_batch_from(&refs, crate::node::clock::now_ms(), origin);
+            let checked = this.check_batch_from(
+                &refs,
+                topics.as_deref(),
+                crate::node::clock::now_ms(),
+                origin,
+            );
             drop(permit);
             checked
         })
@@ -179,27 +268,33 @@ impl Ingest {
         }
     }
 
-    /// Stores the objects that passed [`Ingest::check_batch`].
+    /// Stores the objects that passed [`Ingest::check_batch_from`]: admitted ones in the
+    /// store, the others in the quarantine.
     pub(crate) async fn store_checked(
         &self,
-        checked: Vec<Result<StoredObject, IngestError>>,
+        checked: Vec<Result<Checked, IngestError>>,
     ) -> Vec<Result<Ingested, IngestError>> {
         // The objects go to the writer; each answer keeps what it needs of its object.
         let mut good = Vec::with_capacity(checked.len());
-        let answers: Vec<Result<(ObjectId, String), IngestError>> = checked
+        let mut held = Vec::new();
+        let answers: Vec<Result<(ObjectId, String, Admit), IngestError>> = checked
             .into_iter()
             .map(|r| {
-                r.map(|o| {
-                    let keep = (o.id, o.topic.clone());
-                    good.push(o);
+                r.map(|c| {
+                    let keep = (c.row.id, c.row.topic.clone(), c.admit);
+                    match c.admit {
+                        Admit::Store => good.push(c.row),
+                        Admit::Quarantine => held.push(c.row),
+                    }
                     keep
                 })
             })
             .collect();
         let stored = self.writer.insert(good).await;
-        let mut news = match stored {
-            Ok(n) => n.into_iter(),
-            Err(e) => {
+        let quarantined = self.writer.quarantine(held, self.admission.quotas()).await;
+        let (mut news, mut holds) = match (stored, quarantined) {
+            (Ok(n), Ok(q)) => (n.into_iter(), q.into_iter()),
+            (Err(e), _) | (_, Err(e)) => {
                 let code = e.to_string();
                 return answers
                     .into_iter()
@@ -212,10 +307,25 @@ impl Ingest {
         answers
             .into_iter()
             .map(|r| {
-                r.map(|(id, topic)| Ingested {
-                    id,
-                    new: news.next().unwrap_or(false),
-                    topic,
+                r.map(|(id, topic, admit)| match admit {
+                    Admit::Store => Ingested {
+                        id,
+                        new: news.next().unwrap_or(false),
+                        topic,
+                        quarantined: false,
+                    },
+                    Admit::Quarantine => {
+                        let q = holds.next().unwrap_or(Quarantined::Duplicate);
+                        // Held or over its author's quota: either way, not to be fetched
+                        // again by catch-up.
+                        self.admission.remember_refused(&id);
+                        Ingested {
+                            id,
+                            new: q == Quarantined::Held,
+                            topic,
+                            quarantined: true,
+                        }
+                    }
                 })
             })
             .collect()

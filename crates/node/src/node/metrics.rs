@@ -134,6 +134,54 @@ metrics! {
     api_decide_items_total: "counter",
     /// Writing calls refused for a missing or wrong bearer token.
     api_unauthorized_total: "counter",
+    /// Inbound connections refused because their IP address had too many already.
+    net_ip_limit_refused_total: "counter",
+    /// Dials refused because the address is outside the scopes the config allows.
+    net_dials_refused_total: "counter",
+    /// Gossip messages ignored because their sender was over its rate.
+    gossip_rate_limited_total: "counter",
+    /// Gossip messages ignored because they are valid only on another clock or version
+    /// (future timestamp, unknown kind or version, bounds): no penalty.
+    gossip_ignored_clock_or_version_total: "counter",
+    /// Faults counted against peers (bad encodings, bad signatures, protocol violations).
+    peer_faults_total: "counter",
+    /// Bans that ended.
+    peers_unbanned_total: "counter",
+    /// Peers banned now.
+    peers_banned: "gauge",
+    /// Catch-up sessions cut at the cap on ids per session.
+    sync_ids_capped_total: "counter",
+    /// Fetched objects that were not requested or not on the session's topic.
+    sync_unrequested_total: "counter",
+    /// Ids left out of fetches because this node refused them before (bloom filter).
+    sync_skipped_refused_total: "counter",
+    /// Catch-up requests refused because the peer was over its serving quota.
+    sync_serving_quota_total: "counter",
+    /// Times the responder rebuilt a topic's reconciliation index.
+    sync_index_builds_total: "counter",
+    /// Objects put in quarantine (authors outside the viewers' reach).
+    quarantine_stored_total: "counter",
+    /// Objects refused because their author's quarantine quota was full.
+    quarantine_author_full_total: "counter",
+    /// Quarantined objects evicted to make room (never admitted ones).
+    quarantine_evicted_total: "counter",
+    /// Quarantined objects promoted to the store when their author came within reach.
+    quarantine_promoted_total: "counter",
+    /// Objects in quarantine now.
+    quarantine_objects: "gauge",
+    /// Authors admitted (within reach of the viewers, or named by them).
+    admission_authors: "gauge",
+    /// Times the admitted set was derived.
+    admission_builds_total: "counter",
+    /// Network objects sent to quarantine because the store is over its disk quota.
+    admission_over_quota_total: "counter",
+    /// Bytes of the store's database file (pages in use).
+    store_bytes: "gauge",
+    /// Admitted objects evicted from the store (always 0: the store never evicts an
+    /// admitted object; kept so that a change of that rule is counted).
+    store_evicted_total: "counter",
+    /// View rebuilds postponed because the last ones were costly.
+    engine_rebuilds_deferred_total: "counter",
 }
 
 impl Metrics {

@@ -19,7 +19,7 @@ use crate::node::metrics::Metrics;
 pub(crate) const DB_FILE: &str = "vouch.sqlite";
 /// Version of the schema below, kept in `meta` (`schema_version`). Older databases are
 /// migrated forward by [`MIGRATIONS`] when they are opened; a newer one is refused.
-pub(crate) const SCHEMA_VERSION: i64 = 2;
+pub(crate) const SCHEMA_VERSION: i64 = 3;
 /// Capacity of the writer's command channel.
 pub(crate) const WRITER_QUEUE: usize = 1024;
 /// Most objects the writer commits in one transaction.
@@ -33,6 +33,12 @@ pub(crate) const WRITER_CACHE_KIB: i64 = 64 * 1024;
 /// (measured with a 1,000,000-object store: the writer's CPU per object fell from 24 us to
 /// 19 us at 16,384 pages). The WAL file grows to about 64 MiB.
 pub(crate) const WAL_AUTOCHECKPOINT_PAGES: i64 = 16 * 1024;
+/// Most peers whose addresses the `peers` table keeps (the most recently seen win).
+pub(crate) const MAX_KNOWN_PEERS: usize = 1024;
+/// Most addresses kept per known peer.
+pub(crate) const MAX_ADDRS_PER_PEER: usize = 4;
+/// Most rows of `banned_peers` (the most recent bans win).
+pub(crate) const MAX_BANNED_ROWS: usize = 4096;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -65,6 +71,21 @@ CREATE TABLE IF NOT EXISTS peers (
 CREATE TABLE IF NOT EXISTS banned_peers (
     peer_id TEXT PRIMARY KEY, reason TEXT NOT NULL, since_ms INTEGER NOT NULL
 ) WITHOUT ROWID;
+-- Quarantine (schema 3): valid objects from the network whose authors are outside the reach
+-- of this node's viewers. Bounded per author and in total; evicted oldest first; never
+-- indexed for catch-up nor applied to the derived state; promoted into `objects` when the
+-- author comes within reach (specs/sync.md, section Admission).
+CREATE TABLE IF NOT EXISTS quarantine (
+    seq INTEGER PRIMARY KEY,
+    id BLOB NOT NULL UNIQUE,
+    at INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    author BLOB NOT NULL,
+    topic TEXT NOT NULL,
+    bytes BLOB NOT NULL,
+    received_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS quarantine_author ON quarantine (author);
 -- Local settings, not derived from objects (kept across rebuilds): the node's viewers (the
 -- accounts of the client beside it), one policy each as a PolicyRecord (DAG-CBOR, its own
 -- format: node/policy_record.rs). Written by the engine on its own connection.
@@ -80,7 +101,22 @@ CREATE TABLE IF NOT EXISTS viewers (
 type Migration = fn(&rusqlite::Transaction<'_>) -> Result<(), StoreError>;
 
 /// The migrations, in order: `MIGRATIONS[i]` takes schema `i + 1` to `i + 2`.
-const MIGRATIONS: [Migration; 1] = [migrate_1_to_2];
+const MIGRATIONS: [Migration; 2] = [migrate_1_to_2, migrate_2_to_3];
+
+/// Schema 3 adds the quarantine of objects from authors outside the viewers' reach. The
+/// base schema (run before every migration) has created it already; this step states it,
+/// so a database at version 3 always has it.
+fn migrate_2_to_3(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
+    tx.execute_batch(
+        "CREATE TABLE IF NOT EXISTS quarantine (
+             seq INTEGER PRIMARY KEY, id BLOB NOT NULL UNIQUE, at INTEGER NOT NULL,
+             kind TEXT NOT NULL, author BLOB NOT NULL, topic TEXT NOT NULL,
+             bytes BLOB NOT NULL, received_ms INTEGER NOT NULL
+         );
+         CREATE INDEX IF NOT EXISTS quarantine_author ON quarantine (author);",
+    )?;
+    Ok(())
+}
 
 /// Schema 1 kept each viewer's policy as the API's JSON text (format 1); schema 2 keeps a
 /// `PolicyRecord`. A row whose JSON cannot be read keeps its original bytes, so the engine
@@ -256,6 +292,39 @@ enum WriteCmd {
         reason: String,
         now_ms: u64,
     },
+    Unban {
+        peer_id: String,
+    },
+    Quarantine {
+        objects: Vec<StoredObject>,
+        quotas: QuarantineQuotas,
+        ack: oneshot::Sender<Result<Vec<Quarantined>, StoreError>>,
+    },
+    Promote {
+        authors: Vec<[u8; 32]>,
+    },
+}
+
+/// The quarantine's bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct QuarantineQuotas {
+    /// Most objects per author.
+    pub per_author: u64,
+    /// Most objects in all.
+    pub objects: u64,
+    /// Most bytes of objects in all.
+    pub bytes: u64,
+}
+
+/// What became of an object sent to quarantine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Quarantined {
+    /// Held in quarantine.
+    Held,
+    /// Already stored or already in quarantine.
+    Duplicate,
+    /// Its author's quota is full: not kept.
+    AuthorFull,
 }
 
 /// Opens (creating if needed) the database in `data_dir` and applies the schema.
@@ -337,6 +406,9 @@ impl std::fmt::Debug for WriteCmd {
             WriteCmd::Insert { objects, .. } => write!(f, "Insert({})", objects.len()),
             WriteCmd::Peer { peer_id, .. } => write!(f, "Peer({peer_id})"),
             WriteCmd::Ban { peer_id, .. } => write!(f, "Ban({peer_id})"),
+            WriteCmd::Unban { peer_id } => write!(f, "Unban({peer_id})"),
+            WriteCmd::Quarantine { objects, .. } => write!(f, "Quarantine({})", objects.len()),
+            WriteCmd::Promote { authors } => write!(f, "Promote({})", authors.len()),
         }
     }
 }
@@ -415,6 +487,45 @@ impl StoreWriter {
         }
     }
 
+    /// Ends a peer's ban (best effort).
+    pub fn unban_peer(&self, peer_id: String) {
+        if self.tx.try_send(WriteCmd::Unban { peer_id }).is_err() {
+            Metrics::inc(&self.metrics.queue_full_total);
+        }
+    }
+
+    /// Puts objects in quarantine within `quotas`; answers after the commit.
+    pub(crate) async fn quarantine(
+        &self,
+        objects: Vec<StoredObject>,
+        quotas: QuarantineQuotas,
+    ) -> Result<Vec<Quarantined>, StoreError> {
+        if objects.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (ack, rx) = oneshot::channel();
+        self.tx
+            .send(WriteCmd::Quarantine {
+                objects,
+                quotas,
+                ack,
+            })
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// Moves the quarantined objects of `authors` into the store (best effort; they come
+    /// within reach). Callable from any thread.
+    pub(crate) fn promote(&self, authors: Vec<[u8; 32]>) {
+        if authors.is_empty() {
+            return;
+        }
+        if self.tx.try_send(WriteCmd::Promote { authors }).is_err() {
+            Metrics::inc(&self.metrics.queue_full_total);
+        }
+    }
+
     /// Records a banned peer (best effort).
     pub fn ban_peer(&self, peer_id: String, reason: String, now_ms: u64) {
         if self
@@ -437,6 +548,11 @@ fn writer_loop(
     metrics: Arc<Metrics>,
     commits: watch::Sender<i64>,
 ) {
+    let mut totals = QuarantineTotals::read(&conn);
+    metrics.quarantine_objects.store(
+        totals.objects.max(0) as u64,
+        std::sync::atomic::Ordering::Relaxed,
+    );
     while let Some(first) = rx.blocking_recv() {
         let mut batch = vec![first];
         let mut n_objects = batch_objects(&batch);
@@ -449,36 +565,64 @@ fn writer_loop(
                 Err(_) => break,
             }
         }
-        let result = apply_batch(&mut conn, &batch);
+        let before = totals;
+        let result = apply_batch(&mut conn, &batch, &mut totals, &metrics);
         match result {
-            Ok(per_cmd) => {
+            Ok((per_cmd, last_object_seq)) => {
                 Metrics::inc(&metrics.store_commits_total);
-                // The commit hook: after a commit that stored new objects, the highest seq.
-                // Only `objects` gets rows with a rowid here (the other tables this writer
-                // inserts into are WITHOUT ROWID), so this is the last object inserted.
-                if per_cmd.iter().flatten().any(|new| *new) {
-                    let last = conn.last_insert_rowid();
+                // The commit hook: after a commit that stored new objects, the highest seq
+                // of `objects` (read back, since quarantine rows have rowids too).
+                if let Some(last) = last_object_seq {
                     commits.send_if_modified(|c| {
                         let newer = last > *c;
                         *c = (*c).max(last);
                         newer
                     });
                 }
-                for (cmd, news) in batch.into_iter().zip(per_cmd) {
-                    if let WriteCmd::Insert { ack, .. } = cmd {
-                        let n_new = news.iter().filter(|n| **n).count() as u64;
-                        Metrics::add(&metrics.objects_stored_total, n_new);
-                        Metrics::add(&metrics.objects_duplicate_total, news.len() as u64 - n_new);
-                        let _ = ack.send(Ok(news));
+                for (cmd, out) in batch.into_iter().zip(per_cmd) {
+                    match (cmd, out) {
+                        (WriteCmd::Insert { ack, .. }, CmdOut::Inserted(news)) => {
+                            let n_new = news.iter().filter(|n| **n).count() as u64;
+                            Metrics::add(&metrics.objects_stored_total, n_new);
+                            Metrics::add(
+                                &metrics.objects_duplicate_total,
+                                news.len() as u64 - n_new,
+                            );
+                            let _ = ack.send(Ok(news));
+                        }
+                        (WriteCmd::Quarantine { ack, .. }, CmdOut::Quarantined(q)) => {
+                            let _ = ack.send(Ok(q));
+                        }
+                        _ => {}
                     }
+                }
+                metrics.quarantine_objects.store(
+                    totals.objects.max(0) as u64,
+                    std::sync::atomic::Ordering::Relaxed,
+                );
+                if let Ok(bytes) = conn.query_row(
+                    "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                ) {
+                    metrics
+                        .store_bytes
+                        .store(bytes.max(0) as u64, std::sync::atomic::Ordering::Relaxed);
                 }
             }
             Err(e) => {
+                totals = before;
                 tracing::error!(error = %e, "store commit failed");
                 let msg = e.to_string();
                 for cmd in batch {
-                    if let WriteCmd::Insert { ack, .. } = cmd {
-                        let _ = ack.send(Err(StoreError::Commit(msg.clone())));
+                    match cmd {
+                        WriteCmd::Insert { ack, .. } => {
+                            let _ = ack.send(Err(StoreError::Commit(msg.clone())));
+                        }
+                        WriteCmd::Quarantine { ack, .. } => {
+                            let _ = ack.send(Err(StoreError::Commit(msg.clone())));
+                        }
+                        _ => {}
                     }
                 }
             }
@@ -490,16 +634,55 @@ fn batch_objects(batch: &[WriteCmd]) -> usize {
     batch
         .iter()
         .map(|c| match c {
-            WriteCmd::Insert { objects, .. } => objects.len(),
+            WriteCmd::Insert { objects, .. } | WriteCmd::Quarantine { objects, .. } => {
+                objects.len()
+            }
             _ => 1,
         })
         .sum()
 }
 
-/// Inserts objects and their derived rows; answers per command which objects were new.
-fn apply_batch(conn: &mut Connection, batch: &[WriteCmd]) -> Result<Vec<Vec<bool>>, StoreError> {
+/// The quarantine's size, kept by the writer (the only one who changes it).
+#[derive(Debug, Clone, Copy, Default)]
+struct QuarantineTotals {
+    objects: i64,
+    bytes: i64,
+}
+
+impl QuarantineTotals {
+    fn read(conn: &Connection) -> Self {
+        conn.query_row(
+            "SELECT count(*), coalesce(sum(length(bytes)), 0) FROM quarantine",
+            [],
+            |r| {
+                Ok(QuarantineTotals {
+                    objects: r.get(0)?,
+                    bytes: r.get(1)?,
+                })
+            },
+        )
+        .unwrap_or_default()
+    }
+}
+
+/// What one write command gave.
+enum CmdOut {
+    Inserted(Vec<bool>),
+    Quarantined(Vec<Quarantined>),
+    Done,
+}
+
+/// Inserts objects and their derived rows; answers per command which objects were new, and
+/// the highest `objects.seq` when new objects were stored.
+fn apply_batch(
+    conn: &mut Connection,
+    batch: &[WriteCmd],
+    totals: &mut QuarantineTotals,
+    metrics: &Metrics,
+) -> Result<(Vec<CmdOut>, Option<i64>), StoreError> {
     let tx = conn.transaction()?;
     let mut out = Vec::with_capacity(batch.len());
+    let mut any_new = false;
     {
         let mut ins = tx.prepare_cached(
             "INSERT OR IGNORE INTO objects (id, at, kind, author, topic, bytes, received_ms)
@@ -539,19 +722,26 @@ fn apply_batch(conn: &mut Connection, batch: &[WriteCmd]) -> Result<Vec<Vec<bool
                             idx.execute(params![o.topic, at, &o.id.0[..]])?;
                             authors.add(o.author, at);
                         }
+                        any_new |= n == 1;
                         news.push(n == 1);
                     }
-                    out.push(news);
+                    out.push(CmdOut::Inserted(news));
                 }
                 WriteCmd::Peer {
                     peer_id,
                     addrs,
                     now_ms,
                 } => {
-                    for a in addrs.iter().take(16) {
+                    for a in addrs.iter().take(MAX_ADDRS_PER_PEER) {
                         peer.execute(params![peer_id, a, *now_ms as i64])?;
                     }
-                    out.push(Vec::new());
+                    // Bounded: the most recently seen peers stay.
+                    tx.prepare_cached(
+                        "DELETE FROM peers WHERE peer_id NOT IN (SELECT peer_id FROM peers
+                         GROUP BY peer_id ORDER BY max(last_seen_ms) DESC LIMIT ?1)",
+                    )?
+                    .execute([MAX_KNOWN_PEERS as i64])?;
+                    out.push(CmdOut::Done);
                 }
                 WriteCmd::Ban {
                     peer_id,
@@ -559,13 +749,164 @@ fn apply_batch(conn: &mut Connection, batch: &[WriteCmd]) -> Result<Vec<Vec<bool
                     now_ms,
                 } => {
                     ban.execute(params![peer_id, reason, *now_ms as i64])?;
-                    out.push(Vec::new());
+                    tx.prepare_cached(
+                        "DELETE FROM banned_peers WHERE peer_id NOT IN
+                         (SELECT peer_id FROM banned_peers ORDER BY since_ms DESC LIMIT ?1)",
+                    )?
+                    .execute([MAX_BANNED_ROWS as i64])?;
+                    out.push(CmdOut::Done);
+                }
+                WriteCmd::Unban { peer_id } => {
+                    tx.prepare_cached("DELETE FROM banned_peers WHERE peer_id = ?1")?
+                        .execute([peer_id])?;
+                    out.push(CmdOut::Done);
+                }
+                WriteCmd::Quarantine {
+                    objects, quotas, ..
+                } => {
+                    let q = quarantine_rows(&tx, objects, *quotas, received, totals, metrics)?;
+                    out.push(CmdOut::Quarantined(q));
+                }
+                WriteCmd::Promote { authors: keys } => {
+                    for key in keys {
+                        let rows: Vec<StoredObject> = {
+                            let mut sel = tx.prepare_cached(
+                                "SELECT id, at, kind, topic, bytes FROM quarantine
+                                 WHERE author = ?1 ORDER BY seq",
+                            )?;
+                            let rows = sel.query_map([&key[..]], |r| {
+                                let id: Vec<u8> = r.get(0)?;
+                                Ok((id, r.get::<_, i64>(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                            })?;
+                            let mut v = Vec::new();
+                            for row in rows {
+                                let (id, at, kind, topic, bytes) = row?;
+                                if let Ok(id) = <[u8; 32]>::try_from(id.as_slice()) {
+                                    v.push(StoredObject {
+                                        id: ObjectId(id),
+                                        at: at.max(0) as u64,
+                                        kind,
+                                        author: *key,
+                                        topic,
+                                        bytes,
+                                    });
+                                }
+                            }
+                            v
+                        };
+                        for o in &rows {
+                            let at = i64::try_from(o.at).unwrap_or(i64::MAX);
+                            let n = ins.execute(params![
+                                &o.id.0[..],
+                                at,
+                                o.kind,
+                                &o.author[..],
+                                o.topic,
+                                o.bytes,
+                                received
+                            ])?;
+                            if n == 1 {
+                                idx.execute(params![o.topic, at, &o.id.0[..]])?;
+                                authors.add(o.author, at);
+                                any_new = true;
+                                Metrics::inc(&metrics.quarantine_promoted_total);
+                            }
+                        }
+                        let freed: i64 = rows.iter().map(|o| o.bytes.len() as i64).sum();
+                        let n = tx
+                            .prepare_cached("DELETE FROM quarantine WHERE author = ?1")?
+                            .execute([&key[..]])?;
+                        totals.objects -= n as i64;
+                        totals.bytes -= freed;
+                    }
+                    out.push(CmdOut::Done);
                 }
             }
         }
         authors.write(&mut auth)?;
     }
+    let last = if any_new {
+        Some(
+            tx.query_row("SELECT coalesce(max(seq), 0) FROM objects", [], |r| {
+                r.get(0)
+            })?,
+        )
+    } else {
+        None
+    };
     tx.commit()?;
+    Ok((out, last))
+}
+
+/// Puts objects in quarantine: refuses duplicates and authors over their quota, then evicts
+/// the oldest rows while the totals are over their bounds (down to nine tenths, so that a
+/// flood evicts in batches, not row by row).
+fn quarantine_rows(
+    tx: &rusqlite::Transaction<'_>,
+    objects: &[StoredObject],
+    quotas: QuarantineQuotas,
+    received: i64,
+    totals: &mut QuarantineTotals,
+    metrics: &Metrics,
+) -> Result<Vec<Quarantined>, StoreError> {
+    let mut out = Vec::with_capacity(objects.len());
+    let mut stored = tx.prepare_cached("SELECT 1 FROM objects WHERE id = ?1")?;
+    let mut held = tx.prepare_cached("SELECT 1 FROM quarantine WHERE id = ?1")?;
+    let mut count = tx.prepare_cached("SELECT count(*) FROM quarantine WHERE author = ?1")?;
+    let mut put = tx.prepare_cached(
+        "INSERT OR IGNORE INTO quarantine (id, at, kind, author, topic, bytes, received_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    for o in objects {
+        if stored.exists([&o.id.0[..]])? || held.exists([&o.id.0[..]])? {
+            out.push(Quarantined::Duplicate);
+            continue;
+        }
+        let n: i64 = count.query_row([&o.author[..]], |r| r.get(0))?;
+        if n as u64 >= quotas.per_author {
+            Metrics::inc(&metrics.quarantine_author_full_total);
+            out.push(Quarantined::AuthorFull);
+            continue;
+        }
+        let at = i64::try_from(o.at).unwrap_or(i64::MAX);
+        let inserted = put.execute(params![
+            &o.id.0[..],
+            at,
+            o.kind,
+            &o.author[..],
+            o.topic,
+            o.bytes,
+            received
+        ])?;
+        if inserted == 1 {
+            totals.objects += 1;
+            totals.bytes += o.bytes.len() as i64;
+            Metrics::inc(&metrics.quarantine_stored_total);
+            out.push(Quarantined::Held);
+        } else {
+            out.push(Quarantined::Duplicate);
+        }
+    }
+    let (max_n, max_b) = (quotas.objects as i64, quotas.bytes as i64);
+    if totals.objects > max_n || totals.bytes > max_b {
+        let (keep_n, keep_b) = (max_n * 9 / 10, max_b * 9 / 10);
+        let mut oldest = tx.prepare_cached(
+            "DELETE FROM quarantine WHERE seq IN (SELECT seq FROM quarantine ORDER BY seq LIMIT ?1)
+             RETURNING length(bytes)",
+        )?;
+        while totals.objects > keep_n || totals.bytes > keep_b {
+            let step = (totals.objects - keep_n).clamp(1, 1024);
+            let lens: Vec<i64> = oldest
+                .query_map([step], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            if lens.is_empty() {
+                break;
+            }
+            totals.objects -= lens.len() as i64;
+            totals.bytes -= lens.iter().sum::<i64>();
+            Metrics::add(&metrics.quarantine_evicted_total, lens.len() as u64);
+        }
+    }
     Ok(out)
 }
 
@@ -717,6 +1058,46 @@ impl StoreReader {
             )?;
             let rows = stmt.query_map([limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
             rows.collect()
+        })
+    }
+
+    /// Banned peers with the time each ban began (ms).
+    pub fn banned_peers_since(&self) -> Result<Vec<(String, u64)>, StoreError> {
+        self.with(|c| {
+            let mut stmt = c.prepare("SELECT peer_id, since_ms FROM banned_peers")?;
+            let rows =
+                stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)?.max(0) as u64)))?;
+            rows.collect()
+        })
+    }
+
+    /// Number of peers in the `peers` table.
+    pub fn n_known_peers(&self) -> Result<u64, StoreError> {
+        self.with(|c| {
+            c.query_row("SELECT count(DISTINCT peer_id) FROM peers", [], |r| {
+                r.get::<_, i64>(0)
+            })
+        })
+        .map(|n| n.max(0) as u64)
+    }
+
+    /// Objects in quarantine, and their bytes.
+    pub fn quarantine_size(&self) -> Result<(u64, u64), StoreError> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT count(*), coalesce(sum(length(bytes)), 0) FROM quarantine",
+                [],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)),
+            )
+        })
+        .map(|(n, b)| (n.max(0) as u64, b.max(0) as u64))
+    }
+
+    /// Whether an object is in quarantine.
+    pub fn in_quarantine(&self, id: &ObjectId) -> Result<bool, StoreError> {
+        self.with(|c| {
+            c.prepare_cached("SELECT 1 FROM quarantine WHERE id = ?1")?
+                .exists([&id.0[..]])
         })
     }
 
@@ -896,6 +1277,127 @@ mod tests {
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .unwrap();
         rows.collect::<Result<_, _>>().unwrap()
+    }
+
+    fn post_by(seed: u8, n: u64) -> StoredObject {
+        let key = SecretKey::from_seed(&[seed; 32]);
+        let o = Object {
+            author: key.public_key(),
+            at: 1_700_000_000_000 + n,
+            body: Body::Post(PostBody {
+                text: format!("q {seed} {n}"),
+                ..Default::default()
+            }),
+        }
+        .sign(&key)
+        .unwrap();
+        StoredObject::from_signed_owned(o)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_quarantine_keeps_its_quotas_evicts_oldest_first_and_promotes() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(dir.path(), Durability::Normal).unwrap();
+        let metrics = Arc::new(Metrics::default());
+        let (w, _handle) = StoreWriter::spawn(conn, metrics.clone());
+        let quotas = QuarantineQuotas {
+            per_author: 2,
+            objects: 10,
+            bytes: 1 << 20,
+        };
+        // One author: two held, the third over its quota.
+        let one: Vec<StoredObject> = (0..3).map(|n| post_by(1, n)).collect();
+        let out = w.quarantine(one.clone(), quotas).await.unwrap();
+        assert_eq!(
+            out,
+            vec![
+                Quarantined::Held,
+                Quarantined::Held,
+                Quarantined::AuthorFull
+            ]
+        );
+        assert_eq!(
+            w.quarantine(one[..1].to_vec(), quotas).await.unwrap(),
+            vec![Quarantined::Duplicate]
+        );
+        // Twenty fresh keys, one object each: the total bound evicts the oldest.
+        let many: Vec<StoredObject> = (10..30).map(|s| post_by(s, 0)).collect();
+        w.quarantine(many.clone(), quotas).await.unwrap();
+        let r = StoreReader::open(dir.path()).unwrap();
+        let (n, _) = r.quarantine_size().unwrap();
+        assert!(n <= 10, "{n} in quarantine");
+        assert!(!r.in_quarantine(&one[0].id).unwrap(), "the oldest stays");
+        assert!(r.in_quarantine(&many[19].id).unwrap(), "the newest goes");
+        assert!(
+            metrics
+                .quarantine_evicted_total
+                .load(std::sync::atomic::Ordering::Relaxed)
+                > 0
+        );
+        // Nothing quarantined is in the store or its catch-up index.
+        assert_eq!(r.count().unwrap(), 0);
+        assert!(r
+            .sync_items(crate::net::topic::SOCIAL_TOPIC)
+            .unwrap()
+            .is_empty());
+        // The newest author comes within reach: its object moves into the store, indexed,
+        // and the commit hook moves.
+        let mut commits = w.commits();
+        w.promote(vec![many[19].author]);
+        tokio::time::timeout(std::time::Duration::from_secs(30), commits.changed())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(r.contains(&many[19].id).unwrap());
+        assert!(!r.in_quarantine(&many[19].id).unwrap());
+        assert_eq!(
+            r.sync_items(crate::net::topic::SOCIAL_TOPIC).unwrap().len(),
+            1
+        );
+        assert_eq!(*w.commits().borrow(), 1);
+        // A stored object is never quarantined again.
+        assert_eq!(
+            w.quarantine(vec![many[19].clone()], quotas).await.unwrap(),
+            vec![Quarantined::Duplicate]
+        );
+    }
+
+    #[test]
+    fn peers_and_bans_tables_are_bounded_and_bans_can_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(dir.path(), Durability::Normal).unwrap();
+        let (w, handle) = StoreWriter::spawn(conn, Arc::new(Metrics::default()));
+        for i in 0..(MAX_KNOWN_PEERS + 50) {
+            w.remember_peer(
+                format!("p{i}"),
+                (0..8).map(|a| format!("/ip4/10.0.0.{a}/tcp/{i}")).collect(),
+                i as u64,
+            );
+            // The writer's queue holds 1,024 commands: let it drain now and then.
+            if i % 500 == 0 {
+                w.insert_blocking(vec![]).ok();
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        }
+        w.ban_peer("bad".into(), "x".into(), 5);
+        w.ban_peer("worse".into(), "y".into(), 6);
+        w.unban_peer("bad".into());
+        w.insert_blocking(vec![post_by(3, 1)]).unwrap();
+        drop(w);
+        handle.join().unwrap();
+        let r = StoreReader::open(dir.path()).unwrap();
+        assert!(r.n_known_peers().unwrap() <= MAX_KNOWN_PEERS as u64);
+        let addrs = r.known_peers(100_000).unwrap();
+        assert!(addrs.len() <= MAX_KNOWN_PEERS * MAX_ADDRS_PER_PEER);
+        // The most recent stay.
+        assert!(addrs
+            .iter()
+            .any(|(p, _)| p == &format!("p{}", MAX_KNOWN_PEERS + 49)));
+        assert!(!addrs.iter().any(|(p, _)| p == "p0"));
+        assert_eq!(
+            r.banned_peers_since().unwrap(),
+            vec![("worse".to_string(), 6)]
+        );
     }
 
     #[test]

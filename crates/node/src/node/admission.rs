@@ -1,0 +1,503 @@
+//! Admission control: which authors' objects from the network this node stores and relays,
+//! and a bounded quarantine for everyone else (`specs/sync.md`, "Admission").
+//!
+//! An author is *admitted* when it is within reach of what the node's viewers use: a local
+//! viewer or configured root, any author with trust in a viewer's or root's view (trust
+//! reach), the owner and moderators of a followed group, the curator of a subscribed list,
+//! a key a viewer's policy names (labelers, overrides, exemptions). The engine derives the
+//! set ([`derive`]) when it republishes the views and puts it in force with
+//! [`Admission::replace`]; newly admitted authors get their quarantined objects promoted
+//! into the store. Everyone else's objects go to the quarantine (bounded per author and in
+//! total, oldest evicted first), are not relayed, not served by catch-up and never reach
+//! the engine: fresh keys cost the node a bounded amount of disk and no memory.
+//!
+//! The node also remembers, in bounded memory, the ids it refused or quarantined
+//! ([`RefusedIds`], two generations of Bloom filters), so catch-up does not fetch them again
+//! and a peer cannot learn a viewer's refusals by watching what the node re-fetches.
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+
+use vouch_identity::PublicKey;
+use vouch_reputation::{GroupRef, ObjectId, Subject, TrustGraph, TrustView, View};
+
+use crate::node::metrics::Metrics;
+use crate::node::store::QuarantineQuotas;
+
+/// When admission control is on (`[admission] mode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AdmissionMode {
+    /// On when the node has a local viewer or a configured root (a node with neither is a
+    /// relay: it has no one to rank authors for).
+    #[default]
+    Auto,
+    /// Always on (a node with no viewers and no roots then admits no one from the network).
+    On,
+    /// Off: every valid, unrefused object is stored and relayed.
+    Off,
+}
+
+/// `[admission]` settings.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdmissionConfig {
+    /// When admission control is on.
+    pub mode: AdmissionMode,
+    /// Keys (`did:key`) whose trust reach is admitted as a viewer's is.
+    pub roots: Vec<String>,
+    /// Most quarantined objects per author.
+    pub quarantine_per_author: u64,
+    /// Most quarantined objects in all.
+    pub quarantine_objects: u64,
+    /// Most MiB of quarantined objects in all.
+    pub quarantine_mib: u64,
+    /// Disk quota of the store in MiB (0: none). Over it, only the viewers' core (the
+    /// viewers, roots, named keys, followed groups' owners and moderators, subscribed
+    /// lists' curators) is admitted from the network; everyone else goes to the
+    /// quarantine. Nothing stored is evicted.
+    pub max_store_mib: u64,
+}
+
+impl Default for AdmissionConfig {
+    fn default() -> Self {
+        AdmissionConfig {
+            mode: AdmissionMode::Auto,
+            roots: Vec::new(),
+            quarantine_per_author: 8,
+            quarantine_objects: 20_000,
+            quarantine_mib: 64,
+            max_store_mib: 0,
+        }
+    }
+}
+
+impl AdmissionConfig {
+    /// The quarantine's bounds.
+    pub(crate) fn quotas(&self) -> QuarantineQuotas {
+        QuarantineQuotas {
+            per_author: self.quarantine_per_author.max(1),
+            objects: self.quarantine_objects.max(1),
+            bytes: self.quarantine_mib.max(1).saturating_mul(1024 * 1024),
+        }
+    }
+}
+
+/// What to do with a valid, unrefused object from the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Admit {
+    /// Store and relay it.
+    Store,
+    /// Hold it in quarantine: not relayed, not served, not applied.
+    Quarantine,
+}
+
+#[derive(Debug, Default)]
+struct AdmittedSet {
+    /// Whether the set is in force (mode, and viewers or roots for `auto`).
+    active: bool,
+    /// The viewers' core: admitted even over the disk quota.
+    core: HashSet<PublicKey>,
+    /// Everyone within reach (the core included).
+    reach: HashSet<PublicKey>,
+}
+
+/// The admitted authors, shared by ingest (which reads) and the engine (which replaces).
+/// Cheap to clone.
+#[derive(Debug, Clone)]
+pub(crate) struct Admission {
+    set: Arc<RwLock<AdmittedSet>>,
+    mode: AdmissionMode,
+    quotas: QuarantineQuotas,
+    max_store_bytes: u64,
+    metrics: Arc<Metrics>,
+    refused: Arc<Mutex<RefusedIds>>,
+    generation: Arc<AtomicU64>,
+}
+
+impl Admission {
+    /// Admission with `config`; until the engine derives the set, nobody is admitted from
+    /// the network when the mode is `on`, and everybody when it is `auto` or `off`.
+    pub(crate) fn new(config: &AdmissionConfig, metrics: Arc<Metrics>) -> Self {
+        Admission {
+            set: Arc::new(RwLock::new(AdmittedSet {
+                active: config.mode == AdmissionMode::On,
+                ..AdmittedSet::default()
+            })),
+            mode: config.mode,
+            quotas: config.quotas(),
+            max_store_bytes: config.max_store_mib.saturating_mul(1024 * 1024),
+            metrics,
+            refused: Arc::new(Mutex::new(RefusedIds::new(REFUSED_IDS_PER_GENERATION))),
+            generation: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Admission off: every object is stored (tools and tests).
+    pub(crate) fn off(metrics: Arc<Metrics>) -> Self {
+        Admission::new(
+            &AdmissionConfig {
+                mode: AdmissionMode::Off,
+                ..AdmissionConfig::default()
+            },
+            metrics,
+        )
+    }
+
+    /// The quarantine's bounds.
+    pub(crate) fn quotas(&self) -> QuarantineQuotas {
+        self.quotas
+    }
+
+    /// What to do with an object by `author` from the network.
+    pub(crate) fn decide(&self, author: &PublicKey) -> Admit {
+        let set = self.set.read().unwrap_or_else(|p| p.into_inner());
+        if !set.active || set.core.contains(author) {
+            return Admit::Store;
+        }
+        let over_quota = self.max_store_bytes > 0
+            && self.metrics.store_bytes.load(Ordering::Relaxed) > self.max_store_bytes;
+        if over_quota {
+            Metrics::inc(&self.metrics.admission_over_quota_total);
+            return Admit::Quarantine;
+        }
+        if set.reach.contains(author) {
+            Admit::Store
+        } else {
+            Admit::Quarantine
+        }
+    }
+
+    /// Puts a derived set in force; returns the authors admitted now that were not before
+    /// (their quarantined objects are to be promoted). A set that admits more also clears
+    /// the memory of refused ids, so catch-up fetches what it refused before.
+    pub(crate) fn replace(
+        &self,
+        viewers_or_roots: bool,
+        core: HashSet<PublicKey>,
+        reach: HashSet<PublicKey>,
+    ) -> Vec<PublicKey> {
+        let active = match self.mode {
+            AdmissionMode::Auto => viewers_or_roots,
+            AdmissionMode::On => true,
+            AdmissionMode::Off => false,
+        };
+        let mut set = self.set.write().unwrap_or_else(|p| p.into_inner());
+        let newly: Vec<PublicKey> = if active {
+            reach
+                .iter()
+                .filter(|a| !set.reach.contains(a) || !set.active)
+                .copied()
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let widened = (set.active && !active) || !newly.is_empty();
+        set.active = active;
+        set.core = core;
+        set.reach = reach;
+        self.metrics
+            .admission_authors
+            .store(set.reach.len() as u64, Ordering::Relaxed);
+        Metrics::inc(&self.metrics.admission_builds_total);
+        drop(set);
+        if widened {
+            self.forget_refusals();
+        }
+        newly
+    }
+
+    /// Remembers that this node refused or quarantined `id`.
+    pub(crate) fn remember_refused(&self, id: &ObjectId) {
+        let mut r = self.refused.lock().unwrap_or_else(|p| p.into_inner());
+        r.insert(id);
+    }
+
+    /// Whether this node refused or quarantined `id` (a Bloom filter: rarely a false yes).
+    pub(crate) fn was_refused(&self, id: &ObjectId) -> bool {
+        let r = self.refused.lock().unwrap_or_else(|p| p.into_inner());
+        r.contains(id)
+    }
+
+    /// Forgets every refusal (the rules changed: what was refused may be wanted now).
+    pub(crate) fn forget_refusals(&self) {
+        let mut r = self.refused.lock().unwrap_or_else(|p| p.into_inner());
+        r.clear();
+        self.generation.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// Ids remembered per Bloom generation.
+pub(crate) const REFUSED_IDS_PER_GENERATION: usize = 500_000;
+/// False-positive rate of each generation.
+const REFUSED_FP_RATE: f64 = 0.001;
+
+/// Ids this node refused, in two generations of Bloom filters (about 1.8 MB together):
+/// when the current one holds its share, it becomes the previous one and a new one starts,
+/// so memory is bounded and old refusals fade.
+pub(crate) struct RefusedIds {
+    per_generation: usize,
+    current: Option<bloomfilter::Bloom<[u8; 32]>>,
+    previous: Option<bloomfilter::Bloom<[u8; 32]>>,
+    n_current: usize,
+    seed: [u8; 32],
+}
+
+impl std::fmt::Debug for RefusedIds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefusedIds")
+            .field("n_current", &self.n_current)
+            .finish()
+    }
+}
+
+impl RefusedIds {
+    /// Empty, holding `per_generation` ids per generation.
+    pub(crate) fn new(per_generation: usize) -> Self {
+        use rand::RngCore;
+        let mut seed = [0u8; 32];
+        // A per-process seed: a peer cannot craft ids that collide with refused ones.
+        rand::rngs::OsRng.fill_bytes(&mut seed);
+        RefusedIds {
+            per_generation: per_generation.max(1),
+            current: None,
+            previous: None,
+            n_current: 0,
+            seed,
+        }
+    }
+
+    fn fresh(&self) -> Option<bloomfilter::Bloom<[u8; 32]>> {
+        bloomfilter::Bloom::new_for_fp_rate_with_seed(
+            self.per_generation,
+            REFUSED_FP_RATE,
+            &self.seed,
+        )
+        .ok()
+    }
+
+    /// Remembers `id`.
+    pub(crate) fn insert(&mut self, id: &ObjectId) {
+        if self.n_current >= self.per_generation {
+            self.previous = self.current.take();
+            self.n_current = 0;
+        }
+        if self.current.is_none() {
+            self.current = self.fresh();
+        }
+        if let Some(b) = self.current.as_mut() {
+            b.set(&id.0);
+            self.n_current += 1;
+        }
+    }
+
+    /// Whether `id` was remembered (in either generation).
+    pub(crate) fn contains(&self, id: &ObjectId) -> bool {
+        self.current.as_ref().is_some_and(|b| b.check(&id.0))
+            || self.previous.as_ref().is_some_and(|b| b.check(&id.0))
+    }
+
+    /// Forgets everything.
+    pub(crate) fn clear(&mut self) {
+        self.current = None;
+        self.previous = None;
+        self.n_current = 0;
+    }
+}
+
+/// What the engine needs to keep admission in step: the shared set, the configured roots
+/// and followed groups, and the writer that promotes quarantined objects.
+#[derive(Debug, Clone)]
+pub(crate) struct AdmissionHook {
+    /// The set ingest reads.
+    pub admission: Admission,
+    /// Configured roots.
+    pub roots: Vec<PublicKey>,
+    /// Groups the node follows (from its config).
+    pub groups: Vec<GroupRef>,
+    /// Promotes quarantined objects of newly admitted authors.
+    pub writer: crate::node::store::StoreWriter,
+}
+
+/// One local viewer as admission sees it: its policy's compiled view and its trust view.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ViewerReach<'a> {
+    /// The viewer.
+    pub viewer: PublicKey,
+    /// Its compiled view (subscribed lists).
+    pub view: &'a View<'static>,
+    /// Its trust view.
+    pub trust: &'a TrustView,
+    /// Its policy's named keys (labelers, overrides, exemptions).
+    pub named: &'a [PublicKey],
+    /// Groups its event stream follows.
+    pub groups: &'a [GroupRef],
+}
+
+/// Derives `(core, reach)`: the core is the viewers and roots, the keys they name, the
+/// curators of their lists and the owners and moderators of followed groups; the reach is
+/// the core plus every author with trust in a viewer's or root's view.
+pub(crate) fn derive(
+    graph: &TrustGraph,
+    state: &vouch_reputation::ModerationState,
+    viewers: &[ViewerReach<'_>],
+    roots: &[(PublicKey, &TrustView)],
+    groups: &[GroupRef],
+) -> (HashSet<PublicKey>, HashSet<PublicKey>) {
+    let mut core: HashSet<PublicKey> = HashSet::new();
+    let mut followed: Vec<&GroupRef> = groups.iter().collect();
+    for v in viewers {
+        core.insert(v.viewer);
+        core.extend(v.named.iter().copied());
+        for (list, _) in v.view.lists() {
+            core.insert(list.owner);
+        }
+        followed.extend(v.groups.iter());
+    }
+    for (root, _) in roots {
+        core.insert(*root);
+    }
+    for g in followed {
+        core.insert(g.owner);
+        if let Some((_, header)) = state.group_header(g) {
+            core.extend(header.moderators.iter().copied());
+        }
+    }
+    let mut reach = core.clone();
+    let views = viewers
+        .iter()
+        .map(|v| v.trust)
+        .chain(roots.iter().map(|(_, t)| *t));
+    for trust in views {
+        for (key, score) in trust.scores(graph) {
+            if score.trust > 0.0 {
+                if let Ok(k) = PublicKey::from_bytes(&key) {
+                    reach.insert(k);
+                }
+            }
+        }
+    }
+    (core, reach)
+}
+
+/// The keys a policy names: labelers, and the key subjects of its overrides and exemptions.
+pub(crate) fn named_keys(policy: &vouch_reputation::Policy) -> Vec<PublicKey> {
+    let mut out: Vec<PublicKey> = policy.labelers.clone();
+    out.extend(policy.curators.iter().map(|c| c.curator));
+    out.extend(policy.overrides.iter().filter_map(|o| match o.subject {
+        Subject::Key(k) => Some(k),
+        _ => None,
+    }));
+    out.extend(policy.exemptions.iter().filter_map(|e| match e.subject {
+        Subject::Key(k) => Some(k),
+        _ => None,
+    }));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use vouch_identity::SecretKey;
+
+    fn key(n: u8) -> PublicKey {
+        SecretKey::from_seed(&[n; 32]).public_key()
+    }
+
+    #[test]
+    fn strangers_go_to_quarantine_only_while_admission_is_in_force() {
+        let m = Arc::new(Metrics::default());
+        let auto = Admission::new(&AdmissionConfig::default(), m.clone());
+        // Before the engine derives the set, and without viewers: everyone is stored.
+        assert_eq!(auto.decide(&key(9)), Admit::Store);
+        let core: HashSet<_> = [key(1)].into();
+        let reach: HashSet<_> = [key(1), key(2)].into();
+        let newly = auto.replace(true, core.clone(), reach.clone());
+        assert_eq!(newly.len(), 2);
+        assert_eq!(auto.decide(&key(1)), Admit::Store);
+        assert_eq!(auto.decide(&key(2)), Admit::Store);
+        assert_eq!(auto.decide(&key(9)), Admit::Quarantine);
+        // Same set again: nobody newly admitted. A vouched-for newcomer is.
+        assert!(auto.replace(true, core.clone(), reach.clone()).is_empty());
+        let mut wider = reach.clone();
+        wider.insert(key(9));
+        assert_eq!(auto.replace(true, core.clone(), wider), vec![key(9)]);
+        assert_eq!(auto.decide(&key(9)), Admit::Store);
+        // The last viewer leaves: auto turns off.
+        auto.replace(false, HashSet::new(), HashSet::new());
+        assert_eq!(auto.decide(&key(77)), Admit::Store);
+        // Off never quarantines; on quarantines from the start.
+        let off = Admission::off(m.clone());
+        off.replace(true, core.clone(), reach.clone());
+        assert_eq!(off.decide(&key(9)), Admit::Store);
+        let on = Admission::new(
+            &AdmissionConfig {
+                mode: AdmissionMode::On,
+                ..AdmissionConfig::default()
+            },
+            m,
+        );
+        assert_eq!(on.decide(&key(1)), Admit::Quarantine);
+    }
+
+    #[test]
+    fn over_the_disk_quota_only_the_core_is_admitted() {
+        let m = Arc::new(Metrics::default());
+        let a = Admission::new(
+            &AdmissionConfig {
+                max_store_mib: 1,
+                ..AdmissionConfig::default()
+            },
+            m.clone(),
+        );
+        a.replace(true, [key(1)].into(), [key(1), key(2)].into());
+        assert_eq!(a.decide(&key(2)), Admit::Store);
+        m.store_bytes.store(2 * 1024 * 1024, Ordering::Relaxed);
+        assert_eq!(a.decide(&key(1)), Admit::Store);
+        assert_eq!(a.decide(&key(2)), Admit::Quarantine);
+        assert_eq!(m.admission_over_quota_total.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn refused_ids_are_remembered_in_bounded_generations() {
+        let mut r = RefusedIds::new(100);
+        let id = |n: u32| ObjectId(*blake(n));
+        for n in 0..100 {
+            r.insert(&id(n));
+        }
+        assert!((0..100).all(|n| r.contains(&id(n))));
+        let false_yes = (1000..11_000).filter(|n| r.contains(&id(*n))).count();
+        assert!(false_yes < 100, "{false_yes} false positives in 10,000");
+        // Two more generations: the first ids are forgotten.
+        for n in 100..300 {
+            r.insert(&id(n));
+        }
+        assert!(!(0..100).all(|n| r.contains(&id(n))));
+        assert!((200..300).all(|n| r.contains(&id(n))));
+        r.clear();
+        assert!(!r.contains(&id(250)));
+    }
+
+    fn blake(n: u32) -> Box<[u8; 32]> {
+        use sha2::Digest;
+        let d = sha2::Sha256::digest(n.to_be_bytes());
+        let mut out = [0u8; 32];
+        out.copy_from_slice(&d);
+        Box::new(out)
+    }
+
+    #[test]
+    fn a_set_that_admits_more_forgets_refusals() {
+        let a = Admission::new(&AdmissionConfig::default(), Arc::new(Metrics::default()));
+        let id = ObjectId([7; 32]);
+        a.remember_refused(&id);
+        assert!(a.was_refused(&id));
+        a.replace(true, [key(1)].into(), [key(1)].into());
+        assert!(!a.was_refused(&id));
+        a.remember_refused(&id);
+        // The same set again does not.
+        a.replace(true, [key(1)].into(), [key(1)].into());
+        assert!(a.was_refused(&id));
+    }
+}
