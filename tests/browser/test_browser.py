@@ -127,13 +127,19 @@ def env():
     node.call("POST", "/v1/viewers", {"viewer": VIEWER, "policy": {"unknown_author": "hide"}})
     profile = pathlib.Path(tmp) / "profile"
     with sync_playwright() as p:
-        browser = p.chromium.launch(
+        # A fresh profile: no cookies, no cached preflights.
+        browser = p.chromium.launch_persistent_context(
+            str(profile),
             executable_path=CHROMIUM,
             headless=True,
             args=[
                 "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                f"--user-data-dir={profile}",
+                # Chromium's own Local Network Access checks would stop a page whose document
+                # did not come from this machine before the node sees it; other browsers have
+                # none, so they are off: what is tested is the node's own refusal.
+                "--disable-features=LocalNetworkAccessChecks,"
+                "BlockInsecurePrivateNetworkRequests,PrivateNetworkAccessSendPreflights",
                 # The attacker's names resolve to this machine, as a rebinding makes them.
                 "--host-resolver-rules=MAP attacker.test 127.0.0.1, MAP rebind.test 127.0.0.1, "
                 "MAP app.test 127.0.0.1",

@@ -208,7 +208,7 @@ pub(crate) async fn check(State(g): State<Arc<Guard>>, mut req: Request, next: N
             "a browser sent this request for another site's page; refused".into(),
         );
     }
-    if req.method() == Method::OPTIONS {
+    if req.method() == Method::OPTIONS && req.headers().contains_key(header::ORIGIN) {
         // A CORS preflight: only configured origins get an answer that lets the call go.
         return match verdict {
             OriginVerdict::Cors(origin) => {
