@@ -217,7 +217,7 @@ async fn authorize(State(s): State<ApiState>, req: Request, next: Next) -> Respo
         .into_response();
     }
     if let Err(r) = s.limits.admit(&who) {
-        return r;
+        return *r;
     }
     parts.extensions.insert(who);
     next.run(Request::from_parts(parts, body)).await

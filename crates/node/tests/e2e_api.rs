@@ -16,7 +16,6 @@ use base64::Engine as _;
 use nodes::*;
 use serde_json::{json, Value};
 use vouch_identity::SecretKey;
-use vouch_node::client;
 use vouch_reputation::{
     AppealBody, AttestBody, Body, GroupBody, GroupPolicy, GroupRef, ListAddBody, ListBody,
     ListPurpose, ListRef, Object, ReportBody, SignedObject, Subject,

@@ -492,7 +492,8 @@ fn slow_and_flooding_clients_are_bounded() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(
         dir.path().join("config.toml"),
-        "[api_limits]\nheader_timeout_ms = 1000\nbody_timeout_ms = 1000\nmax_connections = 6\n\
+        "[api_limits]\nheader_timeout_ms = 1000\nbody_timeout_ms = 1000\nwrite_timeout_ms = 1000\n\
+         max_connections = 6\n\
          viewer_rate = 1\nviewer_burst = 3\nstreams_per_token = 1\n",
     )
     .unwrap();
@@ -529,6 +530,26 @@ fn slow_and_flooding_clients_are_bounded() {
     let answer = String::from_utf8_lossy(&until_closed(&mut s)).into_owned();
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     assert!(answer.contains("body-timeout"), "{answer}");
+
+    // A client that sends requests and never reads the answers: once the kernel's buffers
+    // are full, the stalled write closes the connection.
+    let mut greedy = TcpStream::connect(node.api).unwrap();
+    let one = format!(
+        "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {}\r\n\r\n",
+        node.token
+    );
+    greedy
+        .set_write_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    for _ in 0..5_000 {
+        if greedy.write_all(one.as_bytes()).is_err() {
+            break;
+        }
+    }
+    wait_until("the stalled connection to be closed", || {
+        node.metric("api_write_timeouts_total") >= 1
+    });
+    drop(greedy);
 
     // Connections beyond the limit are closed at once; the held ones do not stop the
     // node from answering once they go.
@@ -585,6 +606,7 @@ fn slow_and_flooding_clients_are_bounded() {
         ("api_connections_refused_total", 1),
         ("api_rate_limited_total", 1),
         ("api_streams_refused_total", 1),
+        ("api_write_timeouts_total", 1),
     ] {
         assert!(node.metric(metric) >= at_least, "{metric}");
     }

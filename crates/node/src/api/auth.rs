@@ -153,6 +153,12 @@ pub(crate) enum TokenError {
     /// [`MAX_VIEWER_TOKENS`] tokens exist.
     #[error("at most {MAX_VIEWER_TOKENS} viewer tokens; revoke some first")]
     TooMany,
+    /// The configured admin token is a per-viewer token (say, `VOUCH_API_TOKEN` exported
+    /// for a client): it would have become an admin token.
+    #[error(
+        "the configured API token is a per-viewer token of this node; it cannot be an admin token"
+    )]
+    ViewerAsAdmin,
 }
 
 impl TokenError {
@@ -162,6 +168,7 @@ impl TokenError {
             TokenError::Io(_) => "api-tokens-io",
             TokenError::Format { .. } => "api-tokens-format",
             TokenError::TooMany => "too-many-tokens",
+            TokenError::ViewerAsAdmin => "api-token-is-a-viewer-token",
         }
     }
 }
@@ -269,6 +276,11 @@ impl Tokens {
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(e.into()),
+        }
+        if let Some(c) = &configured {
+            if c.starts_with("vouch-viewer-") || viewers.contains_key(&sha256(c)) {
+                return Err(TokenError::ViewerAsAdmin);
+            }
         }
         let mut admin = vec![admin];
         admin.extend(configured);
@@ -432,6 +444,10 @@ mod tests {
         let t = Tokens::open(dir.path(), None).unwrap();
         assert!(t.authenticate(&secret).is_none(), "revocation is persisted");
         assert!(t.list().is_empty());
+        // A viewer token exported for a client never becomes an admin token of the node.
+        let (_, viewer_secret) = t.create(key(2), Scope::Read, String::new(), 6).unwrap();
+        let e = Tokens::open(dir.path(), Some(viewer_secret)).unwrap_err();
+        assert_eq!(e.code(), "api-token-is-a-viewer-token");
     }
 
     #[test]

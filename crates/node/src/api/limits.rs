@@ -78,7 +78,7 @@ impl Limits {
     }
 
     /// Takes one request from `who`'s bucket; `Err` with the answer when it is empty.
-    pub(crate) fn admit(&self, who: &Principal) -> Result<(), Response> {
+    pub(crate) fn admit(&self, who: &Principal) -> Result<(), Box<Response>> {
         let (rate, burst) = match who {
             Principal::Admin => (self.config.admin_rate, self.config.admin_burst),
             Principal::Viewer(_) => (self.config.viewer_rate, self.config.viewer_burst),
@@ -114,7 +114,7 @@ impl Limits {
         .into_response();
         r.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from(wait));
-        Err(r)
+        Err(Box::new(r))
     }
 
     /// Forgets a revoked token's bucket.

@@ -79,6 +79,9 @@ pub struct ApiLimits {
     pub header_timeout_ms: u64,
     /// Milliseconds a client has to send a request's body.
     pub body_timeout_ms: u64,
+    /// Milliseconds a write to a client may stall (it does not read its answers) before the
+    /// connection is closed.
+    pub write_timeout_ms: u64,
     /// Costly calls (diff, explain, trust, decide with inline objects or explanations) run
     /// at once; 0 means one per core.
     pub costly_concurrency: usize,
@@ -102,6 +105,7 @@ impl Default for ApiLimits {
             max_connections: 256,
             header_timeout_ms: 10_000,
             body_timeout_ms: 30_000,
+            write_timeout_ms: 30_000,
             costly_concurrency: 0,
             costly_timeout_ms: 10_000,
             viewer_rate: 50,

@@ -121,6 +121,7 @@ pub(crate) fn read_private(path: &Path) -> std::io::Result<Vec<u8>> {
 
 #[cfg(all(test, unix))]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 

@@ -158,6 +158,8 @@ metrics! {
     api_connections_refused_total: "counter",
     /// Open API connections.
     api_connections: "gauge",
+    /// Connections closed because the client stopped reading its answers.
+    api_write_timeouts_total: "counter",
 }
 
 impl Metrics {
