@@ -233,7 +233,7 @@ impl ConfigError {
 
 impl NodeConfig {
     /// The API's bind address and the configured admin token, if any: `Err` when the token
-    /// is shorter than [`MIN_API_TOKEN_LEN`] or an allowed host or origin is malformed.
+    /// is shorter than 32 characters or an allowed host or origin is malformed.
     pub fn api_access(&self) -> Result<(std::net::SocketAddr, Option<String>), ConfigError> {
         let addr: std::net::SocketAddr = self.api.parse().map_err(|_| ConfigError::Value {
             field: "api",
