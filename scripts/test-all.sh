@@ -37,3 +37,6 @@ VOUCH="$CARGO_TARGET_DIR/debug/vouch" bash tests/interop-car/run.sh
 
 echo "==> API contract: a live, seeded node checked against specs/api/openapi.yaml by Schemathesis"
 VOUCH="$CARGO_TARGET_DIR/debug/vouch" bash tests/api-schema/run.sh
+
+echo "==> browser: web pages against a running node (Debian's Chromium driven by Playwright)"
+VOUCH="$CARGO_TARGET_DIR/debug/vouch" bash tests/browser/run.sh

@@ -17,22 +17,37 @@
 //! - `POST /v1/dev/publish-raw?topic=T`: only with `unsafe_dev_publish_raw`; publishes the
 //!   body unchecked (to test how peers treat bad input).
 //!
-//! With a token configured (required when bound to a non-loopback address), every writing
-//! call needs `Authorization: Bearer <token>`: every method but GET, except the two
-//! read-only POSTs (`decide`, `diff`).
+//! - tokens: `GET|POST /v1/tokens`, `DELETE /v1/tokens/{id}` (per-viewer tokens; admin).
+//!
+//! Every call but `/healthz` needs `Authorization: Bearer <token>`: the admin token the node
+//! generates into `<data dir>/api.token` (or a configured one), or a per-viewer token that
+//! reads and decides only for its viewer (`auth.rs`). Before the token, `guard.rs` refuses
+//! what a web page could send (unknown `Host`, foreign `Origin`, form and text bodies);
+//! `limits.rs` bounds the work per token; `server.rs` the connections.
 
+mod auth;
 mod decide;
 mod events;
 mod extract;
 mod groups;
+mod guard;
+mod limits;
+mod server;
+mod tokens;
 mod viewers;
+
+pub(crate) use auth::Tokens;
+pub(crate) use guard::Guard;
+pub(crate) use limits::Limits as ApiLimitsState;
+use limits::Limits;
+pub(crate) use server::serve;
 
 use std::sync::Arc;
 
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{header, Method, StatusCode};
+use axum::extract::{DefaultBodyLimit, MatchedPath, RawPathParams, Request, State};
+use axum::http::{header, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -46,7 +61,8 @@ use crate::node::engine::Engine;
 use crate::node::ingest::{Ingest, IngestError};
 use crate::node::metrics::Metrics;
 use crate::node::store::StoreReader;
-use extract::{PathParams, QueryParams, RawBody};
+use axum::extract::FromRequestParts as _;
+use extract::{CborBody, PathParams, QueryParams};
 
 /// How long `POST /v1/objects` waits for the viewers' views to reflect a new object before
 /// answering anyway.
@@ -73,8 +89,12 @@ pub(crate) struct ApiState {
     pub engine: Engine,
     /// The store's commit hook (the highest committed seq).
     pub commits: watch::Receiver<i64>,
-    /// The bearer token writing calls need, if any.
-    pub token: Option<Arc<str>>,
+    /// The tokens the API accepts.
+    pub tokens: Arc<Tokens>,
+    /// Rates, costly calls, streams.
+    pub limits: Arc<Limits>,
+    /// Host, Origin and content-type checks.
+    pub guard: Arc<Guard>,
 }
 
 /// The router.
@@ -121,12 +141,21 @@ pub(crate) fn router(state: ApiState) -> Router {
         .route("/v1/groups/{owner}/{name}/appeals", get(groups::appeals))
         .route("/v1/lists/{owner}/{name}", get(groups::list))
         .route("/v1/dev/publish-raw", post(publish_raw))
+        .route(
+            "/v1/tokens",
+            get(tokens::list).post(tokens::create).layer(json_limit()),
+        )
+        .route("/v1/tokens/{id}", axum::routing::delete(tokens::revoke))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(middleware::from_fn_with_state(state.clone(), require_token))
+        .layer(middleware::from_fn_with_state(state.clone(), authorize))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(
+            state.guard.clone(),
+            guard::check,
+        ))
         .with_state(state)
 }
 
@@ -134,43 +163,64 @@ fn json_limit() -> DefaultBodyLimit {
     DefaultBodyLimit::max(MAX_JSON_BODY_BYTES)
 }
 
-/// Whether a call writes: every method but GET and HEAD, except the read-only POSTs.
-pub(crate) fn is_writing(method: &Method, path: &str) -> bool {
-    !(method == Method::GET
-        || method == Method::HEAD
-        || (method == Method::POST && (path.ends_with("/decide") || path.ends_with("/diff"))))
-}
-
-/// Compares in time independent of where the first difference is.
-fn same_secret(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-async fn require_token(State(s): State<ApiState>, req: Request, next: Next) -> Response {
-    if let Some(token) = &s.token {
-        if is_writing(req.method(), req.uri().path()) {
-            let given = req
-                .headers()
-                .get(header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "));
-            if !given.is_some_and(|g| same_secret(g.as_bytes(), token.as_bytes())) {
-                Metrics::inc(&s.metrics.api_unauthorized_total);
-                let mut r = ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "unauthorized",
-                    "this call writes: send Authorization: Bearer <the node's API token>",
-                )
-                .into_response();
-                r.headers_mut().insert(
-                    header::WWW_AUTHENTICATE,
-                    header::HeaderValue::from_static("Bearer"),
-                );
-                return r;
-            }
-        }
+/// The token check, after routing: who calls (`Authorization: Bearer`), whether they may
+/// make this call (`auth::access`), and their rate. The principal goes into the request's
+/// extensions for the handlers that answer per caller.
+async fn authorize(State(s): State<ApiState>, req: Request, next: Next) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let route = parts
+        .extensions
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned());
+    let need = auth::access(&parts.method, route.as_deref());
+    if need == auth::Access::Public {
+        return next.run(Request::from_parts(parts, body)).await;
     }
-    next.run(req).await
+    let given = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    let Some(who) = given.and_then(|t| s.tokens.authenticate(t)) else {
+        Metrics::inc(&s.metrics.api_unauthorized_total);
+        let mut r = ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "send Authorization: Bearer <token>: the admin token is in <data dir>/api.token",
+        )
+        .into_response();
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer"),
+        );
+        return r;
+    };
+    let viewer = match RawPathParams::from_request_parts(&mut parts, &()).await {
+        Ok(params) => params
+            .iter()
+            .find(|(k, _)| *k == "viewer")
+            .map(|(_, v)| v.to_owned()),
+        Err(_) => None,
+    };
+    if !who.may(need, viewer.as_deref()) {
+        Metrics::inc(&s.metrics.api_forbidden_total);
+        return ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            match need {
+                auth::Access::Viewer { write: true } => "this token may not change this viewer",
+                auth::Access::Viewer { write: false } => "this token is for another viewer",
+                _ => "this call needs the admin token",
+            },
+        )
+        .into_response();
+    }
+    if let Err(r) = s.limits.admit(&who) {
+        return *r;
+    }
+    parts.extensions.insert(who);
+    next.run(Request::from_parts(parts, body)).await
 }
 
 async fn not_found() -> ApiError {
@@ -200,6 +250,8 @@ pub(crate) struct ApiError {
     #[serde(skip)]
     status: StatusCode,
     error: ErrorBody,
+    #[serde(skip)]
+    retry_after: bool,
 }
 
 #[derive(Debug, Serialize)]
@@ -216,13 +268,28 @@ impl ApiError {
                 code: code.to_owned(),
                 message: message.to_string(),
             },
+            retry_after: false,
+        }
+    }
+
+    /// `503` with `Retry-After: 1`: a limit that frees up soon.
+    fn busy(code: &str, message: impl ToString) -> Self {
+        ApiError {
+            retry_after: true,
+            ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, code, message)
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self)).into_response()
+        let retry = self.retry_after;
+        let mut r = (self.status, Json(self)).into_response();
+        if retry {
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        }
+        r
     }
 }
 
@@ -244,7 +311,7 @@ struct SubmitQuery {
 async fn submit(
     State(s): State<ApiState>,
     QueryParams(q): QueryParams<SubmitQuery>,
-    RawBody(body): RawBody,
+    CborBody(body): CborBody,
 ) -> Result<Json<Submitted>, ApiError> {
     let bytes = body.to_vec();
     let result = s
@@ -401,7 +468,7 @@ struct RawQuery {
 async fn publish_raw(
     State(s): State<ApiState>,
     QueryParams(q): QueryParams<RawQuery>,
-    RawBody(body): RawBody,
+    CborBody(body): CborBody,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let (ack, rx) = oneshot::channel();
     let topic = q

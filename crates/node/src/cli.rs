@@ -14,6 +14,7 @@ mod objects;
 mod progress;
 mod query;
 mod sign;
+mod token;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
@@ -132,6 +133,13 @@ enum Command {
         vouch viewer policy get did:key:z6MkViewer…"
     )]
     Viewer(query::ViewerCmd),
+    /// Per-viewer API tokens: an app that serves one person reads and decides only for them.
+    #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  vouch token create did:key:z6MkViewer… --label 'feed app'\n  \
+        vouch token list\n  vouch token revoke 3f2a9c0d1e4b5a67"
+    )]
+    Token(token::TokenCmd),
     // ---- end of the sidecar API block ----
     /// A local network of nodes with a generated community: what a viewer sees with and
     /// without Vouch, and why.
@@ -160,6 +168,7 @@ pub fn main() -> ExitCode {
         Command::Trust(cmd) => query::run_trust(cmd),
         Command::Decide(args) => query::run_decide(args),
         Command::Viewer(cmd) => query::run_viewer(cmd),
+        Command::Token(cmd) => token::run(cmd),
         Command::Demo(args) => demo::run(&args),
         Command::Eval(cmd) => eval::run(cmd).map(|()| ExitCode::SUCCESS),
         #[cfg(feature = "vc")]

@@ -12,6 +12,7 @@ mod groups;
 mod object;
 mod policy;
 mod refs;
+mod tokens;
 mod trust;
 mod viewers;
 
@@ -24,6 +25,7 @@ pub(crate) use object::*;
 pub(crate) use policy::*;
 pub(crate) use refs::*;
 pub use refs::{group_str, list_str};
+pub(crate) use tokens::*;
 pub(crate) use trust::*;
 pub(crate) use viewers::*;
 

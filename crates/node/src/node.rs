@@ -6,6 +6,7 @@ pub(crate) mod admission;
 pub(crate) mod clock;
 pub(crate) mod config;
 pub(crate) mod engine;
+pub(crate) mod files;
 pub(crate) mod filter;
 pub(crate) mod ingest;
 pub(crate) mod metrics;
@@ -20,7 +21,7 @@ use libp2p::identity::Keypair;
 use tokio::sync::mpsc;
 use vouch_reputation::Limits;
 
-use crate::api::{router, ApiState};
+use crate::api::{router, ApiLimitsState, ApiState, Guard, Tokens};
 use crate::client::{API_ADDR_FILE, LISTEN_ADDRS_FILE};
 use crate::net::peers::PenaltyParams;
 use crate::net::topic::parse_group;
@@ -58,10 +59,11 @@ pub(crate) async fn run(
 ) -> anyhow::Result<()> {
     let data_dir = config.data_dir.clone();
     let (api_bind, token) = config.api_access()?;
-    std::fs::create_dir_all(&data_dir)?;
+    files::create_private_dir(&data_dir)?;
     let _ = std::fs::remove_file(data_dir.join(API_ADDR_FILE));
     let _ = std::fs::remove_file(data_dir.join(LISTEN_ADDRS_FILE));
     let metrics = Arc::new(Metrics::default());
+    let tokens = Arc::new(Tokens::open(&data_dir, token)?);
     let conn = store::open(&data_dir, config.durability)?;
     let (writer, writer_thread) = StoreWriter::spawn(conn, metrics.clone());
     let reader = StoreReader::open(&data_dir)?;
@@ -152,14 +154,24 @@ pub(crate) async fn run(
 
     let listener = tokio::net::TcpListener::bind(api_bind).await?;
     let api_addr = listener.local_addr()?;
+    let limits = config.api_limits.clone();
+    let guard = Guard::new(
+        api_addr,
+        &config.api_hosts,
+        &config.api_origins,
+        std::time::Duration::from_millis(limits.body_timeout_ms.max(1)),
+        metrics.clone(),
+    );
     let app = router(ApiState {
         ingest,
         reader,
         net: net_tx,
-        metrics,
+        metrics: metrics.clone(),
         engine: engine.clone(),
         commits,
-        token: token.map(Arc::from),
+        tokens,
+        limits: Arc::new(ApiLimitsState::new(limits.clone(), metrics.clone())),
+        guard: Arc::new(guard),
     });
     let tmp = data_dir.join("api.addr.tmp");
     std::fs::write(&tmp, api_addr.to_string())?;
@@ -168,13 +180,15 @@ pub(crate) async fn run(
 
     let (stop_tx, _) = tokio::sync::broadcast::channel::<()>(1);
     let mut api_stop = stop_tx.subscribe();
-    let api = tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = api_stop.recv().await;
-            })
-            .await;
-    });
+    let api = tokio::spawn(crate::api::serve(
+        listener,
+        app,
+        limits,
+        metrics,
+        async move {
+            let _ = api_stop.recv().await;
+        },
+    ));
     let mut net_stop = stop_tx.subscribe();
     let net_task = tokio::spawn(net.run(async move {
         let _ = net_stop.recv().await;

@@ -263,6 +263,15 @@ fn demo_keep_serves_the_example_client_until_sigterm() {
     let viewer_node = &r["nodes"][r["viewer_node"].as_u64().unwrap() as usize];
     let api = viewer_node["api"].as_str().unwrap();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    // The example reads the viewer's own token, which the demo created: it may decide for
+    // this viewer only.
+    let token_file = Path::new(r["viewer_token_file"].as_str().unwrap());
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(token_file).unwrap().permissions()
+        ) & 0o777,
+        0o600
+    );
     let out = Command::new("python3")
         .arg(root.join("examples/filter_feed.py"))
         .args([
@@ -270,6 +279,8 @@ fn demo_keep_serves_the_example_client_until_sigterm() {
             r["viewer"].as_str().unwrap(),
             r["feed_file"].as_str().unwrap(),
         ])
+        .env_remove("VOUCH_API_TOKEN")
+        .env("VOUCH_API_TOKEN_FILE", token_file)
         .output()
         .expect("python3 runs");
     let text = String::from_utf8(out.stdout).unwrap();

@@ -136,8 +136,9 @@ fn oversize_and_malformed_input_never_crashes_a_node() {
     assert_eq!(r.status, 422);
     assert!(String::from_utf8_lossy(&r.body).contains("\"code\":\"malformed\""));
     // Over the body limit: 413, unless the server closed the connection before reading it all.
-    if let Ok(r) =
-        vouch_node::client::request(victim.api, "POST", "/v1/objects", &vec![0u8; 1536 * 1024])
+    if let Ok(r) = victim
+        .client()
+        .request("POST", "/v1/objects", None, &vec![0u8; 1536 * 1024])
     {
         assert_eq!(r.status, 413);
     }

@@ -46,14 +46,10 @@ fn call(node: &Node, method: &str, path: &str, body: Value) -> (u16, Value) {
     } else {
         serde_json::to_vec(&body).unwrap()
     };
-    let r = vouch_node::client::request_with(
-        node.api,
-        method,
-        path,
-        &[("Content-Type", "application/json")],
-        &bytes,
-    )
-    .unwrap();
+    let r = node
+        .client()
+        .request(method, path, Some("application/json"), &bytes)
+        .unwrap();
     let v = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
     (r.status, v)
 }

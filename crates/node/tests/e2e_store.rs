@@ -30,12 +30,12 @@ fn acknowledged_objects_survive_kill_9() {
             .map(|_| {
                 let (acked, counter, stop, author) =
                     (acked.clone(), counter.clone(), stop.clone(), author.clone());
-                let api = node.api;
+                let api = node.client();
                 std::thread::spawn(move || {
                     while !stop.load(Ordering::Relaxed) {
                         let n = counter.fetch_add(1, Ordering::Relaxed);
                         let obj = post(&author, &format!("write {n}"), false);
-                        match vouch_node::client::request(api, "POST", "/v1/objects", obj.bytes()) {
+                        match api.request("POST", "/v1/objects", None, obj.bytes()) {
                             Ok(r) if r.status == 200 => acked.lock().unwrap().push(obj.id()),
                             Ok(r) => panic!("unexpected answer {}", r.status),
                             Err(_) => break, // the node was killed mid-request

@@ -57,9 +57,62 @@ enum Parsed {
     Ready(Item),
     Lookup(ObjectId),
     Failed(ErrorJson),
+    /// An inline object, validated with the batch by [`parse_items`].
+    Inline,
 }
 
-fn parse_item(item: &ItemJson, now: u64) -> Parsed {
+/// Reads the items; inline objects are validated together (one batch verification).
+fn parse_items(items: &[ItemJson], now: u64) -> Vec<Parsed> {
+    let mut decoded: Vec<Result<Vec<u8>, ErrorJson>> = Vec::new();
+    for item in items {
+        if let Some(b64) = &item.object {
+            decoded.push(
+                base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .map_err(|e| item_error("bad-base64", e)),
+            );
+        }
+    }
+    let ok: Vec<&[u8]> = decoded
+        .iter()
+        .filter_map(|d| d.as_ref().ok().map(Vec::as_slice))
+        .collect();
+    let mut validated = Limits::default().validate_batch(&ok, now).into_iter();
+    let mut inline = decoded.into_iter().map(move |d| match d {
+        Ok(_) => validated
+            .next()
+            .unwrap_or(Err(vouch_reputation::ValidationError::Malformed(
+                "missing".into(),
+            )))
+            .map_err(|e| item_error(e.code(), e)),
+        Err(e) => Err(e),
+    });
+    items
+        .iter()
+        .map(|item| {
+            let parsed = parse_item(item);
+            if item.object.is_none() {
+                return parsed;
+            }
+            let validated = inline.next();
+            match (parsed, validated) {
+                (Parsed::Inline, Some(Ok(obj))) => match Item::post(&obj) {
+                    Some(item) => Parsed::Ready(item),
+                    None => Parsed::Failed(item_error(
+                        "not-a-post",
+                        format!("the object is a {}, not a post", obj.kind()),
+                    )),
+                },
+                (Parsed::Inline, Some(Err(e))) => Parsed::Failed(e),
+                (Parsed::Inline, None) => Parsed::Failed(item_error("bad-item", "no object")),
+                (other, _) => other,
+            }
+        })
+        .collect()
+}
+
+/// Reads one item; an inline object is left to [`parse_items`].
+fn parse_item(item: &ItemJson) -> Parsed {
     let given = [&item.post, &item.object, &item.author]
         .iter()
         .filter(|f| f.is_some())
@@ -76,21 +129,8 @@ fn parse_item(item: &ItemJson, now: u64) -> Parsed {
             Err(e) => Parsed::Failed(item_error(e.code(), e)),
         };
     }
-    if let Some(b64) = &item.object {
-        let bytes = match base64::engine::general_purpose::STANDARD.decode(b64) {
-            Ok(b) => b,
-            Err(e) => return Parsed::Failed(item_error("bad-base64", e)),
-        };
-        return match Limits::default().validate(&bytes, now) {
-            Ok(obj) => match Item::post(&obj) {
-                Some(item) => Parsed::Ready(item),
-                None => Parsed::Failed(item_error(
-                    "not-a-post",
-                    format!("the object is a {}, not a post", obj.kind()),
-                )),
-            },
-            Err(e) => Parsed::Failed(item_error(e.code(), e)),
-        };
+    if item.object.is_some() {
+        return Parsed::Inline;
     }
     let author = match item.author.as_deref().map(|a| json::parse_did("author", a)) {
         Some(Ok(a)) => a,
@@ -111,7 +151,13 @@ async fn resolve_items(
     items: &[ItemJson],
     now: u64,
 ) -> Result<Vec<Result<Item, ErrorJson>>, ApiError> {
-    let parsed: Vec<Parsed> = items.iter().map(|i| parse_item(i, now)).collect();
+    let parsed: Vec<Parsed> = if items.iter().any(|i| i.object.is_some()) {
+        // Signature verification: a costly call, off the async runtime.
+        let owned = items.to_vec();
+        s.limits.costly(move || parse_items(&owned, now)).await?
+    } else {
+        parse_items(items, now)
+    };
     let ids: Vec<ObjectId> = parsed
         .iter()
         .filter_map(|p| match p {
@@ -167,6 +213,7 @@ async fn resolve_items(
         .map(|p| match p {
             Parsed::Ready(item) => Ok(item),
             Parsed::Failed(e) => Err(e),
+            Parsed::Inline => Err(item_error("bad-item", "an inline object not validated")),
             Parsed::Lookup(id) => match found.next().flatten() {
                 Some(meta) if meta.at == u64::MAX => Err(item_error(
                     "not-a-post",
@@ -228,20 +275,21 @@ pub(super) async fn decide(
     let decisions = if req.explain {
         let s2 = s.clone();
         let snap2 = snap.clone();
-        blocking(move || {
-            items
-                .into_iter()
-                .map(|i| match i {
-                    Ok(item) => {
-                        let mut d = snap2.view.explain(&item, now);
-                        add_trust_paths(&s2, &key, &item, &mut d);
-                        ItemResultJson::Decision(DecisionJson::from(&d))
-                    }
-                    Err(error) => ItemResultJson::Error { error },
-                })
-                .collect()
-        })
-        .await?
+        s.limits
+            .costly(move || {
+                items
+                    .into_iter()
+                    .map(|i| match i {
+                        Ok(item) => {
+                            let mut d = snap2.view.explain(&item, now);
+                            add_trust_paths(&s2, &key, &item, &mut d);
+                            ItemResultJson::Decision(DecisionJson::from(&d))
+                        }
+                        Err(error) => ItemResultJson::Error { error },
+                    })
+                    .collect()
+            })
+            .await?
     } else {
         items
             .into_iter()
@@ -318,12 +366,14 @@ pub(super) async fn explain(
             ))
         }
     };
-    let d = blocking(move || {
-        let mut d = snap.view.explain(&item, now);
-        add_trust_paths(&s, &key, &item, &mut d);
-        d
-    })
-    .await?;
+    let limits = s.limits.clone();
+    let d = limits
+        .costly(move || {
+            let mut d = snap.view.explain(&item, now);
+            add_trust_paths(&s, &key, &item, &mut d);
+            d
+        })
+        .await?;
     Ok(Json(DecisionJson::from(&d)))
 }
 
@@ -337,15 +387,17 @@ pub(super) async fn trust(
     let author = json::parse_did("subject", &subject)?;
     let direct = snap.trust.trust(&author).is_some_and(|t| t.direct);
     let engine = s.engine.clone();
-    let out = blocking(move || {
-        engine.read(|core| {
-            let view = core.trust_view(&key)?;
-            let score = view.score(&core.graph, author.as_bytes());
-            let explanation = view.explain(&core.graph, author.as_bytes());
-            Some((score, explanation))
+    let out = s
+        .limits
+        .costly(move || {
+            engine.read(|core| {
+                let view = core.trust_view(&key)?;
+                let score = view.score(&core.graph, author.as_bytes());
+                let explanation = view.explain(&core.graph, author.as_bytes());
+                Some((score, explanation))
+            })
         })
-    })
-    .await?;
+        .await?;
     let (score, explanation) = out.unwrap_or((None, None));
     let score = score.unwrap_or_default();
     let (paths, positive, negative) = match &explanation {
@@ -383,26 +435,28 @@ pub(super) async fn diff_policy(
     let (key, snap) = viewer_snapshot(&s, &viewer)?;
     let (policy, _) = proposed.to_policy(key)?;
     let engine = s.engine.clone();
-    let d = blocking(move || {
-        let now = crate::node::clock::now_ms();
-        // Both views from the same state, so that only the policy differs.
-        engine.read(|core| {
-            let trust = || -> Arc<dyn TrustLookup> { snap.trust.clone() };
-            let credentials = || -> Arc<dyn CredentialLookup> { Arc::new(NoCredentials) };
-            let seed = crate::node::seed::view_seed();
-            let before: View<'static> = View::build_with_seed(
-                &core.state,
-                &snap.info.policy,
-                trust(),
-                credentials(),
-                now,
-                seed,
-            );
-            let after: View<'static> =
-                View::build_with_seed(&core.state, &policy, trust(), credentials(), now, seed);
-            diff(&before, &after, now)
+    let d = s
+        .limits
+        .costly(move || {
+            let now = crate::node::clock::now_ms();
+            // Both views from the same state, so that only the policy differs.
+            engine.read(|core| {
+                let trust = || -> Arc<dyn TrustLookup> { snap.trust.clone() };
+                let credentials = || -> Arc<dyn CredentialLookup> { Arc::new(NoCredentials) };
+                let seed = crate::node::seed::view_seed();
+                let before: View<'static> = View::build_with_seed(
+                    &core.state,
+                    &snap.info.policy,
+                    trust(),
+                    credentials(),
+                    now,
+                    seed,
+                );
+                let after: View<'static> =
+                    View::build_with_seed(&core.state, &policy, trust(), credentials(), now, seed);
+                diff(&before, &after, now)
+            })
         })
-    })
-    .await?;
+        .await?;
     Ok(Json(DiffJson::from(&d)))
 }

@@ -1,14 +1,15 @@
 //! The viewer's event stream (Server-Sent Events): `ready` once subscribed, `object` for new
 //! objects about the viewer's groups, `list-change` with the per-viewer diff when lists,
 //! bans or the policy changed, `lagged` when the stream fell behind. Bounded: at most
-//! [`MAX_EVENT_STREAMS`] streams at once, each reading a bounded broadcast.
+//! [`MAX_EVENT_STREAMS`] streams at once and `api_limits.streams_per_token` per token, each
+//! reading a bounded broadcast.
 
 use std::convert::Infallible;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -17,8 +18,10 @@ use serde::Serialize;
 use tokio::sync::broadcast::error::RecvError;
 use vouch_identity::PublicKey;
 
+use super::auth::Principal;
 use super::decide::viewer_snapshot;
 use super::extract::PathParams;
+use super::limits::StreamSlot;
 use super::{ApiError, ApiState};
 use crate::json::{
     self, DiffJson, LaggedEventJson, ListChangeEventJson, ObjectEventJson, ReadyEventJson,
@@ -47,9 +50,11 @@ fn sse<T: Serialize>(name: &str, data: &T) -> SseEvent {
 /// `GET /v1/viewers/{viewer}/events`.
 pub(super) async fn events(
     State(s): State<ApiState>,
+    Extension(who): Extension<Principal>,
     PathParams(viewer): PathParams<String>,
 ) -> Result<Response, ApiError> {
     let (key, snap) = viewer_snapshot(&s, &viewer)?;
+    let slot = s.limits.open_stream(&who)?;
     let open = s.metrics.event_streams.fetch_add(1, Ordering::Relaxed);
     let guard = StreamGuard(s.metrics.clone());
     if open >= MAX_EVENT_STREAMS {
@@ -74,6 +79,7 @@ pub(super) async fn events(
         viewer: key,
         metrics: s.metrics.clone(),
         _guard: guard,
+        _slot: slot,
     };
     let body = stream::once(async move { Ok::<_, Infallible>(ready) }).chain(follow(state));
     Ok(Sse::new(body)
@@ -87,6 +93,7 @@ struct Follow {
     viewer: PublicKey,
     metrics: Arc<Metrics>,
     _guard: StreamGuard,
+    _slot: StreamSlot,
 }
 
 use futures::StreamExt as _;

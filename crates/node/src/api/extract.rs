@@ -1,14 +1,72 @@
 //! Extractors whose rejections are the API's JSON errors (axum's own answer in plain text),
-//! and the parsing of path parameters into keys, CIDs and references.
+//! and the parsing of path parameters into keys, CIDs and references. A body must come with
+//! the content type its extractor reads (`415 unsupported-media-type` otherwise) and arrive
+//! within the guard's body timeout (`408 body-timeout`).
+
+use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
 use serde::de::DeserializeOwned;
 
+use super::guard::Guard;
 use super::ApiError;
 use crate::json::JsonError;
+
+/// Content types of JSON bodies.
+const JSON_TYPES: &[&str] = &["application/json"];
+/// Content types of object bodies (DAG-CBOR).
+const CBOR_TYPES: &[&str] = &["application/vnd.ipld.dag-cbor", "application/cbor"];
+/// Body timeout when no guard set one (routers built without it, in tests).
+const DEFAULT_BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Reads the whole body if it has one of the `types` and arrives in time.
+async fn body_of<S: Send + Sync>(
+    req: Request,
+    state: &S,
+    types: &[&str],
+) -> Result<Bytes, ApiError> {
+    let essence = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    let guard = req.extensions().get::<Arc<Guard>>().cloned();
+    if !essence.as_deref().is_some_and(|e| types.contains(&e)) {
+        if let Some(g) = &guard {
+            g.media_type_refused();
+        }
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            format!(
+                "the body must be {} (Content-Type: {})",
+                types.join(" or "),
+                essence.as_deref().unwrap_or("none")
+            ),
+        ));
+    }
+    let timeout = guard
+        .as_ref()
+        .map_or(DEFAULT_BODY_TIMEOUT, |g| g.body_timeout);
+    match tokio::time::timeout(timeout, Bytes::from_request(req, state)).await {
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(e)) => Err(body_error(e.status(), e.body_text())),
+        Err(_) => {
+            if let Some(g) = guard {
+                g.body_timed_out();
+            }
+            Err(ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                "body-timeout",
+                format!("the body did not arrive within {} s", timeout.as_secs()),
+            ))
+        }
+    }
+}
 
 /// A JSON request body; malformed JSON is `400 bad-json`, an oversize body `413`.
 #[derive(Debug)]
@@ -18,9 +76,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| body_error(e.status(), e.body_text()))?;
+        let bytes = body_of(req, state, JSON_TYPES).await?;
         let bad = |e: String| ApiError::new(StatusCode::BAD_REQUEST, "bad-json", e);
         let value: serde_json::Value =
             serde_json::from_slice(&bytes).map_err(|e| bad(e.to_string()))?;
@@ -73,27 +129,23 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonDirect<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(req, state)
-            .await
-            .map_err(|e| body_error(e.status(), e.body_text()))?;
+        let bytes = body_of(req, state, JSON_TYPES).await?;
         serde_json::from_slice(&bytes)
             .map(JsonDirect)
             .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad-json", e))
     }
 }
 
-/// A raw request body, with the API's errors.
+/// A DAG-CBOR request body (`application/vnd.ipld.dag-cbor` or `application/cbor`), with
+/// the API's errors.
 #[derive(Debug)]
-pub(super) struct RawBody(pub Bytes);
+pub(super) struct CborBody(pub Bytes);
 
-impl<S: Send + Sync> FromRequest<S> for RawBody {
+impl<S: Send + Sync> FromRequest<S> for CborBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        Bytes::from_request(req, state)
-            .await
-            .map(RawBody)
-            .map_err(|e| body_error(e.status(), e.body_text()))
+        body_of(req, state, CBOR_TYPES).await.map(CborBody)
     }
 }
 

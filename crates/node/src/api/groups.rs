@@ -101,11 +101,35 @@ pub(super) async fn group(
         .ok_or_else(|| not_found("group", format!("{owner}/{name}")))
 }
 
-/// `GET /v1/groups/{owner}/{name}/bans`.
+/// `?offset=&limit=` to `(offset, limit)`; `400 bad-query` for a limit outside
+/// 1..=[`MAX_ENTRIES_PAGE`].
+fn page(p: &Page) -> Result<(u64, u64), ApiError> {
+    let limit = p.limit.unwrap_or(DEFAULT_ENTRIES_PAGE);
+    if limit == 0 || limit > MAX_ENTRIES_PAGE {
+        return Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "bad-query",
+            format!("limit must be 1..={MAX_ENTRIES_PAGE}"),
+        ));
+    }
+    Ok((p.offset.unwrap_or(0), limit))
+}
+
+/// One page of `all`.
+fn slice<T>(all: Vec<T>, offset: u64, limit: u64) -> (u64, Vec<T>) {
+    let total = all.len() as u64;
+    let start = usize::try_from(offset).unwrap_or(usize::MAX);
+    let n = usize::try_from(limit).unwrap_or(usize::MAX);
+    (total, all.into_iter().skip(start).take(n).collect())
+}
+
+/// `GET /v1/groups/{owner}/{name}/bans`: one page of the bans in force.
 pub(super) async fn bans(
     State(s): State<ApiState>,
     PathParams((owner, name)): PathParams<(String, String)>,
+    QueryParams(p): QueryParams<Page>,
 ) -> Result<Json<BansJson>, ApiError> {
+    let (offset, limit) = page(&p)?;
     let g = group_ref(&owner, &name)?;
     let engine = s.engine.clone();
     let group = json::group_str(&g);
@@ -114,6 +138,7 @@ pub(super) async fn bans(
         engine.read(|core| core.state.banned_subjects(&g, now))
     })
     .await?;
+    let (total, bans) = slice(bans.into_iter().collect(), offset, limit);
     Ok(Json(BansJson {
         group,
         bans: bans
@@ -123,14 +148,20 @@ pub(super) async fn bans(
                 ban: ban.to_string(),
             })
             .collect(),
+        total,
+        offset,
+        limit,
     }))
 }
 
-/// `GET /v1/groups/{owner}/{name}/reports`: the report queue, most reported first.
+/// `GET /v1/groups/{owner}/{name}/reports`: one page of the report queue, most reported
+/// first.
 pub(super) async fn reports(
     State(s): State<ApiState>,
     PathParams((owner, name)): PathParams<(String, String)>,
+    QueryParams(p): QueryParams<Page>,
 ) -> Result<Json<ReportsJson>, ApiError> {
+    let (offset, limit) = page(&p)?;
     let g = group_ref(&owner, &name)?;
     let engine = s.engine.clone();
     let group = json::group_str(&g);
@@ -139,28 +170,38 @@ pub(super) async fn reports(
         engine.read(|core| core.state.reports_queue(&g, now))
     })
     .await?;
+    let (total, queue) = slice(queue, offset, limit);
     Ok(Json(ReportsJson {
         group,
         reports: queue.iter().map(ReportJson::from).collect(),
+        total,
+        offset,
+        limit,
     }))
 }
 
-/// `GET /v1/groups/{owner}/{name}/appeals`: open appeals first.
+/// `GET /v1/groups/{owner}/{name}/appeals`: one page of the appeals, open ones first.
 pub(super) async fn appeals(
     State(s): State<ApiState>,
     PathParams((owner, name)): PathParams<(String, String)>,
+    QueryParams(p): QueryParams<Page>,
 ) -> Result<Json<AppealsJson>, ApiError> {
+    let (offset, limit) = page(&p)?;
     let g = group_ref(&owner, &name)?;
     let engine = s.engine.clone();
     let group = json::group_str(&g);
     let queue = blocking(move || engine.read(|core| core.state.appeals_queue(&g))).await?;
+    let (total, queue) = slice(queue, offset, limit);
     Ok(Json(AppealsJson {
         group,
         appeals: queue.iter().map(AppealJson::from).collect(),
+        total,
+        offset,
+        limit,
     }))
 }
 
-/// `?offset=&limit=` for list entries.
+/// `?offset=&limit=` for pages of bans, reports, appeals and list entries.
 #[derive(Debug, Deserialize)]
 pub(super) struct Page {
     offset: Option<u64>,
@@ -179,15 +220,7 @@ pub(super) async fn list(
         owner: curator,
         name: name_s,
     };
-    let offset = page.offset.unwrap_or(0);
-    let limit = page.limit.unwrap_or(DEFAULT_ENTRIES_PAGE);
-    if limit == 0 || limit > MAX_ENTRIES_PAGE {
-        return Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "bad-query",
-            format!("limit must be 1..={MAX_ENTRIES_PAGE}"),
-        ));
-    }
+    let (offset, limit) = self::page(&page)?;
     let engine = s.engine.clone();
     let out = blocking(move || {
         let now = crate::node::clock::now_ms();

@@ -3,11 +3,12 @@
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{Extension, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
+use super::auth::Principal;
 use super::decide::viewer_snapshot;
 use super::extract::{JsonBody, PathParams};
 use super::{blocking, ApiError, ApiState};
@@ -47,13 +48,20 @@ pub(super) fn viewer_json(engine: &Engine, snap: &ViewerSnapshot) -> ViewerJson 
     }
 }
 
-/// `GET /v1/viewers`.
-pub(super) async fn list(State(s): State<ApiState>) -> Json<ViewersJson> {
+/// `GET /v1/viewers`: every viewer for the admin, its own for a per-viewer token.
+pub(super) async fn list(
+    State(s): State<ApiState>,
+    Extension(who): Extension<Principal>,
+) -> Json<ViewersJson> {
     Json(ViewersJson {
         viewers: s
             .engine
             .snapshots()
             .iter()
+            .filter(|snap| match &who {
+                Principal::Admin => true,
+                Principal::Viewer(t) => snap.info.viewer == t.viewer,
+            })
             .map(|snap| viewer_json(&s.engine, snap))
             .collect(),
     })
@@ -86,6 +94,8 @@ pub(super) async fn delete(
 ) -> Result<StatusCode, ApiError> {
     let key = json::parse_did("viewer", &viewer)?;
     s.engine.delete_viewer(key).await?;
+    // Its tokens go with it: a viewer created later under the same key starts with none.
+    super::tokens::revoke_where(&s, move |t| t.viewer == key).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

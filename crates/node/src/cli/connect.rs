@@ -1,6 +1,8 @@
 //! Talking to a running node: the one set of flags every command that reaches a node takes
-//! (`--node`, `--data-dir`, `--api-token`), the one resolver that turns them into an address,
-//! and the error that gives exit code 3 (specs/cli.md §1-2).
+//! (`--node`, `--data-dir`, `--api-token`), the one resolver that turns them into an address
+//! and a token, and the error that gives exit code 3 (specs/cli.md §1-2). Without
+//! `--api-token`, the token is the admin token in the data directory (`api.token`), and only
+//! for the node running on that data directory: it is never sent to another address.
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
@@ -20,7 +22,8 @@ pub(crate) struct NodeArgs {
     /// $XDG_DATA_HOME/vouch or ~/.local/share/vouch].
     #[arg(long, env = "VOUCH_DATA_DIR")]
     pub(crate) data_dir: Option<PathBuf>,
-    /// Bearer token for the node's API (needed for writing calls when the node has one).
+    /// Bearer token for the node's API [default: the admin token in the data directory's
+    /// api.token, for the node running on that data directory].
     #[arg(long, env = "VOUCH_API_TOKEN", hide_env_values = true)]
     pub(crate) api_token: Option<String>,
 }
@@ -48,30 +51,39 @@ impl NodeArgs {
     }
 
     /// Finds the node: `--node` (host names are resolved), else the `api.addr` file of the
-    /// data directory.
+    /// data directory; and the token: `--api-token`, else the data directory's `api.token`
+    /// if the node found is the one running on that data directory.
     pub(crate) fn resolve(&self) -> Result<NodeConn, NodeUnreachable> {
+        let dir = self.data_dir();
+        let local = client::api_addr(&dir).ok();
         let addr = match &self.node {
-            Some(url) => parse_node_url(url)?,
-            None => {
-                let dir = self.data_dir();
-                client::api_addr(&dir).map_err(|_| {
-                    NodeUnreachable(format!(
-                        "no running node on data directory {}",
-                        dir.display()
-                    ))
-                })?
+            Some(url) => {
+                let addrs = parse_node_url(url)?;
+                // A name with several addresses: the data directory's node if it is one.
+                match local.filter(|l| addrs.contains(l)) {
+                    Some(l) => l,
+                    None => addrs[0],
+                }
             }
+            None => local.ok_or_else(|| {
+                NodeUnreachable(format!(
+                    "no running node on data directory {}",
+                    dir.display()
+                ))
+            })?,
         };
-        Ok(NodeConn {
-            addr,
-            token: self.api_token.clone(),
-        })
+        let token = match &self.api_token {
+            Some(t) => Some(t.clone()),
+            None if local == Some(addr) => client::api_token(&dir).ok(),
+            None => None,
+        };
+        Ok(NodeConn { addr, token })
     }
 }
 
-/// `http://host:port`, `host:port` (a trailing `/` allowed) to the first address the host
-/// name resolves to.
-fn parse_node_url(url: &str) -> Result<SocketAddr, NodeUnreachable> {
+/// `http://host:port`, `host:port` (a trailing `/` allowed) to the addresses the host name
+/// resolves to (at least one).
+fn parse_node_url(url: &str) -> Result<Vec<SocketAddr>, NodeUnreachable> {
     let trimmed = url.trim();
     let hostport = trimmed
         .strip_prefix("http://")
@@ -80,7 +92,8 @@ fn parse_node_url(url: &str) -> Result<SocketAddr, NodeUnreachable> {
     hostport
         .to_socket_addrs()
         .ok()
-        .and_then(|mut a| a.next())
+        .map(Iterator::collect::<Vec<_>>)
+        .filter(|a| !a.is_empty())
         .ok_or_else(|| {
             NodeUnreachable(format!(
                 "--node {url:?} is not host:port or http://host:port of a reachable host"
@@ -137,6 +150,33 @@ mod tests {
         assert!(local.addr.ip().is_loopback());
         assert_eq!(local.addr.port(), 7070);
         assert!(args("https://").resolve().is_err());
+    }
+
+    #[test]
+    fn the_data_directory_token_goes_to_its_own_node_only() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(client::API_ADDR_FILE), "127.0.0.1:7999").unwrap();
+        std::fs::write(
+            dir.path().join(client::API_TOKEN_FILE),
+            "vouch-admin-secret\n",
+        )
+        .unwrap();
+        let with = |node: Option<&str>, token: Option<&str>| NodeArgs {
+            node: node.map(str::to_owned),
+            data_dir: Some(dir.path().to_path_buf()),
+            api_token: token.map(str::to_owned),
+        };
+        let own = with(None, None).resolve().unwrap();
+        assert_eq!(own.token.as_deref(), Some("vouch-admin-secret"));
+        let named = with(Some("http://127.0.0.1:7999"), None).resolve().unwrap();
+        assert_eq!(named.token.as_deref(), Some("vouch-admin-secret"));
+        let other = with(Some("127.0.0.1:7998"), None).resolve().unwrap();
+        assert_eq!(
+            other.token, None,
+            "another node never gets this node's token"
+        );
+        let given = with(Some("127.0.0.1:7998"), Some("t")).resolve().unwrap();
+        assert_eq!(given.token.as_deref(), Some("t"));
     }
 
     #[test]

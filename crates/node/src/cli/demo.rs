@@ -250,7 +250,7 @@ fn run_demo(args: &DemoArgs, stop: &Stop) -> Result<(), DemoError> {
     let t_synced = t0.elapsed();
 
     let viewer_node = node_of(Origin::Viewer, n);
-    let api = net.nodes[viewer_node].api;
+    let api = net.nodes[viewer_node].api.clone();
     progress.stage(&format!(
         "every node holds every object; deciding the feed for the viewer on node {viewer_node} ..."
     ));
@@ -258,7 +258,7 @@ fn run_demo(args: &DemoArgs, stop: &Stop) -> Result<(), DemoError> {
     let viewer = c.viewer.public_key().to_did_key();
     let policy = viewer_policy(&c);
     call_json(
-        api,
+        &api,
         "POST",
         "/v1/viewers",
         &CreateViewerJson {
@@ -267,7 +267,21 @@ fn run_demo(args: &DemoArgs, stop: &Stop) -> Result<(), DemoError> {
         },
         201,
     )?;
-    let posts = decide_feed(api, &viewer, &c, &names)?;
+    // The app's own token: it reads and decides for this viewer only.
+    let token = call_json(
+        &api,
+        "POST",
+        "/v1/tokens",
+        &serde_json::json!({"viewer": viewer, "label": "vouch demo: examples/filter_feed.py"}),
+        201,
+    )?;
+    let secret = serde_json::from_slice::<serde_json::Value>(&token)
+        .ok()
+        .and_then(|t| t["secret"].as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let viewer_token_file = root.join("viewer.token");
+    crate::node::files::write_private(&viewer_token_file, format!("{secret}\n").as_bytes())?;
+    let posts = decide_feed(&api.with_token(Some(secret)), &viewer, &c, &names)?;
     let t_decided = t0.elapsed();
 
     let mut nodes = Vec::new();
@@ -285,7 +299,7 @@ fn run_demo(args: &DemoArgs, stop: &Stop) -> Result<(), DemoError> {
         nodes.push(NodeReport {
             index: node.index,
             role: roles.join(", "),
-            api: format!("http://{}", node.api),
+            api: format!("http://{}", node.api.addr),
             data_dir: node.dir.clone(),
             submitted: submitted[node.index],
             objects: s["objects"].as_u64().unwrap_or(0),
@@ -322,6 +336,7 @@ fn run_demo(args: &DemoArgs, stop: &Stop) -> Result<(), DemoError> {
         },
         data_dir: root.clone(),
         feed_file,
+        viewer_token_file,
         kept: args.keep,
         stopped_cleanly: None,
     };
@@ -378,17 +393,27 @@ fn print_keep_hints(r: &DemoReport) {
         );
     }
     let first = r.posts.first().map_or("", |p| p.id.as_str());
-    println!("Try, in another terminal:");
+    let viewer_dir = r
+        .nodes
+        .get(r.viewer_node)
+        .map_or(PathBuf::new(), |n| n.data_dir.clone());
+    println!("Try, in another terminal (the API wants a token; each node's admin token is");
+    println!("<its data dir>/api.token, and the example uses the viewer's own token):");
     println!(
-        "  python3 examples/filter_feed.py {viewer_api} {} {}",
+        "  VOUCH_API_TOKEN_FILE={} python3 examples/filter_feed.py {viewer_api} {} {}",
+        r.viewer_token_file.display(),
         r.viewer,
         r.feed_file.display()
     );
     println!(
-        "  vouch decide --node {viewer_api} {} {first} --explain",
+        "  vouch decide --data-dir {} {} {first} --explain",
+        viewer_dir.display(),
         r.viewer
     );
-    println!("  curl {viewer_api}/v1/status");
+    println!(
+        "  curl -H \"Authorization: Bearer $(cat {})\" {viewer_api}/v1/status",
+        viewer_dir.join(crate::client::API_TOKEN_FILE).display()
+    );
 }
 
 /// The viewer's policy: both shared lists, the group's rules, strangers collapsed.
@@ -448,15 +473,15 @@ fn submit_all(
             .iter()
             .enumerate()
             .map(|(index, objects)| {
-                let api = net.nodes[index].api;
+                let api = net.nodes[index].api.clone();
                 let pb = pb.clone();
                 scope.spawn(move || -> Result<(), DemoError> {
                     for obj in objects {
                         stop.check()?;
-                        let r = crate::client::request(
-                            api,
+                        let r = api.request(
                             "POST",
                             "/v1/objects?wait=false",
+                            Some("application/vnd.ipld.dag-cbor"),
                             obj.bytes(),
                         )?;
                         if r.status != 200 {
@@ -537,7 +562,7 @@ fn await_engine(
     loop {
         stop.check()?;
         net.check_alive()?;
-        let s = get_json(net.nodes[index].api, "/v1/status")?;
+        let s = get_json(&net.nodes[index].api, "/v1/status")?;
         let m = &s["metrics"];
         let applied = m["engine_objects_applied_total"].as_u64().unwrap_or(0)
             + m["engine_objects_undecodable_total"].as_u64().unwrap_or(0);
@@ -556,7 +581,7 @@ fn await_engine(
 
 /// Asks the viewer's node to decide the whole feed, with explanations.
 fn decide_feed(
-    api: std::net::SocketAddr,
+    api: &crate::client::Api,
     viewer: &str,
     c: &Community,
     names: &Names,

@@ -87,13 +87,22 @@ pub(super) struct RunArgs {
     /// Rendezvous point address.
     #[arg(long, env = "VOUCH_RENDEZVOUS")]
     pub rendezvous: Option<String>,
-    /// HTTP API address (port 0 picks one; see `<data dir>/api.addr`). Loopback by default;
-    /// any other address needs --api-token.
+    /// HTTP API address (port 0 picks one; see `<data dir>/api.addr`). Loopback by default.
+    /// Every call but /healthz needs a token: the node generates one into
+    /// `<data dir>/api.token`.
     #[arg(long, env = "VOUCH_API")]
     pub api: Option<String>,
-    /// Bearer token that writing API calls must carry (required off loopback).
+    /// Another admin token the API accepts besides the generated one (at least 32
+    /// characters).
     #[arg(long, env = "VOUCH_API_TOKEN", hide_env_values = true)]
     pub api_token: Option<String>,
+    /// A host name the API answers to besides localhost and its addresses (repeatable).
+    #[arg(long = "api-host", value_delimiter = ',')]
+    pub api_hosts: Vec<String>,
+    /// A web origin allowed to call the API from a browser, e.g. https://app.example
+    /// (repeatable; CORS).
+    #[arg(long = "api-origin", value_delimiter = ',')]
+    pub api_origins: Vec<String>,
     /// Group to follow, `<owner did:key>/<name>` (repeatable).
     #[arg(long = "group", env = "VOUCH_GROUPS", value_delimiter = ',')]
     pub groups: Vec<String>,
@@ -176,6 +185,8 @@ pub(super) fn resolve_config(args: &RunArgs) -> anyhow::Result<NodeConfig> {
     if let Some(t) = &args.api_token {
         c.api_token = Some(crate::node::config::ApiToken(t.clone()));
     }
+    c.api_hosts.extend(args.api_hosts.iter().cloned());
+    c.api_origins.extend(args.api_origins.iter().cloned());
     c.groups.extend(args.groups.iter().cloned());
     c.replication
         .blocked_authors

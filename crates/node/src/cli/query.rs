@@ -218,13 +218,19 @@ pub(super) enum PolicyCmd {
 }
 
 /// An answer from the node.
-struct Answer {
-    status: u16,
-    body: Value,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) body: Value,
 }
 
 impl NodeAddr {
-    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> anyhow::Result<Answer> {
+    /// One call with an optional JSON body.
+    pub(crate) fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&Value>,
+    ) -> anyhow::Result<Answer> {
         let bytes = match body {
             Some(b) => serde_json::to_vec(b)?,
             None => Vec::new(),
@@ -255,7 +261,11 @@ fn refused(a: &Answer) -> ExitCode {
 }
 
 /// Prints the answer as JSON (`--json`) or with `text`; an error answer exits 1.
-fn show(node: &NodeAddr, a: &Answer, text: impl FnOnce(&Value)) -> anyhow::Result<ExitCode> {
+pub(crate) fn show(
+    node: &NodeAddr,
+    a: &Answer,
+    text: impl FnOnce(&Value),
+) -> anyhow::Result<ExitCode> {
     if !(200..300).contains(&a.status) {
         return Ok(refused(a));
     }

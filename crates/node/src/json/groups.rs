@@ -152,8 +152,14 @@ pub(crate) struct BanJson {
 pub(crate) struct BansJson {
     /// The group.
     pub group: String,
-    /// The bans in force.
+    /// One page of the bans in force.
     pub bans: Vec<BanJson>,
+    /// How many there are in all.
+    pub total: u64,
+    /// The first one on this page (`?offset=`).
+    pub offset: u64,
+    /// At most this many on a page (`?limit=`).
+    pub limit: u64,
 }
 
 /// `GET /v1/groups/{owner}/{name}/reports`.
@@ -161,8 +167,14 @@ pub(crate) struct BansJson {
 pub(crate) struct ReportsJson {
     /// The group.
     pub group: String,
-    /// One item per reported subject, most reported first.
+    /// One page of the reported subjects, most reported first.
     pub reports: Vec<ReportJson>,
+    /// How many there are in all.
+    pub total: u64,
+    /// The first one on this page (`?offset=`).
+    pub offset: u64,
+    /// At most this many on a page (`?limit=`).
+    pub limit: u64,
 }
 
 /// `GET /v1/groups/{owner}/{name}/appeals`.
@@ -170,8 +182,14 @@ pub(crate) struct ReportsJson {
 pub(crate) struct AppealsJson {
     /// The group.
     pub group: String,
-    /// Open appeals first.
+    /// One page of the appeals, open ones first.
     pub appeals: Vec<AppealJson>,
+    /// How many there are in all.
+    pub total: u64,
+    /// The first one on this page (`?offset=`).
+    pub offset: u64,
+    /// At most this many on a page (`?limit=`).
+    pub limit: u64,
 }
 
 /// A list's header in force.

@@ -38,9 +38,18 @@ pub struct NodeConfig {
     pub replication: ReplicationConfig,
     /// Development only: allow `POST /v1/dev/publish-raw` (publishes bytes unchecked).
     pub unsafe_dev_publish_raw: bool,
-    /// Bearer token every writing API call must carry. Required when `api` is not a
-    /// loopback address (the node refuses to start without one); enforced whenever set.
+    /// An admin bearer token besides the one the node generates into `<data dir>/api.token`
+    /// (for deployments that provision their own secret): at least
+    /// 32 characters. Every API call but `/healthz` needs a token.
     pub api_token: Option<ApiToken>,
+    /// Host names the API answers to besides the loopback names (`localhost`, 127.0.0.0/8,
+    /// `::1`) and the bound address; any other `Host` is refused (DNS rebinding).
+    pub api_hosts: Vec<String>,
+    /// Web origins (`https://app.example`) allowed to call the API from a browser (CORS);
+    /// a request with any other `Origin` is refused.
+    pub api_origins: Vec<String>,
+    /// The API's bounds: connections, timeouts, costly calls, rates.
+    pub api_limits: ApiLimits,
     /// The engine: how often views are rebuilt, how many posts and viewers it holds.
     pub engine: crate::node::engine::EngineConfig,
     /// The network under attack: penalties, bans, limits, dial scopes (`[net]`).
@@ -57,6 +66,59 @@ pub struct ApiToken(pub String);
 impl std::fmt::Debug for ApiToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("ApiToken(<hidden>)")
+    }
+}
+
+/// Shortest configured API token accepted (a generated one is 43 characters of base64).
+pub(crate) const MIN_API_TOKEN_LEN: usize = 32;
+
+/// `[api_limits]`: what bounds the work one client can make the API do
+/// (`specs/api/README.md`, "Limits").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ApiLimits {
+    /// Most open connections; one more is accepted and closed at once.
+    pub max_connections: usize,
+    /// Milliseconds a client has to send a request's headers (also the idle time of a
+    /// kept-alive connection).
+    pub header_timeout_ms: u64,
+    /// Milliseconds a client has to send a request's body.
+    pub body_timeout_ms: u64,
+    /// Milliseconds a write to a client may stall (it does not read its answers) before the
+    /// connection is closed.
+    pub write_timeout_ms: u64,
+    /// Costly calls (diff, explain, trust, decide with inline objects or explanations) run
+    /// at once; 0 means one per core.
+    pub costly_concurrency: usize,
+    /// Milliseconds a costly call may wait for its turn and run before `503`.
+    pub costly_timeout_ms: u64,
+    /// Requests per second a per-viewer token may make (a bucket of `viewer_burst`).
+    pub viewer_rate: u32,
+    /// Requests a per-viewer token may make at once after a quiet time.
+    pub viewer_burst: u32,
+    /// Requests per second an admin token may make; 0: unlimited.
+    pub admin_rate: u32,
+    /// Requests an admin token may make at once after a quiet time.
+    pub admin_burst: u32,
+    /// Event streams one token may hold open at once.
+    pub streams_per_token: u64,
+}
+
+impl Default for ApiLimits {
+    fn default() -> Self {
+        ApiLimits {
+            max_connections: 256,
+            header_timeout_ms: 10_000,
+            body_timeout_ms: 30_000,
+            write_timeout_ms: 30_000,
+            costly_concurrency: 0,
+            costly_timeout_ms: 10_000,
+            viewer_rate: 50,
+            viewer_burst: 200,
+            admin_rate: 0,
+            admin_burst: 1_000,
+            streams_per_token: 8,
+        }
     }
 }
 
@@ -78,6 +140,9 @@ impl Default for NodeConfig {
             replication: ReplicationConfig::default(),
             unsafe_dev_publish_raw: false,
             api_token: None,
+            api_hosts: Vec::new(),
+            api_origins: Vec::new(),
+            api_limits: ApiLimits::default(),
             engine: crate::node::engine::EngineConfig::default(),
             net: crate::net::peers::NetConfig::default(),
             admission: crate::node::admission::AdmissionConfig::default(),
@@ -148,9 +213,9 @@ pub enum ConfigError {
         /// The parser's message.
         message: String,
     },
-    /// The API would listen beyond loopback without a token.
-    #[error("the API address {0} is not loopback: set an API token (VOUCH_API_TOKEN or api_token) so writing calls need it")]
-    TokenRequired(String),
+    /// A configured API token is too short to be a secret.
+    #[error("the configured API token has {0} characters; use at least {MIN_API_TOKEN_LEN} (e.g. `head -c 32 /dev/urandom | base64`), or none: the node generates one into <data dir>/api.token")]
+    TokenTooShort(usize),
     /// A value is not valid.
     #[error("invalid value for {field}: {value}")]
     Value {
@@ -168,26 +233,46 @@ impl ConfigError {
             ConfigError::Read { .. } => "config-read",
             ConfigError::Parse { .. } => "config-parse",
             ConfigError::Value { .. } => "config-value",
-            ConfigError::TokenRequired(_) => "api-token-required",
+            ConfigError::TokenTooShort(_) => "api-token-too-short",
         }
     }
 }
 
 impl NodeConfig {
-    /// The API's bind address, and the token it requires: `Err` when the address is not a
-    /// loopback address and no (non-empty) token is set.
+    /// The API's bind address and the configured admin token, if any: `Err` when the token
+    /// is shorter than 32 characters or an allowed host or origin is malformed.
     pub fn api_access(&self) -> Result<(std::net::SocketAddr, Option<String>), ConfigError> {
         let addr: std::net::SocketAddr = self.api.parse().map_err(|_| ConfigError::Value {
             field: "api",
             value: self.api.clone(),
         })?;
-        let token = self
-            .api_token
-            .as_ref()
-            .map(|t| t.0.clone())
-            .filter(|t| !t.is_empty());
-        if !addr.ip().is_loopback() && token.is_none() {
-            return Err(ConfigError::TokenRequired(addr.to_string()));
+        let token = self.api_token.as_ref().map(|t| t.0.clone());
+        if let Some(t) = &token {
+            let n = t.chars().count();
+            if n < MIN_API_TOKEN_LEN || t.trim() != t {
+                return Err(ConfigError::TokenTooShort(n));
+            }
+        }
+        for h in &self.api_hosts {
+            if h.is_empty() || h.contains(['/', ' ', '@']) {
+                return Err(ConfigError::Value {
+                    field: "api_hosts",
+                    value: h.clone(),
+                });
+            }
+        }
+        for o in &self.api_origins {
+            let ok = (o.starts_with("http://") || o.starts_with("https://"))
+                && !o.ends_with('/')
+                && o.split("://")
+                    .nth(1)
+                    .is_some_and(|r| !r.is_empty() && !r.contains('/'));
+            if !ok {
+                return Err(ConfigError::Value {
+                    field: "api_origins",
+                    value: o.clone(),
+                });
+            }
         }
         Ok((addr, token))
     }
@@ -306,27 +391,59 @@ mod tests {
     }
 
     #[test]
-    fn non_loopback_api_needs_a_token_and_the_token_stays_out_of_debug() {
+    fn a_short_configured_token_is_refused_and_the_token_stays_out_of_debug() {
         let local = NodeConfig::default();
         assert_eq!(local.api_access().unwrap().1, None);
+        // Off loopback needs no configured token: the generated one always guards the API.
         let open = NodeConfig {
             api: "0.0.0.0:7070".into(),
             ..NodeConfig::default()
         };
-        assert_eq!(open.api_access().unwrap_err().code(), "api-token-required");
-        let empty = NodeConfig {
-            api_token: Some(ApiToken(String::new())),
+        assert_eq!(open.api_access().unwrap().1, None);
+        for short in ["", "t", "s3cret", &"x".repeat(MIN_API_TOKEN_LEN - 1)] {
+            let c = NodeConfig {
+                api_token: Some(ApiToken(short.to_owned())),
+                ..open.clone()
+            };
+            assert_eq!(c.api_access().unwrap_err().code(), "api-token-too-short");
+        }
+        let padded = NodeConfig {
+            api_token: Some(ApiToken(format!(" {} ", "x".repeat(40)))),
             ..open.clone()
         };
-        assert_eq!(empty.api_access().unwrap_err().code(), "api-token-required");
+        assert_eq!(
+            padded.api_access().unwrap_err().code(),
+            "api-token-too-short"
+        );
+        let secret = "k".repeat(MIN_API_TOKEN_LEN);
         let guarded = NodeConfig {
-            api_token: Some(ApiToken("s3cret".into())),
+            api_token: Some(ApiToken(secret.clone())),
             ..open
         };
-        assert_eq!(guarded.api_access().unwrap().1.as_deref(), Some("s3cret"));
-        assert!(!format!("{guarded:?}").contains("s3cret"));
-        let toml = NodeConfig::from_toml("api_token = \"t\"\n[engine]\nrefresh_ms = 5").unwrap();
+        assert_eq!(guarded.api_access().unwrap().1.as_deref(), Some(&*secret));
+        assert!(!format!("{guarded:?}").contains(&secret));
+        let toml = NodeConfig::from_toml(
+            "api_token = \"t\"\napi_hosts = [\"vouch.lan\"]\n[engine]\nrefresh_ms = 5\n[api_limits]\nviewer_rate = 7",
+        )
+        .unwrap();
         assert_eq!(toml.engine.refresh_ms, 5);
         assert_eq!(toml.api_token, Some(ApiToken("t".into())));
+        assert_eq!(toml.api_hosts, vec!["vouch.lan".to_string()]);
+        assert_eq!(toml.api_limits.viewer_rate, 7);
+        assert_eq!(toml.api_limits.max_connections, 256);
+        assert_eq!(toml.api_access().unwrap_err().code(), "api-token-too-short");
+        for (hosts, origins) in [
+            (vec!["evil.example/x"], vec![]),
+            (vec![], vec!["app.example"]),
+            (vec![], vec!["https://app.example/"]),
+            (vec![], vec!["https://app.example/path"]),
+        ] {
+            let c = NodeConfig {
+                api_hosts: hosts.into_iter().map(String::from).collect(),
+                api_origins: origins.into_iter().map(String::from).collect(),
+                ..NodeConfig::default()
+            };
+            assert_eq!(c.api_access().unwrap_err().code(), "config-value");
+        }
     }
 }

@@ -132,7 +132,7 @@ metrics! {
     api_decide_calls_total: "counter",
     /// Items decided through the API.
     api_decide_items_total: "counter",
-    /// Writing calls refused for a missing or wrong bearer token.
+    /// Calls refused for a missing or wrong bearer token.
     api_unauthorized_total: "counter",
     /// Inbound connections refused because their IP address had too many already.
     net_ip_limit_refused_total: "counter",
@@ -182,6 +182,32 @@ metrics! {
     store_evicted_total: "counter",
     /// View rebuilds postponed because the last ones were costly.
     engine_rebuilds_deferred_total: "counter",
+    /// Calls refused because their token may not make them (another viewer, admin only).
+    api_forbidden_total: "counter",
+    /// Requests refused for a `Host` the node does not answer to (DNS rebinding).
+    api_host_refused_total: "counter",
+    /// Requests refused for their web `Origin` or a browser's cross-site request.
+    api_origin_refused_total: "counter",
+    /// Requests refused for their body's content type.
+    api_media_type_refused_total: "counter",
+    /// Requests refused by a token's rate limit.
+    api_rate_limited_total: "counter",
+    /// Costly calls refused because every costly slot stayed taken past their deadline.
+    api_costly_busy_total: "counter",
+    /// Costly calls answered `503` at their deadline.
+    api_costly_timeouts_total: "counter",
+    /// Event streams refused by the per-token limit.
+    api_streams_refused_total: "counter",
+    /// Request bodies not received within the body timeout.
+    api_body_timeouts_total: "counter",
+    /// Connections closed because the request headers did not arrive in time.
+    api_header_timeouts_total: "counter",
+    /// Connections closed at once because the connection limit was reached.
+    api_connections_refused_total: "counter",
+    /// Open API connections.
+    api_connections: "gauge",
+    /// Connections closed because the client stopped reading its answers.
+    api_write_timeouts_total: "counter",
 }
 
 impl Metrics {

@@ -330,6 +330,7 @@ pub(crate) enum Quarantined {
 /// Opens (creating if needed) the database in `data_dir` and applies the schema.
 pub fn open(data_dir: &Path, durability: Durability) -> Result<Connection, StoreError> {
     std::fs::create_dir_all(data_dir)?;
+    crate::node::files::prepare_private_db(&data_dir.join(DB_FILE))?;
     let conn = Connection::open(data_dir.join(DB_FILE))?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;

@@ -80,6 +80,8 @@ pub struct Node {
     pub dir: PathBuf,
     pub child: Child,
     pub api: SocketAddr,
+    /// The node's admin token (`<dir>/api.token`).
+    pub token: String,
 }
 
 impl Node {
@@ -90,6 +92,11 @@ impl Node {
 
     /// Starts a node whose HTTP API listens on `api`.
     pub fn start_on(dir: &Path, api: &str, extra: &[&str]) -> Node {
+        Node::start_with(dir, api, extra, None)
+    }
+
+    /// Starts a node, under the process umask `umask` (octal, e.g. "022") if given.
+    pub fn start_with(dir: &Path, api: &str, extra: &[&str], umask: Option<&str>) -> Node {
         std::fs::create_dir_all(dir).unwrap();
         let _ = std::fs::remove_file(dir.join(client::API_ADDR_FILE));
         let _ = std::fs::remove_file(dir.join(client::LISTEN_ADDRS_FILE));
@@ -98,7 +105,16 @@ impl Node {
             .append(true)
             .open(dir.join("node.log"))
             .unwrap();
-        let child = vouch()
+        let mut cmd = match umask {
+            Some(m) => {
+                let mut c = Command::new("sh");
+                c.args(["-c", &format!("umask {m} && exec \"$0\" \"$@\"")])
+                    .arg(env!("CARGO_BIN_EXE_vouch"));
+                c
+            }
+            None => vouch(),
+        };
+        let child = cmd
             .args(["node", "run", "--data-dir"])
             .arg(dir)
             .args([
@@ -119,6 +135,7 @@ impl Node {
             dir: dir.to_owned(),
             child,
             api: "127.0.0.1:1".parse().unwrap(),
+            token: String::new(),
         };
         wait_until("node endpoint and listen addresses", || {
             if let Ok(Some(status)) = node.child.try_wait() {
@@ -129,6 +146,7 @@ impl Node {
             match client::api_addr(dir) {
                 Ok(a) if addrs.contains("/tcp/") && addrs.contains("/quic-v1") => {
                     node.api = a;
+                    node.token = client::api_token(dir).unwrap();
                     true
                 }
                 _ => false,
@@ -160,8 +178,40 @@ impl Node {
         self.listen_addr("/quic-v1")
     }
 
+    /// The API with the node's admin token.
+    pub fn client(&self) -> client::Api {
+        client::Api::new(self.api, Some(self.token.clone()))
+    }
+
+    /// One call with the admin token; a body goes as DAG-CBOR to `/v1/objects` and
+    /// `/v1/dev/...`, as JSON elsewhere.
     pub fn request(&self, method: &str, path: &str, body: &[u8]) -> HttpResponse {
-        client::request(self.api, method, path, body).unwrap()
+        let content_type = if body.is_empty() {
+            None
+        } else if path.starts_with("/v1/objects") || path.starts_with("/v1/dev/") {
+            Some("application/vnd.ipld.dag-cbor")
+        } else {
+            Some("application/json")
+        };
+        self.client()
+            .request(method, path, content_type, body)
+            .unwrap()
+    }
+
+    /// A JSON call with the admin token: the status and the answer's JSON (null if none).
+    pub fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> (u16, serde_json::Value) {
+        let r = if body.is_null() {
+            self.client().request(method, path, None, &[]).unwrap()
+        } else {
+            self.client().json(method, path, body).unwrap()
+        };
+        let v = serde_json::from_slice(&r.body).unwrap_or(serde_json::Value::Null);
+        (r.status, v)
     }
 
     pub fn submit(&self, obj: &SignedObject) -> HttpResponse {

@@ -365,9 +365,16 @@ impl Conn {
     }
 }
 
-fn request(method: &str, path: &str, body: &[u8]) -> Vec<u8> {
+/// One request with the node's token; objects go as DAG-CBOR, everything else as JSON.
+fn request(token: &str, method: &str, path: &str, body: &[u8]) -> Vec<u8> {
+    let content_type = if path.starts_with("/v1/objects") {
+        "application/vnd.ipld.dag-cbor"
+    } else {
+        "application/json"
+    };
     let mut r = format!(
-        "{method} {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n",
         body.len()
     )
     .into_bytes();
@@ -475,12 +482,17 @@ fn start_node(dir: &Path) -> anyhow::Result<(NodeProcess, SocketAddr)> {
 }
 
 /// Submits objects over `conns` connections (`?wait=false`, then one last call that waits).
-fn seed(addr: SocketAddr, objects: &[SignedObject], conns: usize) -> anyhow::Result<()> {
+fn seed(
+    addr: SocketAddr,
+    token: &str,
+    objects: &[SignedObject],
+    conns: usize,
+) -> anyhow::Result<()> {
     let chunks: Vec<Vec<Vec<u8>>> = objects
         .chunks(objects.len().div_ceil(conns.max(1)).max(1))
         .map(|c| {
             c.iter()
-                .map(|o| request("POST", "/v1/objects?wait=false", o.bytes()))
+                .map(|o| request(token, "POST", "/v1/objects?wait=false", o.bytes()))
                 .collect()
         })
         .collect();
@@ -560,6 +572,7 @@ pub(crate) fn run(args: &BenchHttpArgs) -> anyhow::Result<ExitCode> {
     let community = generate(args);
     let dir = tempfile::tempdir()?;
     let (node, addr) = start_node(dir.path())?;
+    let token = crate::client::api_token(dir.path())?;
     let policy = policy(&community);
     let viewer = community.viewer.to_did_key();
     let mut c = Conn::open(addr)?;
@@ -567,21 +580,26 @@ pub(crate) fn run(args: &BenchHttpArgs) -> anyhow::Result<ExitCode> {
         viewer: viewer.clone(),
         policy: policy.clone(),
     })?;
-    let (status, body) = c.call(&request("POST", "/v1/viewers", &create))?;
+    let (status, body) = c.call(&request(&token, "POST", "/v1/viewers", &create))?;
     anyhow::ensure!(
         status == 201,
         "creating the viewer: {status} {}",
         String::from_utf8_lossy(body)
     );
     eprintln!("seeding {} objects ...", community.objects.len());
-    seed(addr, &community.objects, 2)?;
+    seed(addr, &token, &community.objects, 2)?;
     // Wait until the viewer's view reflects every object.
-    let (_, body) = c.call(&request("GET", "/v1/status", b""))?;
+    let (_, body) = c.call(&request(&token, "GET", "/v1/status", b""))?;
     let status_json: serde_json::Value = serde_json::from_slice(body)?;
     let seq = status_json["metrics"]["engine_seq"].as_i64().unwrap_or(0);
     let start = Instant::now();
     let viewer_json = loop {
-        let (_, body) = c.call(&request("GET", &format!("/v1/viewers/{viewer}"), b""))?;
+        let (_, body) = c.call(&request(
+            &token,
+            "GET",
+            &format!("/v1/viewers/{viewer}"),
+            b"",
+        ))?;
         let v: serde_json::Value = serde_json::from_slice(body)?;
         if v["view"]["seq"].as_i64().unwrap_or(0) >= seq {
             break v;
@@ -602,7 +620,7 @@ pub(crate) fn run(args: &BenchHttpArgs) -> anyhow::Result<ExitCode> {
                 explain: false,
             })
             .unwrap_or_default();
-            request("POST", &path, &body)
+            request(&token, "POST", &path, &body)
         })
         .collect();
     // One call answered and checked: every item decided, verdicts counted.
@@ -632,7 +650,7 @@ pub(crate) fn run(args: &BenchHttpArgs) -> anyhow::Result<ExitCode> {
     }
     drop(c);
     let decide_requests = Arc::new(decide_requests);
-    let health = Arc::new(vec![request("GET", "/healthz", b"")]);
+    let health = Arc::new(vec![request(&token, "GET", "/healthz", b"")]);
     // Warm up, then measure.
     load(addr, args.connections, 1.0, decide_requests.clone())?;
     let healthz = load(addr, args.connections, args.seconds, health)?;

@@ -2,7 +2,6 @@
 //! data directory and log file, bootstrapping to the first; started, polled over their HTTP
 //! API, and stopped the way Ctrl-C stops a node (SIGTERM, then a bounded wait).
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -12,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::DemoError;
-use crate::client::{self, API_ADDR_FILE, LISTEN_ADDRS_FILE};
+use crate::client::{Api, API_ADDR_FILE, LISTEN_ADDRS_FILE};
 
 /// Name of each node's log file (its stderr) in its data directory.
 pub(crate) const NODE_LOG: &str = "node.log";
@@ -88,8 +87,8 @@ pub(crate) struct DemoNode {
     pub index: usize,
     /// Its data directory.
     pub dir: PathBuf,
-    /// Its HTTP API.
-    pub api: SocketAddr,
+    /// Its HTTP API, with the node's admin token (read from its data directory).
+    pub api: Api,
     /// Its libp2p TCP listen address, with `/p2p/<peer id>`.
     pub tcp: String,
     child: Child,
@@ -103,7 +102,7 @@ impl DemoNode {
 
     /// `GET /v1/status`.
     pub(crate) fn status(&self) -> Result<Value, DemoError> {
-        get_json(self.api, "/v1/status")
+        get_json(&self.api, "/v1/status")
     }
 }
 
@@ -114,8 +113,8 @@ fn log_tail(dir: &Path, n: usize) -> String {
 }
 
 /// A JSON GET; any answer but 200 is an error.
-pub(crate) fn get_json(api: SocketAddr, path: &str) -> Result<Value, DemoError> {
-    let r = client::request(api, "GET", path, &[])?;
+pub(crate) fn get_json(api: &Api, path: &str) -> Result<Value, DemoError> {
+    let r = api.get(path)?;
     if r.status != 200 {
         return Err(DemoError::Api {
             what: format!("GET {path}"),
@@ -132,7 +131,7 @@ pub(crate) fn get_json(api: SocketAddr, path: &str) -> Result<Value, DemoError> 
 
 /// A JSON call with a JSON body; `expect` is the status that means success.
 pub(crate) fn call_json(
-    api: SocketAddr,
+    api: &Api,
     method: &str,
     path: &str,
     body: &impl serde::Serialize,
@@ -143,13 +142,7 @@ pub(crate) fn call_json(
         status: 0,
         body: e.to_string(),
     })?;
-    let r = client::request_with(
-        api,
-        method,
-        path,
-        &[("Content-Type", "application/json")],
-        &bytes,
-    )?;
+    let r = api.request(method, path, Some("application/json"), &bytes)?;
     if r.status != expect {
         return Err(DemoError::Api {
             what: format!("{method} {path}"),
@@ -361,7 +354,8 @@ fn await_addresses(
             .lines()
             .find(|l| l.contains("/tcp/") && l.contains("/p2p/"))
             .map(str::to_owned);
-        if let (Ok(api), Some(tcp)) = (client::api_addr(&dir), tcp) {
+        // The token file is written before the API listens, so it is there once api.addr is.
+        if let (Ok(api), Some(tcp)) = (Api::from_data_dir(&dir), tcp) {
             return Ok(DemoNode {
                 index,
                 dir,

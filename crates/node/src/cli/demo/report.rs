@@ -361,6 +361,9 @@ pub(crate) struct DemoReport {
     pub data_dir: PathBuf,
     /// The feed's post CIDs, one a line (for `examples/filter_feed.py`).
     pub feed_file: PathBuf,
+    /// The viewer's own API token (read and decide for the viewer only; owner-only file),
+    /// for `examples/filter_feed.py` (`VOUCH_API_TOKEN_FILE`).
+    pub viewer_token_file: PathBuf,
     /// Whether the nodes keep running (until Ctrl-C) and the folder is kept.
     pub kept: bool,
     /// Whether every node exited cleanly after SIGTERM (not yet known with `--keep`).
