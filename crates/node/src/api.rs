@@ -21,7 +21,7 @@
 //! call needs `Authorization: Bearer <token>`: every method but GET, except the two
 //! read-only POSTs (`decide`, `diff`).
 
-mod decide;
+pub(crate) mod decide;
 mod events;
 mod extract;
 mod groups;

@@ -10,6 +10,9 @@ mod api;
 pub mod car;
 mod cli;
 pub mod client;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzz;
 mod json;
 mod net;
 mod node;

@@ -53,13 +53,13 @@ fn post_item(id: ObjectId, meta: PostMeta) -> Item {
 /// Reads one item; a post by CID that the index does not hold is left for the store.
 // Short-lived and kept in one Vec per call: boxing the item would cost an allocation each.
 #[allow(clippy::large_enum_variant)]
-enum Parsed {
+pub(crate) enum Parsed {
     Ready(Item),
     Lookup(ObjectId),
     Failed(ErrorJson),
 }
 
-fn parse_item(item: &ItemJson, now: u64) -> Parsed {
+pub(crate) fn parse_item(item: &ItemJson, now: u64) -> Parsed {
     let given = [&item.post, &item.object, &item.author]
         .iter()
         .filter(|f| f.is_some())
