@@ -13,7 +13,7 @@
 //! - events: `GET /v1/viewers/{viewer}/events` (Server-Sent Events);
 //! - groups and lists: `GET /v1/groups/{owner}/{name}` and its `/bans`, `/reports`,
 //!   `/appeals`; `GET /v1/lists/{owner}/{name}`;
-//! - `GET /v1/status`, `GET /healthz`, `GET /metrics`;
+//! - `GET /v1/status`, `GET /healthz` (liveness), `GET /readyz` (readiness), `GET /metrics`;
 //! - `POST /v1/dev/publish-raw?topic=T`: only with `unsafe_dev_publish_raw`; publishes the
 //!   body unchecked (to test how peers treat bad input).
 //!
@@ -25,6 +25,7 @@ pub(crate) mod decide;
 mod events;
 mod extract;
 mod groups;
+mod health;
 mod viewers;
 
 use std::sync::Arc;
@@ -75,6 +76,8 @@ pub(crate) struct ApiState {
     pub commits: watch::Receiver<i64>,
     /// The bearer token writing calls need, if any.
     pub token: Option<Arc<str>>,
+    /// The node's health (`/healthz`, `/readyz`).
+    pub health: Arc<crate::node::health::Health>,
 }
 
 /// The router.
@@ -121,7 +124,8 @@ pub(crate) fn router(state: ApiState) -> Router {
         .route("/v1/groups/{owner}/{name}/appeals", get(groups::appeals))
         .route("/v1/lists/{owner}/{name}", get(groups::list))
         .route("/v1/dev/publish-raw", post(publish_raw))
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -258,7 +258,15 @@ enum Internal {
         peer: PeerId,
         invalid: u32,
     },
+    /// Gossiped objects whose commit finished: `true` if stored (new or already there).
+    /// Only now are they accepted (and so relayed), or ignored if the commit failed.
+    GossipStored {
+        verdicts: Vec<(gossipsub::MessageId, PeerId, bool)>,
+    },
 }
+
+/// A valid gossiped object waiting for its commit before gossipsub hears the verdict.
+type GossipPending = (StoredObject, gossipsub::MessageId, PeerId);
 
 enum Pending {
     Reconcile { topic: String },
@@ -282,7 +290,7 @@ pub(crate) struct NetLoop {
     cmd_rx: mpsc::Receiver<NetCmd>,
     internal_tx: mpsc::Sender<Internal>,
     internal_rx: mpsc::Receiver<Internal>,
-    gossip_store_tx: mpsc::Sender<StoredObject>,
+    gossip_store_tx: mpsc::Sender<GossipPending>,
     fetched_tx: mpsc::Sender<(PeerId, Vec<Vec<u8>>)>,
     topics: Vec<String>,
     invalid_by_peer: HashMap<PeerId, u32>,
@@ -327,7 +335,11 @@ impl NetLoop {
         let (internal_tx, internal_rx) = mpsc::channel(256);
         let (gossip_store_tx, gossip_store_rx) = mpsc::channel(GOSSIP_STORE_QUEUE);
         let (fetched_tx, fetched_rx) = mpsc::channel(FETCH_INGEST_QUEUE);
-        tokio::spawn(gossip_store_task(writer.clone(), gossip_store_rx));
+        tokio::spawn(gossip_store_task(
+            writer.clone(),
+            gossip_store_rx,
+            internal_tx.clone(),
+        ));
         tokio::spawn(fetch_ingest_task(ingest, fetched_rx, internal_tx.clone()));
         let mut this = NetLoop {
             swarm,
@@ -649,15 +661,16 @@ impl NetLoop {
                     A::Ignore
                 } else if self
                     .gossip_store_tx
-                    .try_send(StoredObject::from_signed(&obj))
+                    .try_send((StoredObject::from_signed(&obj), message_id.clone(), source))
                     .is_err()
                 {
                     Metrics::inc(&self.metrics.queue_full_total);
                     Metrics::inc(&self.metrics.gossip_ignored_total);
                     A::Ignore
                 } else {
-                    Metrics::inc(&self.metrics.gossip_accepted_total);
-                    A::Accept
+                    // Accepted (and relayed) only once it is stored: the verdict comes
+                    // back from the store task as `Internal::GossipStored`.
+                    return;
                 }
             }
         };
@@ -816,6 +829,23 @@ impl NetLoop {
             }
             Internal::FetchedInvalid { peer, invalid } => {
                 self.count_invalid(peer, invalid);
+            }
+            Internal::GossipStored { verdicts } => {
+                use gossipsub::MessageAcceptance as A;
+                for (message_id, source, stored) in verdicts {
+                    let verdict = if stored {
+                        Metrics::inc(&self.metrics.gossip_accepted_total);
+                        A::Accept
+                    } else {
+                        Metrics::inc(&self.metrics.gossip_store_failed_total);
+                        Metrics::inc(&self.metrics.gossip_ignored_total);
+                        A::Ignore
+                    };
+                    self.swarm
+                        .behaviour_mut()
+                        .gossipsub
+                        .report_message_validation_result(&message_id, &source, verdict);
+                }
             }
         }
     }
@@ -1048,7 +1078,14 @@ impl NetLoop {
     }
 }
 
-async fn gossip_store_task(writer: StoreWriter, mut rx: mpsc::Receiver<StoredObject>) {
+/// Stores gossiped objects in groups of up to 512 and reports each one's verdict back to
+/// the network task after the commit: accepted (relayed) if stored, ignored if the commit
+/// failed (a full disk), so the node never relays what it has not stored.
+async fn gossip_store_task(
+    writer: StoreWriter,
+    mut rx: mpsc::Receiver<GossipPending>,
+    internal: mpsc::Sender<Internal>,
+) {
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         while batch.len() < 512 {
@@ -1057,8 +1094,27 @@ async fn gossip_store_task(writer: StoreWriter, mut rx: mpsc::Receiver<StoredObj
                 Err(_) => break,
             }
         }
-        if let Err(e) = writer.insert(batch).await {
-            tracing::error!(error = %e, "storing gossiped objects failed");
+        let (objects, ids): (Vec<StoredObject>, Vec<(gossipsub::MessageId, PeerId)>) = batch
+            .into_iter()
+            .map(|(o, id, peer)| (o, (id, peer)))
+            .unzip();
+        let stored = match writer.insert(objects).await {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::error!(error = %e, code = e.code(), "storing gossiped objects failed");
+                false
+            }
+        };
+        let verdicts = ids
+            .into_iter()
+            .map(|(id, peer)| (id, peer, stored))
+            .collect();
+        if internal
+            .send(Internal::GossipStored { verdicts })
+            .await
+            .is_err()
+        {
+            return;
         }
     }
 }

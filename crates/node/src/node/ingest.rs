@@ -200,12 +200,10 @@ impl Ingest {
         let mut news = match stored {
             Ok(n) => n.into_iter(),
             Err(e) => {
-                let code = e.to_string();
+                // Each answer carries the failure's kind (disk full, I/O, corrupt, commit).
                 return answers
                     .into_iter()
-                    .map(|r| {
-                        r.and_then(|_| Err(IngestError::Store(StoreError::Commit(code.clone()))))
-                    })
+                    .map(|r| r.and_then(|_| Err(IngestError::Store(e.classify()))))
                     .collect();
             }
         };
