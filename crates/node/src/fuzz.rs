@@ -493,8 +493,8 @@ pub fn objects_state(data: &[u8]) {
     let full_b = TrustView::compute(&backward.1, me.as_bytes(), &[], TrustParams::default());
     let mut scores_f = full_f.scores(&forward.1);
     let mut scores_b = full_b.scores(&backward.1);
-    scores_f.sort_by(|a, b| a.0.cmp(&b.0));
-    scores_b.sort_by(|a, b| a.0.cmp(&b.0));
+    scores_f.sort_by_key(|s| s.0);
+    scores_b.sort_by_key(|s| s.0);
     assert_eq!(scores_f, scores_b, "trust depends on arrival order");
     for (key, full) in &scores_f {
         let inc = incremental.score(&forward.1, key).unwrap_or_default();
@@ -771,12 +771,14 @@ pub fn credential(data: &[u8]) {
     }
 }
 
+/// Writes one seed: `(target, name, bytes)`.
+#[cfg(feature = "vc")]
+type PutSeed<'a> = dyn FnMut(&str, &str, &[u8]) -> std::io::Result<()> + 'a;
+
 /// Seeds of the identity targets (feature `vc`): a valid personhood proof, credential,
 /// request and issuer key; a signed credential.
 #[cfg(feature = "vc")]
-fn write_identity_seeds(
-    put: &mut dyn FnMut(&str, &str, &[u8]) -> std::io::Result<()>,
-) -> std::io::Result<()> {
+fn write_identity_seeds(put: &mut PutSeed<'_>) -> std::io::Result<()> {
     use rand_chacha::rand_core::SeedableRng;
     use vouch_identity::{CredentialRequest, PersonhoodRequest, SecretKey};
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);

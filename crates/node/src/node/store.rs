@@ -775,7 +775,7 @@ impl StoreReader {
         self
     }
 
-    /// `bytes` if the row is intact ([`row_intact`]); otherwise `None`, reported.
+    /// `bytes` if the row is intact (`row_intact`); otherwise `None`, reported.
     fn checked(&self, id: &ObjectId, bytes: Vec<u8>) -> Option<Vec<u8>> {
         if row_intact(id, &bytes) {
             Some(bytes)
@@ -803,7 +803,8 @@ impl StoreReader {
         Ok(f(&guard)?)
     }
 
-    /// The bytes of one object, re-verified ([`row_intact`]): a damaged row reads as absent.
+    /// The bytes of one object, re-verified (its bytes hash to `id` and decode): a damaged row
+    /// reads as absent.
     pub fn get(&self, id: &ObjectId) -> Result<Option<Vec<u8>>, StoreError> {
         let bytes: Option<Vec<u8>> = self.with(|c| {
             c.prepare_cached("SELECT bytes FROM objects WHERE id = ?1")?
@@ -814,8 +815,8 @@ impl StoreReader {
     }
 
     /// The bytes of the objects among `ids` that are stored (in no particular order),
-    /// stopping before the total would pass `max_bytes`. Each row is re-verified
-    /// ([`row_intact`]) first: a damaged one is left out, so it is never served to a peer.
+    /// stopping before the total would pass `max_bytes`. Each row is re-verified first (as in
+    /// [`StoreReader::get`]): a damaged one is left out, so it is never served to a peer.
     pub fn get_many(&self, ids: &[ObjectId], max_bytes: usize) -> Result<Vec<Vec<u8>>, StoreError> {
         let rows: Vec<(ObjectId, Vec<u8>)> = self.with(|c| {
             let mut stmt = c.prepare_cached("SELECT bytes FROM objects WHERE id = ?1")?;
@@ -1010,6 +1011,9 @@ fn row_problem(id: &[u8], bytes: &[u8]) -> Option<String> {
     }
 }
 
+/// One row of `objects` as the offline tools read it: `(seq, id, bytes)`.
+type ObjectRow = (i64, Vec<u8>, Vec<u8>);
+
 /// Calls `f(seq, id, bytes)` on every object row that can be read, in `seq` order, reading
 /// around damaged pages: a window of rows that fails is retried row by row, and rows that
 /// still fail are returned as ranges of `seq`.
@@ -1037,7 +1041,7 @@ fn scan_objects(
         Some(last) if last.1 + 1 == seq => last.1 = seq,
         _ => unreadable.push((seq, seq)),
     };
-    let read = |from: i64, to: i64| -> Result<Vec<(i64, Vec<u8>, Vec<u8>)>, rusqlite::Error> {
+    let read = |from: i64, to: i64| -> Result<Vec<ObjectRow>, rusqlite::Error> {
         let mut stmt = conn.prepare_cached(
             "SELECT seq, id, bytes FROM objects WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq",
         )?;
