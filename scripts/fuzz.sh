@@ -6,7 +6,8 @@
 #                                         niced, one after the other; prints a table of figures
 #   scripts/fuzz.sh campaign RUNS T1 T2   only the named targets
 #   VOUCH_FUZZ_VC=0                       leave out the targets that need ssi (credential,
-#                                         personhood); VOUCH_FUZZ_NO_BUILD=1 skips the build
+#                                         personhood); VOUCH_FUZZ_NO_BUILD=1 skips the build;
+#                                         VOUCH_FUZZ_MAX_SECONDS caps each target's time
 #
 # Targets start from the committed seeds (fuzz/seeds/<target>) and keep what they find in
 # fuzz/corpus/<target> (not committed); a crash lands in fuzz/artifacts/<target>/ and stops
@@ -78,7 +79,9 @@ case "$MODE" in
       log="fuzz/logs/$t.log"
       start=$(date +%s)
       status=0
-      run "$t" -runs="$runs" >"$log" 2>&1 || status=$?
+      limit=()
+      [ -n "${VOUCH_FUZZ_MAX_SECONDS:-}" ] && limit=(-max_total_time="$VOUCH_FUZZ_MAX_SECONDS")
+      run "$t" -runs="$runs" "${limit[@]}" >"$log" 2>&1 || status=$?
       secs=$(( $(date +%s) - start ))
       execs=$(grep -o 'stat::number_of_executed_units: [0-9]*' "$log" | grep -o '[0-9]*$' || echo 0)
       last=$(grep -E '^#[0-9]+' "$log" | tail -1)
