@@ -35,6 +35,9 @@ echo "==> interop: CAR files read and written by @ipld/car + @ipld/dag-cbor (Nod
 (cd tests/interop-car && npm ci --no-audit --no-fund --silent)
 VOUCH="$CARGO_TARGET_DIR/debug/vouch" bash tests/interop-car/run.sh
 
+echo "==> differential: vouch's object decoder against Python's and @ipld/dag-cbor on the fuzz corpus"
+"$VENV/bin/python" tests/interop-objects/differential.py "$CARGO_TARGET_DIR/debug/vouch" --node node
+
 echo "==> API contract: a live, seeded node checked against specs/api/openapi.yaml by Schemathesis"
 VOUCH="$CARGO_TARGET_DIR/debug/vouch" bash tests/api-schema/run.sh
 

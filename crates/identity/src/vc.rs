@@ -206,6 +206,61 @@ fn parse_time(s: &str) -> Result<DateTime<Utc>, VcError> {
         .map_err(|_| VcError::Malformed(format!("not an RFC 3339 date-time: {s}")))
 }
 
+/// Refuses a credential in which any string (key or value) holds percent-encoded bytes that
+/// are not UTF-8 (`"cr%aetd"`): `ssi`'s IRI handling (`pct-str`) panics on them, so they
+/// must not reach it. Found by the `credential` fuzz target (`fuzz/regressions/credential`).
+fn check_percent_encoding(value: &Value) -> Result<(), VcError> {
+    fn decodes_to_utf8(s: &str) -> bool {
+        if !s.contains('%') {
+            return true;
+        }
+        let b = s.as_bytes();
+        let mut out = Vec::with_capacity(b.len());
+        let mut i = 0;
+        while i < b.len() {
+            let hex = |c: u8| (c as char).to_digit(16);
+            match (
+                b[i],
+                b.get(i + 1).copied().and_then(hex),
+                b.get(i + 2).copied().and_then(hex),
+            ) {
+                (b'%', Some(hi), Some(lo)) => {
+                    out.push((hi * 16 + lo) as u8);
+                    i += 3;
+                }
+                (c, _, _) => {
+                    out.push(c);
+                    i += 1;
+                }
+            }
+        }
+        std::str::from_utf8(&out).is_ok()
+    }
+    let ok = match value {
+        Value::String(s) => decodes_to_utf8(s),
+        Value::Array(items) => return items.iter().try_for_each(check_percent_encoding),
+        Value::Object(map) => {
+            for (k, v) in map {
+                if !decodes_to_utf8(k) {
+                    return Err(VcError::Malformed(
+                        "percent-encoded bytes that are not UTF-8".into(),
+                    ));
+                }
+                check_percent_encoding(v)?;
+            }
+            true
+        }
+        _ => true,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(VcError::Malformed(
+            "percent-encoded bytes that are not UTF-8".into(),
+        ))
+    }
+}
+
 /// Verifies a credential at `now_ms`: shape, issuer `did:key`, the `eddsa-rdfc-2022` proof
 /// (with `ssi`, offline), `validFrom`/`validUntil`, and that no revocation in `revocations`
 /// signed by its issuer names it.
@@ -218,6 +273,7 @@ pub fn verify_credential(
         return Err(VcError::Malformed("credential too large".into()));
     }
     let value: Value = serde_json::from_str(json).map_err(|e| VcError::Malformed(e.to_string()))?;
+    check_percent_encoding(&value)?;
     let obj = value
         .as_object()
         .ok_or_else(|| VcError::Malformed("not a JSON object".into()))?;
@@ -430,6 +486,35 @@ mod tests {
             valid_from_ms: T0,
             valid_until_ms: Some(T0 + 365 * DAY),
         }
+    }
+
+    /// Regression (fuzz target `credential`): a percent-encoded byte that is not UTF-8 in any
+    /// string made `ssi`'s IRI code panic; it is now refused before `ssi` sees it, and a
+    /// valid percent-encoding still verifies as far as the proof.
+    #[test]
+    fn percent_encoded_non_utf8_is_refused_not_a_panic() {
+        let issuer = key(1);
+        let json = issue_credential(&issuer, &request(&key(2)), T0).unwrap();
+        let bad = json.replace("in-person check", "cr%aetd");
+        assert_eq!(
+            verify_credential(&bad, T0 + DAY, &[])
+                .unwrap_err()
+                .to_string(),
+            "malformed credential: percent-encoded bytes that are not UTF-8"
+        );
+        let bad_key = json.replace("\"verifiedBy\"", "\"v%ff\"");
+        assert_eq!(
+            verify_credential(&bad_key, T0 + DAY, &[])
+                .unwrap_err()
+                .code(),
+            "vc-malformed"
+        );
+        // `%C3%A9` is UTF-8 (é): it passes the check and fails only on the proof.
+        let fine = json.replace("in-person check", "caf%C3%A9");
+        assert_eq!(
+            verify_credential(&fine, T0 + DAY, &[]).unwrap_err().code(),
+            "vc-bad-proof"
+        );
     }
 
     #[test]

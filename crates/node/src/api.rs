@@ -13,7 +13,7 @@
 //! - events: `GET /v1/viewers/{viewer}/events` (Server-Sent Events);
 //! - groups and lists: `GET /v1/groups/{owner}/{name}` and its `/bans`, `/reports`,
 //!   `/appeals`; `GET /v1/lists/{owner}/{name}`;
-//! - `GET /v1/status`, `GET /healthz`, `GET /metrics`;
+//! - `GET /v1/status`, `GET /healthz` (liveness), `GET /readyz` (readiness), `GET /metrics`;
 //! - `POST /v1/dev/publish-raw?topic=T`: only with `unsafe_dev_publish_raw`; publishes the
 //!   body unchecked (to test how peers treat bad input).
 //!
@@ -26,11 +26,12 @@
 //! `limits.rs` bounds the work per token; `server.rs` the connections.
 
 mod auth;
-mod decide;
+pub(crate) mod decide;
 mod events;
 mod extract;
 mod groups;
 mod guard;
+mod health;
 mod limits;
 mod server;
 mod tokens;
@@ -95,6 +96,8 @@ pub(crate) struct ApiState {
     pub limits: Arc<Limits>,
     /// Host, Origin and content-type checks.
     pub guard: Arc<Guard>,
+    /// The node's health (`/healthz`, `/readyz`).
+    pub health: Arc<crate::node::health::Health>,
 }
 
 /// The router.
@@ -146,7 +149,8 @@ pub(crate) fn router(state: ApiState) -> Router {
             get(tokens::list).post(tokens::create).layer(json_limit()),
         )
         .route("/v1/tokens/{id}", axum::routing::delete(tokens::revoke))
-        .route("/healthz", get(|| async { "ok" }))
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

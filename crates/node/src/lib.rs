@@ -10,6 +10,9 @@ mod api;
 pub mod car;
 mod cli;
 pub mod client;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzz;
 mod json;
 mod net;
 mod node;
@@ -23,8 +26,8 @@ pub use node::metrics::Metrics;
 /// The node's SQLite store, for tools and tests that open a data directory directly.
 pub mod store {
     pub use crate::node::store::{
-        default_data_dir, integrity_check, open, rebuild, Durability, StoreError, StoreReader,
-        StoreWriter, StoredObject,
+        check, default_data_dir, integrity_check, open, rebuild, salvage, CheckReport, DamagedRow,
+        Durability, SalvageReport, StoreError, StoreReader, StoreWriter, StoredObject, DB_FILE,
     };
 }
 

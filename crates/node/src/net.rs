@@ -1402,6 +1402,12 @@ fn verdict_of(
             Metrics::inc(&metrics.gossip_ignored_total);
             (A::Ignore, false)
         }
+        Err(IngestError::Store(_)) => {
+            // Not stored (a full disk, an I/O error): not relayed, and no fault of the sender.
+            Metrics::inc(&metrics.gossip_store_failed_total);
+            Metrics::inc(&metrics.gossip_ignored_total);
+            (A::Ignore, false)
+        }
         Err(_) => {
             Metrics::inc(&metrics.gossip_ignored_total);
             (A::Ignore, false)

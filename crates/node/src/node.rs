@@ -8,6 +8,7 @@ pub(crate) mod config;
 pub(crate) mod engine;
 pub(crate) mod files;
 pub(crate) mod filter;
+pub(crate) mod health;
 pub(crate) mod ingest;
 pub(crate) mod metrics;
 pub(crate) mod policy_record;
@@ -30,6 +31,7 @@ use crate::node::admission::{Admission, AdmissionHook};
 use crate::node::config::NodeConfig;
 use crate::node::engine::Engine;
 use crate::node::filter::{ReplicationHook, SharedFilter};
+use crate::node::health::{AliveGuard, Part};
 use crate::node::ingest::Ingest;
 use crate::node::metrics::Metrics;
 use crate::node::store::{StoreReader, StoreWriter};
@@ -66,7 +68,8 @@ pub(crate) async fn run(
     let tokens = Arc::new(Tokens::open(&data_dir, token)?);
     let conn = store::open(&data_dir, config.durability)?;
     let (writer, writer_thread) = StoreWriter::spawn(conn, metrics.clone());
-    let reader = StoreReader::open(&data_dir)?;
+    let health = writer.health();
+    let reader = StoreReader::open(&data_dir)?.with_health(health.clone());
     let commits = writer.commits();
     // The config's rules are in force from the start; the engine adds the viewers' before
     // it reports ready, and keeps them in step.
@@ -172,6 +175,7 @@ pub(crate) async fn run(
         tokens,
         limits: Arc::new(ApiLimitsState::new(limits.clone(), metrics.clone())),
         guard: Arc::new(guard),
+        health: health.clone(),
     });
     let tmp = data_dir.join("api.addr.tmp");
     std::fs::write(&tmp, api_addr.to_string())?;
@@ -190,12 +194,19 @@ pub(crate) async fn run(
         },
     ));
     let mut net_stop = stop_tx.subscribe();
-    let net_task = tokio::spawn(net.run(async move {
-        let _ = net_stop.recv().await;
-    }));
+    // The guard reports the network task's end to `/healthz`, a panic included.
+    let net_alive = AliveGuard::new(health.clone(), Part::Network);
+    let net_task = tokio::spawn(async move {
+        let _alive = net_alive;
+        net.run(async move {
+            let _ = net_stop.recv().await;
+        })
+        .await
+    });
 
     shutdown.await;
     tracing::info!("shutting down");
+    health.shutting_down();
     let _ = stop_tx.send(());
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), api).await;
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), net_task).await;

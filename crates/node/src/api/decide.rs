@@ -53,7 +53,7 @@ fn post_item(id: ObjectId, meta: PostMeta) -> Item {
 /// Reads one item; a post by CID that the index does not hold is left for the store.
 // Short-lived and kept in one Vec per call: boxing the item would cost an allocation each.
 #[allow(clippy::large_enum_variant)]
-enum Parsed {
+pub(crate) enum Parsed {
     Ready(Item),
     Lookup(ObjectId),
     Failed(ErrorJson),
@@ -62,7 +62,7 @@ enum Parsed {
 }
 
 /// Reads the items; inline objects are validated together (one batch verification).
-fn parse_items(items: &[ItemJson], now: u64) -> Vec<Parsed> {
+pub(crate) fn parse_items(items: &[ItemJson], now: u64) -> Vec<Parsed> {
     let mut decoded: Vec<Result<Vec<u8>, ErrorJson>> = Vec::new();
     for item in items {
         if let Some(b64) = &item.object {

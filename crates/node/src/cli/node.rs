@@ -53,9 +53,19 @@ pub(super) enum NodeCmd {
         #[arg(long, env = "VOUCH_DATA_DIR")]
         data_dir: Option<PathBuf>,
     },
-    /// Check the database (`PRAGMA integrity_check`) and count objects.
+    /// Check the database (`PRAGMA integrity_check`) and re-verify every stored object (id,
+    /// encoding, signature); exits 1 if anything is wrong.
     #[command(after_help = "Example:\n  vouch node check --data-dir /tmp/n1")]
     Check {
+        /// The data directory.
+        #[arg(long, env = "VOUCH_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+    },
+    /// Recover a damaged database (node stopped): copy every intact object, the viewers and
+    /// the peer tables into a new database and swap it in, keeping the damaged file beside
+    /// it; catch-up refetches lost objects from peers.
+    #[command(after_help = "Example:\n  vouch node salvage --data-dir /tmp/n1")]
+    Salvage {
         /// The data directory.
         #[arg(long, env = "VOUCH_DATA_DIR")]
         data_dir: Option<PathBuf>,
@@ -292,19 +302,32 @@ pub(super) fn run_node_cmd(cmd: NodeCmd) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         NodeCmd::Check { data_dir } => check(&data_dir_or_default(data_dir)),
+        NodeCmd::Salvage { data_dir } => {
+            let report = store::salvage(&data_dir_or_default(data_dir))?;
+            println!("{}", serde_json::to_string(&report)?);
+            Ok(ExitCode::SUCCESS)
+        }
         NodeCmd::BenchIngest(args) => bench::bench_ingest(&args),
         NodeCmd::BenchSync(args) => bench::bench_sync(&args),
     }
 }
 
 fn check(dir: &Path) -> anyhow::Result<ExitCode> {
-    let integrity = store::integrity_check(dir)?;
-    let objects = store::StoreReader::open(dir)?.count()?;
+    if !dir.join(store::DB_FILE).exists() {
+        anyhow::bail!("no database in {}", dir.display());
+    }
+    let report = store::check(dir)?;
     println!(
         "{}",
-        serde_json::json!({ "integrity_check": integrity, "objects": objects })
+        serde_json::json!({
+            "ok": report.is_ok(),
+            "integrity_check": report.integrity.join("; "),
+            "objects": report.objects,
+            "damaged": report.damaged,
+            "unreadable": report.unreadable,
+        })
     );
-    Ok(if integrity == "ok" {
+    Ok(if report.is_ok() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE

@@ -295,12 +295,10 @@ impl Ingest {
         let (mut news, mut holds) = match (stored, quarantined) {
             (Ok(n), Ok(q)) => (n.into_iter(), q.into_iter()),
             (Err(e), _) | (_, Err(e)) => {
-                let code = e.to_string();
+                // Each answer carries the failure's kind (disk full, I/O, corrupt, commit).
                 return answers
                     .into_iter()
-                    .map(|r| {
-                        r.and_then(|_| Err(IngestError::Store(StoreError::Commit(code.clone()))))
-                    })
+                    .map(|r| r.and_then(|_| Err(IngestError::Store(e.classify()))))
                     .collect();
             }
         };

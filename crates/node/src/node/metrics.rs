@@ -208,6 +208,19 @@ metrics! {
     api_connections: "gauge",
     /// Connections closed because the client stopped reading its answers.
     api_write_timeouts_total: "counter",
+    /// Store commits that failed (disk full, I/O error, corruption); nothing of theirs was
+    /// acknowledged.
+    store_commit_failures_total: "counter",
+    /// 1 while the last commit failed because the disk is full.
+    store_disk_full: "gauge",
+    /// 1 while the store commits and its writer runs (`/readyz`).
+    store_healthy: "gauge",
+    /// Stored rows that failed re-verification when read (id or encoding); never served.
+    store_rows_corrupt_total: "counter",
+    /// 1 while the network task runs.
+    network_alive: "gauge",
+    /// Valid gossip objects not accepted (so not relayed) because their commit failed.
+    gossip_store_failed_total: "counter",
 }
 
 impl Metrics {

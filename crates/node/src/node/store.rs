@@ -13,10 +13,11 @@ use tokio::sync::{mpsc, oneshot, watch};
 use vouch_reputation::{ObjectId, SignedObject};
 
 use crate::net::topic::topic_of;
+use crate::node::health::{AliveGuard, Health, Part};
 use crate::node::metrics::Metrics;
 
 /// Name of the database file inside the data directory.
-pub(crate) const DB_FILE: &str = "vouch.sqlite";
+pub const DB_FILE: &str = "vouch.sqlite";
 /// Version of the schema below, kept in `meta` (`schema_version`). Older databases are
 /// migrated forward by [`MIGRATIONS`] when they are opened; a newer one is refused.
 pub(crate) const SCHEMA_VERSION: i64 = 3;
@@ -190,12 +191,29 @@ pub enum StoreError {
     /// The writer's queue is full.
     #[error("the store writer's queue is full")]
     Busy,
-    /// The database was written by a newer schema.
-    #[error("database schema version {0} is not supported")]
+    /// The database was written by a newer schema (or its version is unreadable: -1).
+    #[error(
+        "database schema version {0} is not supported: this release reads versions 1 to \
+         {SCHEMA_VERSION}; run the release that wrote it, or restore a backup"
+    )]
     Schema(i64),
-    /// The data directory could not be created or read.
+    /// The data directory could not be created or read, or the disk failed a write.
     #[error("data directory: {0}")]
     Io(#[from] std::io::Error),
+    /// A commit failed because the disk (or the database's size limit) is full; nothing of
+    /// its batch was stored. The writer retries by itself and the next commit succeeds as
+    /// soon as there is space.
+    #[error("disk full: {0}")]
+    DiskFull(String),
+    /// The database file is damaged (SQLite's `quick_check` at start, or an error while
+    /// reading or writing).
+    #[error(
+        "the database is damaged: {0}. Stop the node; `vouch node check` lists what is \
+         wrong; `vouch node rebuild` repairs indexes and derived tables; `vouch node salvage` \
+         copies every intact object into a new database (keeping the damaged file beside it) \
+         and catch-up refetches the rest from peers (specs/sync.md, \"Corruption\")"
+    )]
+    Corrupt(String),
 }
 
 impl StoreError {
@@ -208,6 +226,31 @@ impl StoreError {
             StoreError::Busy => "store-busy",
             StoreError::Schema(_) => "store-schema",
             StoreError::Io(_) => "store-io",
+            StoreError::DiskFull(_) => "store-disk-full",
+            StoreError::Corrupt(_) => "store-corrupt",
+        }
+    }
+
+    /// The error as one of the variants that answer a failed commit: `DiskFull`, `Corrupt`,
+    /// `Io` (a disk I/O error), or `Commit`; SQLite's codes are read to tell them apart.
+    pub(crate) fn classify(&self) -> StoreError {
+        use rusqlite::ErrorCode as C;
+        let msg = self.to_string();
+        match self {
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => match e.code {
+                C::DiskFull => StoreError::DiskFull(msg),
+                C::DatabaseCorrupt | C::NotADatabase => StoreError::Corrupt(msg),
+                C::SystemIoFailure | C::CannotOpen => StoreError::Io(std::io::Error::other(msg)),
+                _ => StoreError::Commit(msg),
+            },
+            StoreError::DiskFull(m) => StoreError::DiskFull(m.clone()),
+            StoreError::Corrupt(m) => StoreError::Corrupt(m.clone()),
+            StoreError::Io(e) => StoreError::Io(std::io::Error::new(e.kind(), e.to_string())),
+            StoreError::Closed => StoreError::Closed,
+            StoreError::Busy => StoreError::Busy,
+            StoreError::Schema(v) => StoreError::Schema(*v),
+            StoreError::Commit(m) => StoreError::Commit(m.clone()),
+            StoreError::Sqlite(_) => StoreError::Commit(msg),
         }
     }
 }
@@ -327,8 +370,51 @@ pub(crate) enum Quarantined {
     AuthorFull,
 }
 
-/// Opens (creating if needed) the database in `data_dir` and applies the schema.
+/// Opens (creating if needed) the database in `data_dir`, checks it (`PRAGMA quick_check`:
+/// a damaged file is refused with [`StoreError::Corrupt`], before anything is written to
+/// it) and applies the schema.
 pub fn open(data_dir: &Path, durability: Durability) -> Result<Connection, StoreError> {
+    let conn = match open_unchecked(data_dir, durability) {
+        Ok(c) => c,
+        Err(e) => {
+            return Err(match e.classify() {
+                StoreError::Corrupt(m) => StoreError::Corrupt(m),
+                _ => e,
+            })
+        }
+    };
+    let problems = quick_check(&conn)?;
+    if !problems.is_empty() {
+        return Err(StoreError::Corrupt(format!(
+            "quick_check found {} problem(s), the first: {}",
+            problems.len(),
+            problems[0]
+        )));
+    }
+    let mut conn = conn;
+    migrate(&mut conn)?;
+    Ok(conn)
+}
+
+/// `PRAGMA quick_check` (at most 100 problems): the empty list when the file is sound. A
+/// file too damaged to be read at all is an error.
+fn quick_check(conn: &Connection) -> Result<Vec<String>, StoreError> {
+    let rows = (|| {
+        let mut stmt = conn.prepare("PRAGMA quick_check(100)")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        rows.collect::<Result<Vec<String>, _>>()
+    })();
+    match rows {
+        Ok(rows) if rows.len() == 1 && rows[0] == "ok" => Ok(Vec::new()),
+        Ok(rows) => Ok(rows),
+        Err(e) => Err(StoreError::Corrupt(format!(
+            "quick_check could not run: {e}"
+        ))),
+    }
+}
+
+/// Opens the database with the node's settings, without checking or migrating it.
+fn open_unchecked(data_dir: &Path, durability: Durability) -> Result<Connection, StoreError> {
     std::fs::create_dir_all(data_dir)?;
     crate::node::files::prepare_private_db(&data_dir.join(DB_FILE))?;
     let conn = Connection::open(data_dir.join(DB_FILE))?;
@@ -344,8 +430,6 @@ pub fn open(data_dir: &Path, durability: Durability) -> Result<Connection, Store
     )?;
     conn.pragma_update(None, "cache_size", -WRITER_CACHE_KIB)?;
     conn.pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)?;
-    let mut conn = conn;
-    migrate(&mut conn)?;
     Ok(conn)
 }
 
@@ -399,6 +483,7 @@ pub struct StoreWriter {
     tx: mpsc::Sender<WriteCmd>,
     metrics: Arc<Metrics>,
     commits: watch::Receiver<i64>,
+    health: Arc<Health>,
 }
 
 impl std::fmt::Debug for WriteCmd {
@@ -425,22 +510,36 @@ impl StoreWriter {
             })
             .unwrap_or(0);
         let (commits_tx, commits) = watch::channel(last_seq);
+        let health = Health::new(metrics.clone());
+        let h = health.clone();
         let handle = std::thread::Builder::new()
             .name("vouch-store-writer".into())
-            .spawn(move || writer_loop(conn, rx, m, commits_tx));
+            .spawn(move || {
+                let _alive = AliveGuard::new(h.clone(), Part::Writer);
+                writer_loop(conn, rx, m, commits_tx, &h)
+            });
         let handle = match handle {
             Ok(h) => h,
             // Without a thread there is no writer; every send then fails with `Closed`.
-            Err(_) => std::thread::spawn(|| {}),
+            Err(_) => {
+                health.writer_stopped();
+                std::thread::spawn(|| {})
+            }
         };
         (
             StoreWriter {
                 tx,
                 metrics,
                 commits,
+                health,
             },
             handle,
         )
+    }
+
+    /// The node's health, which the writer reports its commits and its life into.
+    pub(crate) fn health(&self) -> Arc<Health> {
+        self.health.clone()
     }
 
     /// The commit hook: the highest `objects.seq` committed so far, updated after each
@@ -543,18 +642,59 @@ impl StoreWriter {
     }
 }
 
+/// How often a writer whose last commit failed probes the disk with a small write, so it
+/// finds out by itself that space came back (and `/readyz` turns ready) without waiting for
+/// the next object.
+pub(crate) const RECOVERY_PROBE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Waits for the next command; while commits fail, probes the disk every
+/// [`RECOVERY_PROBE`] until a probe or a command arrives. `None` when every handle is gone.
+fn next_command(
+    conn: &mut Connection,
+    rx: &mut mpsc::Receiver<WriteCmd>,
+    health: &Health,
+) -> Option<WriteCmd> {
+    loop {
+        if !health.store_failing() {
+            return rx.blocking_recv();
+        }
+        match rx.try_recv() {
+            Ok(cmd) => return Some(cmd),
+            Err(mpsc::error::TryRecvError::Disconnected) => return None,
+            Err(mpsc::error::TryRecvError::Empty) => {}
+        }
+        std::thread::sleep(RECOVERY_PROBE);
+        let probe = conn
+            .execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('last_probe_ms', ?1)",
+                [crate::node::clock::now_ms().to_string()],
+            )
+            .map_err(StoreError::from);
+        match probe {
+            Ok(_) => health.commit_ok(),
+            Err(e) => report_failure(health, &e),
+        }
+    }
+}
+
+fn report_failure(health: &Health, e: &StoreError) {
+    let e = e.classify();
+    health.commit_failed(e.code(), e.to_string(), crate::node::clock::now_ms());
+}
+
 fn writer_loop(
     mut conn: Connection,
     mut rx: mpsc::Receiver<WriteCmd>,
     metrics: Arc<Metrics>,
     commits: watch::Sender<i64>,
+    health: &Health,
 ) {
     let mut totals = QuarantineTotals::read(&conn);
     metrics.quarantine_objects.store(
         totals.objects.max(0) as u64,
         std::sync::atomic::Ordering::Relaxed,
     );
-    while let Some(first) = rx.blocking_recv() {
+    while let Some(first) = next_command(&mut conn, &mut rx, health) {
         let mut batch = vec![first];
         let mut n_objects = batch_objects(&batch);
         while n_objects < MAX_OBJECTS_PER_COMMIT {
@@ -571,6 +711,7 @@ fn writer_loop(
         match result {
             Ok((per_cmd, last_object_seq)) => {
                 Metrics::inc(&metrics.store_commits_total);
+                health.commit_ok();
                 // The commit hook: after a commit that stored new objects, the highest seq
                 // of `objects` (read back, since quarantine rows have rowids too).
                 if let Some(last) = last_object_seq {
@@ -613,15 +754,19 @@ fn writer_loop(
             }
             Err(e) => {
                 totals = before;
-                tracing::error!(error = %e, "store commit failed");
-                let msg = e.to_string();
+                // Nothing of the batch is acknowledged: every waiting caller gets the error.
+                let e = e.classify();
+                if !health.store_failing() {
+                    tracing::error!(error = %e, code = e.code(), "store commit failed");
+                }
+                report_failure(health, &e);
                 for cmd in batch {
                     match cmd {
                         WriteCmd::Insert { ack, .. } => {
-                            let _ = ack.send(Err(StoreError::Commit(msg.clone())));
+                            let _ = ack.send(Err(e.classify()));
                         }
                         WriteCmd::Quarantine { ack, .. } => {
-                            let _ = ack.send(Err(StoreError::Commit(msg.clone())));
+                            let _ = ack.send(Err(e.classify()));
                         }
                         _ => {}
                     }
@@ -939,6 +1084,15 @@ impl AuthorCounts {
 #[derive(Clone, Debug)]
 pub struct StoreReader {
     conn: Arc<Mutex<Connection>>,
+    health: Arc<Health>,
+}
+
+/// Re-verifies a stored row before it leaves the node: its bytes must hash to the id it was
+/// looked up by and decode as an object (everything validation checks but the signature,
+/// which was checked when it was stored). A row that fails was damaged on disk; serving it
+/// would make peers penalise this node, so it is counted, logged and withheld.
+pub(crate) fn row_intact(id: &ObjectId, bytes: &[u8]) -> bool {
+    ObjectId::of_bytes(bytes) == *id && vouch_reputation::decode_stored(bytes).is_ok()
 }
 
 impl StoreReader {
@@ -953,7 +1107,31 @@ impl StoreReader {
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         Ok(StoreReader {
             conn: Arc::new(Mutex::new(conn)),
+            health: Health::new(Arc::new(Metrics::default())),
         })
+    }
+
+    /// Reports damaged rows into the node's `health` (and its metrics).
+    pub(crate) fn with_health(mut self, health: Arc<Health>) -> Self {
+        self.health = health;
+        self
+    }
+
+    /// `bytes` if the row is intact (`row_intact`); otherwise `None`, reported.
+    fn checked(&self, id: &ObjectId, bytes: Vec<u8>) -> Option<Vec<u8>> {
+        if row_intact(id, &bytes) {
+            Some(bytes)
+        } else {
+            let n = self.health.corrupt_row();
+            // Logged at the first few and then ever more rarely (1, 2, 4, 8, ...): a peer
+            // asking again and again must not flood the log; the metric counts them all.
+            if n.is_power_of_two() {
+                tracing::error!(id = %id, damaged_reads = n, "a stored object is damaged (its \
+                    bytes do not match its id or do not decode): not served; `vouch node check` \
+                    lists such rows, `vouch node salvage` drops them and catch-up refetches them");
+            }
+            None
+        }
     }
 
     fn with<T>(
@@ -967,19 +1145,22 @@ impl StoreReader {
         Ok(f(&guard)?)
     }
 
-    /// The bytes of one object.
+    /// The bytes of one object, re-verified (its bytes hash to `id` and decode): a damaged row
+    /// reads as absent.
     pub fn get(&self, id: &ObjectId) -> Result<Option<Vec<u8>>, StoreError> {
-        self.with(|c| {
+        let bytes: Option<Vec<u8>> = self.with(|c| {
             c.prepare_cached("SELECT bytes FROM objects WHERE id = ?1")?
                 .query_row([&id.0[..]], |r| r.get(0))
                 .optional()
-        })
+        })?;
+        Ok(bytes.and_then(|b| self.checked(id, b)))
     }
 
     /// The bytes of the objects among `ids` that are stored (in no particular order),
-    /// stopping before the total would pass `max_bytes`.
+    /// stopping before the total would pass `max_bytes`. Each row is re-verified first (as in
+    /// [`StoreReader::get`]): a damaged one is left out, so it is never served to a peer.
     pub fn get_many(&self, ids: &[ObjectId], max_bytes: usize) -> Result<Vec<Vec<u8>>, StoreError> {
-        self.with(|c| {
+        let rows: Vec<(ObjectId, Vec<u8>)> = self.with(|c| {
             let mut stmt = c.prepare_cached("SELECT bytes FROM objects WHERE id = ?1")?;
             let mut out = Vec::new();
             let mut total = 0usize;
@@ -990,11 +1171,15 @@ impl StoreReader {
                     if total > max_bytes {
                         break;
                     }
-                    out.push(b);
+                    out.push((*id, b));
                 }
             }
             Ok(out)
-        })
+        })?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(id, b)| self.checked(&id, b))
+            .collect())
     }
 
     /// Whether an object is stored.
@@ -1124,7 +1309,11 @@ pub struct RebuildReport {
 /// Drops every derived table and derives it again from the objects, re-validating each.
 /// Run it on a stopped node.
 pub fn rebuild(data_dir: &Path) -> Result<RebuildReport, StoreError> {
-    let mut conn = open(data_dir, Durability::Full)?;
+    // No quick_check here: this is one of the repairs for what it finds. Indexes are
+    // rebuilt first (a damaged index is the commonest damage that leaves the rows intact).
+    let mut conn = open_unchecked(data_dir, Durability::Full)?;
+    migrate(&mut conn)?;
+    conn.execute_batch("REINDEX;")?;
     let tx = conn.transaction()?;
     tx.execute_batch("DELETE FROM sync_index; DELETE FROM authors;")?;
     let mut report = RebuildReport {
@@ -1158,6 +1347,274 @@ pub fn rebuild(data_dir: &Path) -> Result<RebuildReport, StoreError> {
         authors.write(&mut auth)?;
     }
     tx.commit()?;
+    Ok(report)
+}
+
+/// What [`check`] found.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct CheckReport {
+    /// `PRAGMA integrity_check` (up to 100 lines): `["ok"]` when the file is sound.
+    pub integrity: Vec<String>,
+    /// Object rows read.
+    pub objects: u64,
+    /// Rows that fail re-verification.
+    pub damaged: Vec<DamagedRow>,
+    /// Ranges of `seq` that could not be read at all (damaged pages), as `[first, last]`.
+    pub unreadable: Vec<(i64, i64)>,
+}
+
+impl CheckReport {
+    /// Nothing is wrong.
+    pub fn is_ok(&self) -> bool {
+        self.integrity == ["ok"] && self.damaged.is_empty() && self.unreadable.is_empty()
+    }
+}
+
+/// One stored object that fails re-verification.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct DamagedRow {
+    /// Its `objects.seq`.
+    pub seq: i64,
+    /// The id column, in hex (it may itself be the damaged part).
+    pub id: String,
+    /// `id-mismatch` (the bytes do not hash to the id) or the validation error's code.
+    pub problem: String,
+}
+
+/// Re-verifies one stored row completely (id, decoding, signature): `None` when intact.
+fn row_problem(id: &[u8], bytes: &[u8]) -> Option<String> {
+    if id != ObjectId::of_bytes(bytes).0.as_slice() {
+        return Some("id-mismatch".into());
+    }
+    // Objects were valid when stored; the clock check cannot fail for the past.
+    match vouch_reputation::validate(bytes, u64::MAX / 2) {
+        Ok(_) => None,
+        Err(e) => Some(e.code().to_owned()),
+    }
+}
+
+/// One row of `objects` as the offline tools read it: `(seq, id, bytes)`.
+type ObjectRow = (i64, Vec<u8>, Vec<u8>);
+
+/// Calls `f(seq, id, bytes)` on every object row that can be read, in `seq` order, reading
+/// around damaged pages: a window of rows that fails is retried row by row, and rows that
+/// still fail are returned as ranges of `seq`.
+fn scan_objects(
+    conn: &Connection,
+    mut f: impl FnMut(i64, Vec<u8>, Vec<u8>) -> Result<(), StoreError>,
+) -> Result<Vec<(i64, i64)>, StoreError> {
+    const WINDOW: i64 = 512;
+    // The highest seq; if even that cannot be read, a bound from the file's size (a row
+    // takes more than 32 bytes), so the scan ends.
+    let max: i64 = conn
+        .query_row("SELECT coalesce(max(seq), 0) FROM objects", [], |r| {
+            r.get(0)
+        })
+        .or_else(|_| {
+            conn.query_row(
+                "SELECT page_count * page_size / 32 FROM pragma_page_count(), pragma_page_size()",
+                [],
+                |r| r.get(0),
+            )
+        })
+        .unwrap_or(1 << 20);
+    let mut unreadable: Vec<(i64, i64)> = Vec::new();
+    let mark = |seq: i64, unreadable: &mut Vec<(i64, i64)>| match unreadable.last_mut() {
+        Some(last) if last.1 + 1 == seq => last.1 = seq,
+        _ => unreadable.push((seq, seq)),
+    };
+    let read = |from: i64, to: i64| -> Result<Vec<ObjectRow>, rusqlite::Error> {
+        let mut stmt = conn.prepare_cached(
+            "SELECT seq, id, bytes FROM objects WHERE seq BETWEEN ?1 AND ?2 ORDER BY seq",
+        )?;
+        let rows = stmt.query_map([from, to], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        rows.collect()
+    };
+    let mut from = 1;
+    while from <= max {
+        let to = from.saturating_add(WINDOW - 1);
+        match read(from, to) {
+            Ok(rows) => {
+                for (seq, id, bytes) in rows {
+                    f(seq, id, bytes)?;
+                }
+            }
+            Err(_) => {
+                // Row by row; a row that cannot be read is lost here (peers still have it).
+                for seq in from..=to.min(max) {
+                    match read(seq, seq) {
+                        Ok(rows) => {
+                            for (seq, id, bytes) in rows {
+                                f(seq, id, bytes)?;
+                            }
+                        }
+                        Err(_) => mark(seq, &mut unreadable),
+                    }
+                }
+            }
+        }
+        from = to.saturating_add(1);
+    }
+    Ok(unreadable)
+}
+
+/// `vouch node check`: the full `PRAGMA integrity_check`, and every stored object
+/// re-verified (its id, its encoding and its signature). Reads only; run it on a stopped
+/// node or beside a running one.
+pub fn check(data_dir: &Path) -> Result<CheckReport, StoreError> {
+    let conn =
+        Connection::open_with_flags(data_dir.join(DB_FILE), OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+    let integrity: Vec<String> = (|| {
+        let mut stmt = conn.prepare("PRAGMA integrity_check(100)")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        rows.collect::<Result<Vec<String>, rusqlite::Error>>()
+    })()
+    .unwrap_or_else(|e| vec![format!("integrity_check could not run: {e}")]);
+    let mut objects = 0;
+    let mut damaged = Vec::new();
+    let unreadable = scan_objects(&conn, |seq, id, bytes| {
+        objects += 1;
+        if let Some(problem) = row_problem(&id, &bytes) {
+            damaged.push(DamagedRow {
+                seq,
+                id: hex::encode(&id),
+                problem,
+            });
+        }
+        Ok(())
+    })?;
+    Ok(CheckReport {
+        integrity,
+        objects,
+        damaged,
+        unreadable,
+    })
+}
+
+/// What [`salvage`] did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SalvageReport {
+    /// Intact objects copied into the new database.
+    pub objects_kept: u64,
+    /// Rows read but dropped because they fail re-verification.
+    pub objects_dropped: u64,
+    /// Ranges of `seq` that could not be read at all.
+    pub unreadable: Vec<(i64, i64)>,
+    /// Viewers (and their policies, as stored) copied.
+    pub viewers_kept: u64,
+    /// Where the damaged database was moved (kept for inspection; delete it when done).
+    pub damaged_file: PathBuf,
+}
+
+/// `vouch node salvage` (node stopped): copies every intact object (re-verified like
+/// [`check`]), every readable viewer and the peer tables into a new database, derives the
+/// rest ([`rebuild`]), and swaps it in; the damaged file is kept beside it, renamed. Objects
+/// that were lost are fetched again from peers by the next catch-up.
+pub fn salvage(data_dir: &Path) -> Result<SalvageReport, StoreError> {
+    let old_path = data_dir.join(DB_FILE);
+    let old = Connection::open_with_flags(&old_path, OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+    let work = data_dir.join("salvage.tmp");
+    if work.exists() {
+        std::fs::remove_dir_all(&work)?;
+    }
+    let mut new = open(&work, Durability::Full)?;
+    let mut report = SalvageReport {
+        objects_kept: 0,
+        objects_dropped: 0,
+        unreadable: Vec::new(),
+        viewers_kept: 0,
+        damaged_file: data_dir.join(format!(
+            "{DB_FILE}.damaged-{}",
+            crate::node::clock::now_ms()
+        )),
+    };
+    let tx = new.transaction()?;
+    {
+        let mut ins = tx.prepare(
+            "INSERT OR IGNORE INTO objects (id, at, kind, author, topic, bytes, received_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?;
+        let received = crate::node::clock::now_ms() as i64;
+        report.unreadable = scan_objects(&old, |_seq, id, bytes| {
+            if row_problem(&id, &bytes).is_some() {
+                report.objects_dropped += 1;
+                return Ok(());
+            }
+            let Ok(obj) = vouch_reputation::validate(&bytes, u64::MAX / 2) else {
+                report.objects_dropped += 1;
+                return Ok(());
+            };
+            let o = StoredObject::from_signed_owned(obj);
+            ins.execute(params![
+                &o.id.0[..],
+                i64::try_from(o.at).unwrap_or(i64::MAX),
+                o.kind,
+                &o.author[..],
+                o.topic,
+                o.bytes,
+                received
+            ])?;
+            report.objects_kept += 1;
+            Ok(())
+        })?;
+        // Local settings and network state, as far as they can be read.
+        let copy = |sql_read: &str, sql_write: &str, n: usize| -> u64 {
+            let Ok(mut read) = old.prepare(sql_read) else {
+                return 0;
+            };
+            let Ok(mut write) = tx.prepare(sql_write) else {
+                return 0;
+            };
+            let Ok(mut rows) = read.query([]) else {
+                return 0;
+            };
+            let mut copied = 0;
+            while let Ok(Some(row)) = rows.next() {
+                let values: Result<Vec<rusqlite::types::Value>, _> =
+                    (0..n).map(|i| row.get(i)).collect();
+                if let Ok(values) = values {
+                    if write.execute(rusqlite::params_from_iter(values)).is_ok() {
+                        copied += 1;
+                    }
+                }
+            }
+            copied
+        };
+        report.viewers_kept = copy(
+            "SELECT viewer, policy, created_ms, updated_ms FROM viewers",
+            "INSERT OR IGNORE INTO viewers VALUES (?1, ?2, ?3, ?4)",
+            4,
+        );
+        copy(
+            "SELECT peer_id, addr, last_seen_ms FROM peers",
+            "INSERT OR IGNORE INTO peers VALUES (?1, ?2, ?3)",
+            3,
+        );
+        copy(
+            "SELECT peer_id, reason, since_ms FROM banned_peers",
+            "INSERT OR IGNORE INTO banned_peers VALUES (?1, ?2, ?3)",
+            3,
+        );
+    }
+    tx.commit()?;
+    drop(new);
+    drop(old);
+    rebuild(&work)?;
+    // Swap: the damaged file (and its WAL) aside, the new one in.
+    std::fs::rename(&old_path, &report.damaged_file)?;
+    for ext in ["-wal", "-shm"] {
+        let side = data_dir.join(format!("{DB_FILE}{ext}"));
+        if side.exists() {
+            let mut aside = report.damaged_file.clone().into_os_string();
+            aside.push(ext);
+            std::fs::rename(&side, aside)?;
+        }
+    }
+    // One file to move: leaving WAL mode checkpoints and removes the WAL (the node sets WAL
+    // again when it opens the database).
+    Connection::open(work.join(DB_FILE))?.pragma_update(None, "journal_mode", "DELETE")?;
+    std::fs::rename(work.join(DB_FILE), &old_path)?;
+    std::fs::remove_dir_all(&work)?;
     Ok(report)
 }
 
@@ -1433,5 +1890,159 @@ mod tests {
         assert_eq!(authors(dir.path()), want);
         rebuild(dir.path()).unwrap();
         assert_eq!(authors(dir.path()), want);
+    }
+
+    fn writer_with(dir: &Path, objs: &[StoredObject]) -> StoreWriter {
+        let conn = open(dir, Durability::Normal).unwrap();
+        let (w, _) = StoreWriter::spawn(conn, Arc::new(Metrics::default()));
+        w.insert_blocking(objs.to_vec()).unwrap();
+        w
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_with_its_code_and_left_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = open(dir.path(), Durability::Normal).unwrap();
+        c.execute(
+            "UPDATE meta SET value = '99' WHERE key = 'schema_version'",
+            [],
+        )
+        .unwrap();
+        drop(c);
+        let e = open(dir.path(), Durability::Normal).unwrap_err();
+        assert_eq!(e.code(), "store-schema");
+        assert!(e.to_string().contains("version 99"), "{e}");
+        assert!(e.to_string().contains("1 to 2"), "{e}");
+        let c = Connection::open(dir.path().join(DB_FILE)).unwrap();
+        let v: String = c
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(v, "99");
+    }
+
+    #[test]
+    fn a_commit_that_runs_out_of_space_acknowledges_nothing_and_reports_disk_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(dir.path(), Durability::Normal).unwrap();
+        // SQLite's own size limit stands in for a full disk here (SQLITE_FULL either way);
+        // e2e_durability.rs fills a real filesystem.
+        let pages: i64 = conn
+            .query_row("PRAGMA page_count", [], |r| r.get(0))
+            .unwrap();
+        conn.pragma_update(None, "max_page_count", pages + 3)
+            .unwrap();
+        let metrics = Arc::new(Metrics::default());
+        let (w, handle) = StoreWriter::spawn(conn, metrics.clone());
+        let health = w.health();
+        let first = StoredObject::from_signed(&post(0));
+        assert_eq!(w.insert_blocking(vec![first.clone()]).unwrap(), vec![true]);
+        let many: Vec<StoredObject> = (1..400)
+            .map(|n| StoredObject::from_signed(&post(n)))
+            .collect();
+        let e = w.insert_blocking(many.clone()).unwrap_err();
+        assert_eq!(e.code(), "store-disk-full", "{e}");
+        let report = health.report();
+        assert_eq!((report.status, report.ready), ("degraded", false));
+        assert_eq!(report.store.problem.unwrap().code, "store-disk-full");
+        assert_eq!(
+            metrics
+                .store_disk_full
+                .load(std::sync::atomic::Ordering::Relaxed),
+            1
+        );
+        drop(w);
+        handle.join().unwrap();
+        let r = StoreReader::open(dir.path()).unwrap();
+        assert_eq!(
+            r.count().unwrap(),
+            1,
+            "nothing of the failed commit is stored"
+        );
+        assert!(r.contains(&first.id).unwrap());
+        assert_eq!(integrity_check(dir.path()).unwrap(), "ok");
+    }
+
+    #[test]
+    fn damaged_rows_are_not_served_are_listed_by_check_and_dropped_by_salvage() {
+        let dir = tempfile::tempdir().unwrap();
+        let objs: Vec<StoredObject> = (0..20)
+            .map(|n| StoredObject::from_signed(&post(n)))
+            .collect();
+        let w = writer_with(dir.path(), &objs);
+        drop(w);
+        // One row's bytes changed on disk (a flipped bit), another row's id.
+        let c = open(dir.path(), Durability::Normal).unwrap();
+        let mut bytes = objs[3].bytes.clone();
+        let last = bytes.len() - 70;
+        bytes[last] ^= 0x01;
+        c.execute(
+            "UPDATE objects SET bytes = ?1 WHERE id = ?2",
+            params![bytes, &objs[3].id.0[..]],
+        )
+        .unwrap();
+        c.execute(
+            "UPDATE objects SET id = ?1 WHERE id = ?2",
+            params![&[7u8; 32][..], &objs[5].id.0[..]],
+        )
+        .unwrap();
+        drop(c);
+
+        let metrics = Arc::new(Metrics::default());
+        let health = Health::new(metrics.clone());
+        let r = StoreReader::open(dir.path())
+            .unwrap()
+            .with_health(health.clone());
+        assert_eq!(
+            r.get(&objs[3].id).unwrap(),
+            None,
+            "a damaged row is not served"
+        );
+        assert_eq!(r.get(&ObjectId([7; 32])).unwrap(), None);
+        assert_eq!(r.get(&objs[4].id).unwrap(), Some(objs[4].bytes.clone()));
+        let ids: Vec<ObjectId> = objs.iter().map(|o| o.id).collect();
+        let served = r.get_many(&ids, 1 << 20).unwrap();
+        assert_eq!(served.len(), 18);
+        assert!(!served.contains(&objs[3].bytes));
+        assert_eq!(health.report().store.corrupt_rows, 3);
+        assert_eq!(
+            metrics
+                .store_rows_corrupt_total
+                .load(std::sync::atomic::Ordering::Relaxed),
+            3
+        );
+        drop(r);
+
+        let report = check(dir.path()).unwrap();
+        assert!(!report.is_ok());
+        assert_eq!(report.integrity, ["ok"]);
+        assert_eq!(report.objects, 20);
+        let mut problems: Vec<(String, String)> = report
+            .damaged
+            .iter()
+            .map(|d| (d.id.clone(), d.problem.clone()))
+            .collect();
+        problems.sort();
+        let mut want = vec![
+            (hex::encode(objs[3].id.0), "id-mismatch".to_string()),
+            (hex::encode([7u8; 32]), "id-mismatch".to_string()),
+        ];
+        want.sort();
+        assert_eq!(problems, want);
+
+        let s = salvage(dir.path()).unwrap();
+        assert_eq!((s.objects_kept, s.objects_dropped), (18, 2));
+        assert!(s.damaged_file.exists());
+        assert!(check(dir.path()).unwrap().is_ok());
+        let r = StoreReader::open(dir.path()).unwrap();
+        assert_eq!(r.count().unwrap(), 18);
+        assert_eq!(
+            r.sync_items(crate::net::topic::SOCIAL_TOPIC).unwrap().len(),
+            18,
+            "salvage derives the catch-up index"
+        );
     }
 }

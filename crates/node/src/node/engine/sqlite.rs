@@ -47,9 +47,15 @@ impl EngineDb {
         limit: usize,
     ) -> Result<Vec<(i64, Vec<u8>)>, StoreError> {
         let mut stmt = self.conn.prepare_cached(
-            "SELECT seq, bytes FROM objects WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            "SELECT seq, id, bytes FROM objects WHERE seq > ?1 ORDER BY seq LIMIT ?2",
         )?;
-        let rows = stmt.query_map(params![seq, limit as i64], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let rows = stmt.query_map(params![seq, limit as i64], |r| {
+            let (seq, id, bytes): (i64, Vec<u8>, Vec<u8>) = (r.get(0)?, r.get(1)?, r.get(2)?);
+            // A row whose bytes no longer hash to its id was damaged on disk: it is handed
+            // on empty, so it fails to decode and is counted, never applied as something else.
+            let intact = vouch_reputation::ObjectId::of_bytes(&bytes).0.as_slice() == id;
+            Ok((seq, if intact { bytes } else { Vec::new() }))
+        })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
     }
 
