@@ -261,6 +261,65 @@ fn check_percent_encoding(value: &Value) -> Result<(), VcError> {
     }
 }
 
+/// The date-time fields `ssi` parses as `xsd:dateTime` (the credential's validity, the
+/// proof's `created` and `expires`), if present, must be strict RFC 3339 with a four-digit
+/// year and ASCII digits (`2026-01-01T00:00:00Z`, optional fraction and offset): `ssi`'s
+/// `xsd-types` panics on some strings its own lexical check lets through (a three-digit
+/// year in the proof's `created`). Found by the `credential` fuzz target.
+fn check_date_times(credential: &Map<String, Value>) -> Result<(), VcError> {
+    fn strict(s: &str) -> bool {
+        let b = s.as_bytes();
+        let digits =
+            |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+        let at = |i: usize, c: u8| b.get(i) == Some(&c);
+        if !(digits(0..4) && at(4, b'-') && digits(5..7) && at(7, b'-') && digits(8..10))
+            || !(at(10, b'T') && digits(11..13) && at(13, b':') && digits(14..16))
+            || !(at(16, b':') && digits(17..19))
+        {
+            return false;
+        }
+        let mut i = 19;
+        if at(i, b'.') {
+            let start = i + 1;
+            i = start;
+            while b.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            if i == start {
+                return false;
+            }
+        }
+        match b.get(i) {
+            Some(b'Z') => i + 1 == b.len(),
+            Some(b'+' | b'-') => {
+                digits(i + 1..i + 3) && at(i + 3, b':') && digits(i + 4..i + 6) && i + 6 == b.len()
+            }
+            _ => false,
+        }
+    }
+    let proof = credential.get("proof").and_then(Value::as_object);
+    let fields = ["validFrom", "validUntil", "issuanceDate", "expirationDate"]
+        .iter()
+        .map(|f| (*f, credential.get(*f)))
+        .chain(
+            ["created", "expires"]
+                .iter()
+                .map(|f| (*f, proof.and_then(|p| p.get(*f)))),
+        );
+    for (name, value) in fields {
+        match value {
+            None => {}
+            Some(Value::String(s)) if strict(s) => {}
+            Some(_) => {
+                return Err(VcError::Malformed(format!(
+                    "{name} is not an RFC 3339 date-time"
+                )))
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Verifies a credential at `now_ms`: shape, issuer `did:key`, the `eddsa-rdfc-2022` proof
 /// (with `ssi`, offline), `validFrom`/`validUntil`, and that no revocation in `revocations`
 /// signed by its issuer names it.
@@ -277,6 +336,7 @@ pub fn verify_credential(
     let obj = value
         .as_object()
         .ok_or_else(|| VcError::Malformed("not a JSON object".into()))?;
+    check_date_times(obj)?;
 
     // The proof: exactly one, Data Integrity eddsa-rdfc-2022, made by the issuer's key.
     let proof = match obj.get("proof") {
@@ -488,11 +548,12 @@ mod tests {
         }
     }
 
-    /// Regression (fuzz target `credential`): a percent-encoded byte that is not UTF-8 in any
-    /// string made `ssi`'s IRI code panic; it is now refused before `ssi` sees it, and a
-    /// valid percent-encoding still verifies as far as the proof.
+    /// Regressions (fuzz target `credential`): a percent-encoded byte that is not UTF-8 in
+    /// any string made `ssi`'s IRI code panic, and a three-digit year in the proof's
+    /// `created` its date-time code; both are refused before `ssi` sees them, and a valid
+    /// percent-encoding still verifies as far as the proof.
     #[test]
-    fn percent_encoded_non_utf8_is_refused_not_a_panic() {
+    fn inputs_that_made_ssi_panic_are_refused_with_codes() {
         let issuer = key(1);
         let json = issue_credential(&issuer, &request(&key(2)), T0).unwrap();
         let bad = json.replace("in-person check", "cr%aetd");
@@ -508,6 +569,20 @@ mod tests {
                 .unwrap_err()
                 .code(),
             "vc-malformed"
+        );
+        // A three-digit year in the proof's `created` made `xsd-types` panic.
+        let v: Value = serde_json::from_str(&json).unwrap();
+        let created = v["proof"]["created"].as_str().unwrap().to_owned();
+        let bad_date = json.replace(
+            &format!("\"created\": \"{created}\""),
+            &format!("\"created\": \"325{}\"", &created[4..]),
+        );
+        assert_ne!(bad_date, json);
+        assert_eq!(
+            verify_credential(&bad_date, T0 + DAY, &[])
+                .unwrap_err()
+                .to_string(),
+            "malformed credential: created is not an RFC 3339 date-time"
         );
         // `%C3%A9` is UTF-8 (é): it passes the check and fails only on the proof.
         let fine = json.replace("in-person check", "caf%C3%A9");

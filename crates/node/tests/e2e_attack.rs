@@ -155,12 +155,13 @@ fn a_flood_from_100k_fresh_keys_is_quarantined_within_bounds_and_honest_objects_
         .collect();
     let sent = rt.block_on(async {
         let h = hostile_on(&victim, Lie::default(), &[SOCIAL]).await;
-        let api = honest.api;
+        let api = honest.client();
         let bytes: Vec<Vec<u8>> = honest_posts.iter().map(|p| p.bytes().to_vec()).collect();
         let publisher = tokio::task::spawn_blocking(move || {
             for b in bytes {
-                let r =
-                    vouch_node::client::request(api, "POST", "/v1/objects?wait=false", &b).unwrap();
+                let r = api
+                    .request("POST", "/v1/objects?wait=false", None, &b)
+                    .unwrap();
                 assert_eq!(r.status, 200);
                 std::thread::sleep(Duration::from_millis(20));
             }

@@ -31,7 +31,7 @@ fn acknowledged_objects_survive_kill_9() {
         let stop = Arc::new(AtomicBool::new(false));
         let viewer_writer = {
             let (policies, stop, counter) = (policies.clone(), stop.clone(), counter.clone());
-            let api = node.api;
+            let api = node.client();
             std::thread::spawn(move || {
                 while !stop.load(Ordering::Relaxed) {
                     let n = counter.fetch_add(1, Ordering::Relaxed);
@@ -49,7 +49,7 @@ fn acknowledged_objects_survive_kill_9() {
                         let body = serde_json::json!({ "viewer": viewer, "policy": policy });
                         ("POST", "/v1/viewers".to_owned(), body.to_string())
                     };
-                    match vouch_node::client::request(api, method, &path, body.as_bytes()) {
+                    match api.request(method, &path, Some("application/json"), body.as_bytes()) {
                         Ok(r) if r.status == 200 || r.status == 201 => {
                             policies.lock().unwrap().acked(&viewer, n)
                         }

@@ -814,6 +814,80 @@ fn rotation_moves_trust_and_revocation_voids() {
     assert_eq!(trust(&g, &v, 5), 0.0);
 }
 
+/// A stream of key events costs one rebuild per batch, not one per event (issue 14: an
+/// admitted author rotating keys in a chain must not buy a full rebuild per object), and the
+/// deferred batch ends exactly where applying the events one by one ends.
+#[test]
+fn key_events_in_a_batch_rebuild_once_and_agree_with_one_by_one() {
+    let mut rng = ChaCha8Rng::seed_from_u64(14);
+    let edges = honest(300, 6, &mut rng);
+    // A chain of rotations 1 -> 1001 -> 1002 -> ... -> 1050, revocations of 40 other keys,
+    // attestations in between (some by keys rotated away in the same batch).
+    enum Ev {
+        Rot(Rotation),
+        Rev(Revocation),
+        Att(Attestation),
+    }
+    let apply = |g: &mut TrustGraph, e: &Ev| {
+        match e {
+            Ev::Rot(r) => g.add_rotation(r),
+            Ev::Rev(r) => g.add_revocation(r),
+            Ev::Att(a) => g.add_attestation(a),
+        }
+        .unwrap();
+    };
+    let mut events = Vec::new();
+    for i in 0..50u32 {
+        let old = if i == 0 { 1 } else { 1000 + i };
+        let new = 1001 + i;
+        events.push(Ev::Rot(Rotation {
+            old: k(old),
+            new: k(new),
+            at_ms: 10_000 + u64::from(i),
+            object: obj(900_000 + u64::from(i)),
+        }));
+        events.push(Ev::Att(att(new, 2 + i, 60, 20_000 + u64::from(i))));
+    }
+    for r in 0..40u32 {
+        events.push(Ev::Rev(Revocation {
+            key: k(100 + r),
+            since_ms: 5,
+            object: obj(800_000 + u64::from(r)),
+        }));
+    }
+    let mut one_by_one = graph(&edges);
+    let mut batched = graph(&edges);
+    let (before_a, before_b) = (one_by_one.rebuilds(), batched.rebuilds());
+    for e in &events {
+        apply(&mut one_by_one, e);
+    }
+    batched.defer_rebuilds();
+    for e in &events {
+        apply(&mut batched, e);
+    }
+    assert!(batched.finish_deferred());
+    assert_eq!(
+        one_by_one.rebuilds() - before_a,
+        90,
+        "one rebuild per key event"
+    );
+    assert_eq!(
+        batched.rebuilds() - before_b,
+        1,
+        "one rebuild for the batch"
+    );
+    // Nothing pending: finishing again does not rebuild.
+    assert!(!batched.finish_deferred());
+    assert_eq!(one_by_one.n_effective_edges(), batched.n_effective_edges());
+    let (va, vb) = (view(&one_by_one, 0), view(&batched, 0));
+    for i in (0..300).chain(1001..=1050) {
+        let (a, b) = (trust(&one_by_one, &va, i), trust(&batched, &vb, i));
+        assert!((a - b).abs() < 1e-12, "trust of {i}: {a} vs {b}");
+    }
+    // The chain moved key 1's trust to the chain's last key.
+    assert!(trust(&batched, &vb, 1050) > 0.0);
+}
+
 #[test]
 fn explanation_names_paths_objects_and_negative_evidence() {
     let edges = [

@@ -793,6 +793,9 @@ impl Worker {
         let listening = self.shared.events.receiver_count() > 0;
         {
             let mut core = write(&self.shared.core);
+            // Key events in the chunk (rotations, revocations, incepts) rebuild the trust
+            // graph's rows once for the chunk, not once each (specs/sync.md, threat model).
+            core.graph.defer_rebuilds();
             for (seq, obj) in &decoded {
                 core.seq = core.seq.max(*seq);
                 let Some(obj) = obj else {
@@ -855,6 +858,10 @@ impl Worker {
                         });
                     }
                 }
+            }
+            if core.graph.finish_deferred() {
+                Metrics::inc(&self.shared.metrics.engine_graph_rebuilds_total);
+                trust_changed = true;
             }
             if trust_changed {
                 let core = &mut *core;

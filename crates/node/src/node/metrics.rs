@@ -221,6 +221,9 @@ metrics! {
     network_alive: "gauge",
     /// Valid gossip objects not accepted (so not relayed) because their commit failed.
     gossip_store_failed_total: "counter",
+    /// Full rebuilds of the trust graph's rows caused by key events (one per chunk of
+    /// objects at most, however many rotations and revocations it holds).
+    engine_graph_rebuilds_total: "counter",
 }
 
 impl Metrics {

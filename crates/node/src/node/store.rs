@@ -1912,7 +1912,10 @@ mod tests {
         let e = open(dir.path(), Durability::Normal).unwrap_err();
         assert_eq!(e.code(), "store-schema");
         assert!(e.to_string().contains("version 99"), "{e}");
-        assert!(e.to_string().contains("1 to 2"), "{e}");
+        assert!(
+            e.to_string().contains(&format!("1 to {SCHEMA_VERSION}")),
+            "{e}"
+        );
         let c = Connection::open(dir.path().join(DB_FILE)).unwrap();
         let v: String = c
             .query_row(

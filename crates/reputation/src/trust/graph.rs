@@ -106,6 +106,10 @@ pub struct TrustGraph {
     generation: u64,
     changes: VecDeque<RowChange>,
     n_effective: usize,
+    // Between `defer_rebuilds` and `finish_deferred`: key events mark the rows stale here
+    // instead of rebuilding each time.
+    deferring: bool,
+    rebuild_pending: bool,
 }
 
 impl TrustGraph {
@@ -135,7 +139,37 @@ impl TrustGraph {
             generation: 0,
             changes: VecDeque::new(),
             n_effective: 0,
+            deferring: false,
+            rebuild_pending: false,
         }
+    }
+
+    /// From now until [`TrustGraph::finish_deferred`], a key event (rotation, revocation,
+    /// `incept`) that changes a key's state updates the key states at once but leaves the
+    /// rebuild of the rows to `finish_deferred`: a batch of N key events costs one rebuild,
+    /// not N. Attestations and votes added meanwhile are stored as usual (the rebuild
+    /// recomputes every row from the stored records, so the result is the same as applying
+    /// them one by one). Reading trust before `finish_deferred` sees rows that may predate
+    /// the batch's key events.
+    pub fn defer_rebuilds(&mut self) {
+        self.deferring = true;
+    }
+
+    /// Ends [`TrustGraph::defer_rebuilds`]: rebuilds the rows once if a key event changed a
+    /// key's state meanwhile. Returns whether it rebuilt.
+    pub fn finish_deferred(&mut self) -> bool {
+        self.deferring = false;
+        if std::mem::take(&mut self.rebuild_pending) {
+            self.rebuild();
+            true
+        } else {
+            false
+        }
+    }
+
+    /// How many times the rows were rebuilt in full (rotations, revocations, expiries).
+    pub fn rebuilds(&self) -> u64 {
+        self.epoch
     }
 
     /// Number of interned authors.
@@ -361,7 +395,11 @@ impl TrustGraph {
         if !any {
             return Ok(Ingested::Stale);
         }
-        self.rebuild();
+        if self.deferring {
+            self.rebuild_pending = true;
+        } else {
+            self.rebuild();
+        }
         Ok(Ingested::Applied)
     }
 

@@ -5,7 +5,6 @@
 //! p99 over HTTP during the flood as a ratio to idle. `vouch bench attack sybil` is the
 //! attack suite's hostile process (many peer ids from one address).
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -101,7 +100,7 @@ pub(crate) fn run(args: &AttackArgs) -> anyhow::Result<ExitCode> {
 struct NodeProc {
     child: Child,
     dir: PathBuf,
-    api: SocketAddr,
+    api: client::Api,
 }
 
 impl Drop for NodeProc {
@@ -128,12 +127,12 @@ impl NodeProc {
         let mut node = NodeProc {
             child,
             dir: dir.to_owned(),
-            api: "127.0.0.1:1".parse()?,
+            api: client::Api::new("127.0.0.1:1".parse()?, None),
         };
         let start = Instant::now();
         loop {
             let addrs = std::fs::read_to_string(dir.join(LISTEN_ADDRS_FILE)).unwrap_or_default();
-            if let (Ok(a), true) = (client::api_addr(dir), addrs.contains("/tcp/")) {
+            if let (Ok(a), true) = (client::Api::from_data_dir(dir), addrs.contains("/tcp/")) {
                 node.api = a;
                 return Ok(node);
             }
@@ -158,14 +157,16 @@ impl NodeProc {
         } else {
             serde_json::to_vec(body).unwrap_or_default()
         };
-        client::request(self.api, method, path, &bytes)
+        self.api
+            .request(method, path, Some("application/json"), &bytes)
             .ok()
             .and_then(|r| serde_json::from_slice(&r.body).ok())
             .unwrap_or(serde_json::Value::Null)
     }
 
     fn has(&self, id: &str) -> bool {
-        client::request(self.api, "GET", &format!("/v1/objects/{id}"), &[])
+        self.api
+            .get(&format!("/v1/objects/{id}"))
             .map(|r| r.status == 200)
             .unwrap_or(false)
     }
@@ -218,14 +219,22 @@ fn did(k: &SecretKey) -> String {
 }
 
 /// Decide calls in a loop until `stop`; returns the latencies (ms).
-fn decide_loop(api: SocketAddr, viewer: String, author: String, stop: Arc<AtomicBool>) -> Vec<f64> {
+fn decide_loop(
+    api: client::Api,
+    viewer: String,
+    author: String,
+    stop: Arc<AtomicBool>,
+) -> Vec<f64> {
     let body = serde_json::json!({ "items": [{ "author": author }] });
     let bytes = serde_json::to_vec(&body).unwrap_or_default();
     let path = format!("/v1/viewers/{viewer}/decide");
     let mut out = Vec::new();
     while !stop.load(Ordering::Relaxed) {
         let t = Instant::now();
-        if client::request(api, "POST", &path, &bytes).is_ok() {
+        if api
+            .request("POST", &path, Some("application/json"), &bytes)
+            .is_ok_and(|r| r.status == 200)
+        {
             out.push(t.elapsed().as_secs_f64() * 1000.0);
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -271,7 +280,7 @@ async fn one_run(args: &AttackArgs, attack: bool) -> anyhow::Result<RunReport> {
     }
     .sign(&viewer)?;
     for n in [&h, &v] {
-        let _ = client::request(n.api, "POST", "/v1/objects", attest.bytes());
+        let _ = n.api.request("POST", "/v1/objects", None, attest.bytes());
     }
     // Wait for the two to connect.
     let start = Instant::now();
@@ -292,7 +301,7 @@ async fn one_run(args: &AttackArgs, attack: bool) -> anyhow::Result<RunReport> {
 
     // Idle decide latency.
     let stop = Arc::new(AtomicBool::new(false));
-    let (api, vd, ad) = (v.api, did(&viewer), did(&author));
+    let (api, vd, ad) = (v.api.clone(), did(&viewer), did(&author));
     let idle = {
         let stop2 = stop.clone();
         let t = std::thread::spawn(move || decide_loop(api, vd, ad, stop2));
@@ -330,7 +339,7 @@ async fn one_run(args: &AttackArgs, attack: bool) -> anyhow::Result<RunReport> {
         None
     };
     let stop = Arc::new(AtomicBool::new(false));
-    let (api, vd, ad) = (v.api, did(&viewer), did(&author));
+    let (api, vd, ad) = (v.api.clone(), did(&viewer), did(&author));
     let stop2 = stop.clone();
     let load_thread = std::thread::spawn(move || decide_loop(api, vd, ad, stop2));
     let honest_posts: Vec<_> = (0..args.honest)
@@ -362,11 +371,11 @@ async fn one_run(args: &AttackArgs, attack: bool) -> anyhow::Result<RunReport> {
             }
         }
     };
-    let honest_api = h.api;
+    let honest_api = h.api.clone();
     let honest_bytes: Vec<Vec<u8>> = honest_posts.iter().map(|p| p.bytes().to_vec()).collect();
     let publish_honest = tokio::task::spawn_blocking(move || {
         for b in honest_bytes {
-            let _ = client::request(honest_api, "POST", "/v1/objects?wait=false", &b);
+            let _ = honest_api.request("POST", "/v1/objects?wait=false", None, &b);
             std::thread::sleep(Duration::from_millis(10));
         }
     });
