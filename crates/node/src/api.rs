@@ -154,6 +154,7 @@ pub(crate) fn router(state: ApiState) -> Router {
         .route("/metrics", get(metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(state.clone(), count_limits))
         .layer(middleware::from_fn_with_state(state.clone(), authorize))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(
@@ -165,6 +166,19 @@ pub(crate) fn router(state: ApiState) -> Router {
 
 fn json_limit() -> DefaultBodyLimit {
     DefaultBodyLimit::max(MAX_JSON_BODY_BYTES)
+}
+
+/// Counts the request bounds answers hit ([`LimitHit`]).
+async fn count_limits(State(s): State<ApiState>, req: Request, next: Next) -> Response {
+    let r = next.run(req).await;
+    if let Some(l) = r.extensions().get::<LimitHit>() {
+        Metrics::inc(match l {
+            LimitHit::BodyTooLarge => &s.metrics.api_body_too_large_total,
+            LimitHit::PageTooLarge => &s.metrics.api_page_too_large_total,
+            LimitHit::TooManyItems => &s.metrics.api_too_many_items_total,
+        });
+    }
+    r
 }
 
 /// The token check, after routing: who calls (`Authorization: Bearer`), whether they may
@@ -256,6 +270,21 @@ pub(crate) struct ApiError {
     error: ErrorBody,
     #[serde(skip)]
     retry_after: bool,
+    #[serde(skip)]
+    limit: Option<LimitHit>,
+}
+
+/// A request bound an answer hit, put in the answer's extensions by [`ApiError`] and
+/// counted by [`count_limits`] (the other limits count where they act: `api/limits.rs`,
+/// `api/server.rs`, `api/guard.rs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum LimitHit {
+    /// A body over its size limit (`413 payload-too-large`).
+    BodyTooLarge,
+    /// A page over the most a page may hold (`400 bad-query`).
+    PageTooLarge,
+    /// More decide items than one call may hold (`400 too-many-items`).
+    TooManyItems,
 }
 
 #[derive(Debug, Serialize)]
@@ -273,6 +302,15 @@ impl ApiError {
                 message: message.to_string(),
             },
             retry_after: false,
+            limit: None,
+        }
+    }
+
+    /// The same error, counted as a hit of `limit`.
+    pub(crate) fn limit(self, limit: LimitHit) -> Self {
+        ApiError {
+            limit: Some(limit),
+            ..self
         }
     }
 
@@ -288,7 +326,11 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let retry = self.retry_after;
+        let limit = self.limit;
         let mut r = (self.status, Json(self)).into_response();
+        if let Some(l) = limit {
+            r.extensions_mut().insert(l);
+        }
         if retry {
             r.headers_mut()
                 .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));

@@ -333,7 +333,19 @@ fn decide_gives_verdicts_with_reasons_for_lists_trust_and_group_bans() {
         );
         assert_eq!(page[what].as_array().unwrap().len(), 1, "{what}: {page}");
         assert_eq!(page["total"], 1, "{what}: {page}");
+        let (status, e) = call(
+            &node,
+            "GET",
+            &format!("{gpath}/{what}?limit=10001"),
+            Value::Null,
+        );
+        assert_eq!(
+            (status, e["error"]["code"].clone()),
+            (400, json!("bad-query"))
+        );
     }
+    // Each page over the largest is a limit hit (limit=0 is a plain bad query).
+    assert_eq!(node.metric("api_page_too_large_total"), 3);
     let (_, r) = call(&node, "GET", &format!("{gpath}/reports"), Value::Null);
     assert_eq!(r["reports"][0]["subject"], did(&troll));
     assert_eq!(r["reports"][0]["reports"][0], report.id().to_string());
@@ -386,6 +398,19 @@ fn policies_persist_across_restart_and_two_viewers_see_differently() {
     let item = json!([{ "author": did(&spammer) }]);
     assert_eq!(decide(&node, &alice, item.clone())[0]["verdict"], "hide");
     assert_eq!(decide(&node, &bob, item.clone())[0]["verdict"], "show");
+    // More items than one call may hold: refused with its code, counted.
+    let many: Vec<Value> = (0..1001).map(|_| item[0].clone()).collect();
+    let (status, e) = call(
+        &node,
+        "POST",
+        &format!("/v1/viewers/{}/decide", did(&bob)),
+        json!({ "items": many }),
+    );
+    assert_eq!(
+        (status, e["error"]["code"].clone()),
+        (400, json!("too-many-items"))
+    );
+    assert_eq!(node.metric("api_too_many_items_total"), 1);
 
     // Bob subscribes with a quorum he cannot reach: the list only warns him.
     let bob_policy = json!({

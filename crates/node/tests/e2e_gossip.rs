@@ -141,6 +141,7 @@ fn oversize_and_malformed_input_never_crashes_a_node() {
         .request("POST", "/v1/objects", None, &vec![0u8; 1536 * 1024])
     {
         assert_eq!(r.status, 413);
+        assert_eq!(victim.metric("api_body_too_large_total"), 1);
     }
     let r = victim.request("POST", "/v1/objects", &vec![0x40; 70 * 1024]);
     assert_eq!(r.status, 422);

@@ -1,7 +1,8 @@
-//! Upgrades: a real node opens a data directory written by the release whose store schema
-//! was 1 (`tests/fixtures/db-v1`, made by `tests/fixtures/make-db-v1.sh` with that release)
-//! and finds every object, every viewer and every field of their policies; a viewer whose
-//! stored policy cannot be read is reported and repairable, never silently dropped.
+//! Upgrades: a real node opens data directories written by the releases whose store schema
+//! was 1 (`tests/fixtures/db-v1`) and 3 (`tests/fixtures/db-v3`), both made by
+//! `tests/fixtures/make-db-v1.sh` with that release, and finds every object, every viewer and
+//! every field of their policies; a viewer whose stored policy cannot be read is reported and
+//! repairable, never silently dropped.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "support/nodes.rs"]
@@ -12,14 +13,29 @@ use std::path::{Path, PathBuf};
 use nodes::*;
 use serde_json::Value;
 
-fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/db-v1")
+/// The store schema this release writes.
+const CURRENT: &str = "3";
+
+fn fixture_of(version: u32) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/db-v{version}"))
 }
 
-/// A copy of the fixture's data directory (the database only: the node makes its key).
-fn copy_fixture(dir: &Path) {
+fn fixture() -> PathBuf {
+    fixture_of(1)
+}
+
+/// A copy of a fixture's data directory (the database only: the node makes its key).
+fn copy_fixture_of(version: u32, dir: &Path) {
     std::fs::create_dir_all(dir).unwrap();
-    std::fs::copy(fixture().join("vouch.sqlite"), dir.join("vouch.sqlite")).unwrap();
+    std::fs::copy(
+        fixture_of(version).join("vouch.sqlite"),
+        dir.join("vouch.sqlite"),
+    )
+    .unwrap();
+}
+
+fn copy_fixture(dir: &Path) {
+    copy_fixture_of(1, dir)
 }
 
 fn json(r: &vouch_node::client::HttpResponse) -> Value {
@@ -38,15 +54,24 @@ fn schema_version(dir: &Path) -> String {
 
 #[test]
 fn a_schema_1_database_opens_with_every_object_viewer_and_policy() {
+    opens_with_every_object_viewer_and_policy(1);
+}
+
+#[test]
+fn a_schema_3_database_opens_with_every_object_viewer_and_policy() {
+    opens_with_every_object_viewer_and_policy(3);
+}
+
+fn opens_with_every_object_viewer_and_policy(version: u32) {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("node");
-    copy_fixture(&dir);
-    assert_eq!(schema_version(&dir), "1");
+    copy_fixture_of(version, &dir);
+    assert_eq!(schema_version(&dir), version.to_string());
+    let fixture = fixture_of(version);
     let viewers: Value =
-        serde_json::from_slice(&std::fs::read(fixture().join("viewers.json")).unwrap()).unwrap();
+        serde_json::from_slice(&std::fs::read(fixture.join("viewers.json")).unwrap()).unwrap();
     let mut alice_policy: Value =
-        serde_json::from_slice(&std::fs::read(fixture().join("alice-policy.json")).unwrap())
-            .unwrap();
+        serde_json::from_slice(&std::fs::read(fixture.join("alice-policy.json")).unwrap()).unwrap();
     // Fields added to the policy since release 0.1 read back with their defaults.
     alice_policy["verified_issuers"] = serde_json::json!([]);
 
@@ -82,7 +107,7 @@ fn a_schema_1_database_opens_with_every_object_viewer_and_policy() {
     assert_eq!(r.status, 200);
     assert_eq!(json(&r)["viewer"], alice);
     assert!(node.stop(), "the node stops cleanly");
-    assert_eq!(schema_version(&dir), "3");
+    assert_eq!(schema_version(&dir), CURRENT);
 
     // Opened again: nothing moves (the migration ran once).
     let mut node = Node::start(&dir, &[]);

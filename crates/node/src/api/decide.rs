@@ -266,7 +266,8 @@ pub(super) async fn decide(
                 "{} items; at most {MAX_DECIDE_ITEMS} per call",
                 req.items.len()
             ),
-        ));
+        )
+        .limit(super::LimitHit::TooManyItems));
     }
     let now = crate::node::clock::now_ms();
     let items = resolve_items(&s, &req.items, now).await?;

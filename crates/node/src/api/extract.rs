@@ -151,7 +151,7 @@ impl<S: Send + Sync> FromRequest<S> for CborBody {
 
 fn body_error(status: StatusCode, text: String) -> ApiError {
     if status == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(status, "payload-too-large", text)
+        ApiError::new(status, "payload-too-large", text).limit(super::LimitHit::BodyTooLarge)
     } else {
         ApiError::new(StatusCode::BAD_REQUEST, "bad-body", text)
     }

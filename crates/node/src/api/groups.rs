@@ -106,11 +106,17 @@ pub(super) async fn group(
 fn page(p: &Page) -> Result<(u64, u64), ApiError> {
     let limit = p.limit.unwrap_or(DEFAULT_ENTRIES_PAGE);
     if limit == 0 || limit > MAX_ENTRIES_PAGE {
-        return Err(ApiError::new(
+        let e = ApiError::new(
             StatusCode::BAD_REQUEST,
             "bad-query",
             format!("limit must be 1..={MAX_ENTRIES_PAGE}"),
-        ));
+        );
+        // Only a page over the largest is a limit hit; `limit=0` is a plain bad query.
+        return Err(if limit > MAX_ENTRIES_PAGE {
+            e.limit(super::LimitHit::PageTooLarge)
+        } else {
+            e
+        });
     }
     Ok((p.offset.unwrap_or(0), limit))
 }

@@ -224,6 +224,12 @@ metrics! {
     /// Full rebuilds of the trust graph's rows caused by key events (one per chunk of
     /// objects at most, however many rotations and revocations it holds).
     engine_graph_rebuilds_total: "counter",
+    /// Request bodies refused for their size (`413 payload-too-large`).
+    api_body_too_large_total: "counter",
+    /// Page requests refused for a `limit` over the most a page holds.
+    api_page_too_large_total: "counter",
+    /// Decide calls refused for holding more items than one call may.
+    api_too_many_items_total: "counter",
 }
 
 impl Metrics {
