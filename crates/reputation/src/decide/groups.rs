@@ -227,6 +227,11 @@ impl ModerationState {
         PollResult::tally(poll, &p.body, &header.policy, ballots, check, now)
     }
 
+    /// The poll `id`, if received.
+    pub fn poll(&self, id: &ObjectId) -> Option<&crate::poll::PollRecord> {
+        self.polls.polls.get(id)
+    }
+
     /// The polls called in `group`, by id.
     pub fn polls_in(&self, group: &GroupRef) -> Vec<(ObjectId, &crate::poll::PollRecord)> {
         self.polls
