@@ -6,6 +6,7 @@ pub(crate) mod clock;
 pub(crate) mod config;
 pub(crate) mod engine;
 pub(crate) mod filter;
+pub(crate) mod identity;
 pub(crate) mod ingest;
 pub(crate) mod metrics;
 pub(crate) mod policy_record;
