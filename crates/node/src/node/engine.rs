@@ -648,8 +648,13 @@ impl Worker {
 
     fn next_deadline(&self) -> Instant {
         let full = self.last_full + Duration::from_millis(self.shared.config.max_view_age_ms);
-        // A credential starts or stops counting.
-        let full = match self.shared.identity.next_change() {
+        // A credential starts or stops counting, or a poll closes (once the views are due
+        // for a rebuild anyway, the rebuild below takes it in: no need to wake earlier).
+        let identity_due = match self.pending.views {
+            true => None,
+            false => self.shared.identity.next_change(),
+        };
+        let full = match identity_due {
             Some(due) => {
                 let wait = due.saturating_sub(crate::node::clock::now_ms());
                 full.min(Instant::now() + Duration::from_millis(wait))
@@ -834,6 +839,11 @@ impl Worker {
                         self.pending.views = true;
                     }
                     Body::Ballot(_) | Body::Poll(_) | Body::Group(_) => {
+                        if let Body::Poll(p) = obj.body() {
+                            self.shared
+                                .identity
+                                .note_poll_close(p.closes, crate::node::clock::now_ms());
+                        }
                         Identity::polls_touched(&core.state, obj, &mut polls);
                     }
                     _ => {}

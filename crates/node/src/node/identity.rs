@@ -38,6 +38,9 @@ use sqlite::{CredentialRow, IdentityDb, RevocationRow};
 use crate::node::metrics::Metrics;
 use crate::node::store::StoreError;
 
+/// Most future poll closing times the engine keeps to rebuild the views at.
+pub(crate) const MAX_POLL_CLOSES: usize = 65_536;
+
 /// Why a call was refused. Every variant has a stable [`code`](IdentityError::code).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -101,6 +104,9 @@ struct Shared {
     facts: RwLock<Arc<IdentityFacts>>,
     /// When (ms) the next credential starts or stops counting.
     next_change: Mutex<Option<u64>>,
+    /// When polls close (ms, still to come): a closed poll can change a village's rules, so
+    /// the views are rebuilt then (bounded by [`MAX_POLL_CLOSES`]).
+    poll_closes: Mutex<BTreeSet<u64>>,
     db: Option<Mutex<IdentityDb>>,
     ballots: Option<Arc<BallotChecker>>,
     changed: Arc<Notify>,
@@ -174,6 +180,7 @@ impl Identity {
                 index: Mutex::new(index),
                 facts: RwLock::new(Arc::new(facts)),
                 next_change: Mutex::new(None),
+                poll_closes: Mutex::new(BTreeSet::new()),
                 db,
                 ballots,
                 changed,
@@ -207,9 +214,30 @@ impl Identity {
             .map(|b| b as Arc<dyn PersonhoodCheck>)
     }
 
-    /// When (ms) a credential next starts or stops counting: the views must be rebuilt then.
+    /// When (ms) a credential next starts or stops counting, or a poll closes: the views
+    /// must be rebuilt then.
     pub(crate) fn next_change(&self) -> Option<u64> {
-        *lock(&self.shared.next_change)
+        let credentials = *lock(&self.shared.next_change);
+        let poll = lock(&self.shared.poll_closes).first().copied();
+        match (credentials, poll) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// A poll closing at `closes` was applied: if that is after `now`, the views are rebuilt
+    /// then (its tally can change a village's rules). Past [`MAX_POLL_CLOSES`] future closes
+    /// the latest are dropped (counted): those polls take effect at the next rebuild.
+    pub(crate) fn note_poll_close(&self, closes: u64, now: u64) {
+        if closes <= now {
+            return;
+        }
+        let mut closes_at = lock(&self.shared.poll_closes);
+        closes_at.insert(closes);
+        if closes_at.len() > MAX_POLL_CLOSES {
+            closes_at.pop_last();
+            Metrics::inc(&self.shared.metrics.identity_bound_hits_total);
+        }
     }
 
     /// Takes note of an applied object that identity depends on: a `link`, a `credential`
@@ -292,6 +320,12 @@ impl Identity {
     /// engine thread, which holds `state`.
     pub(crate) fn refresh(&self, state: &ModerationState, now: u64) -> bool {
         let due = self.next_change().is_some_and(|t| now >= t);
+        {
+            // Polls that closed are in the views about to be built.
+            let mut closes = lock(&self.shared.poll_closes);
+            let later = closes.split_off(&now.saturating_add(1));
+            *closes = later;
+        }
         let unchecked = {
             let ix = lock(&self.shared.index);
             if !ix.dirty && !due {
