@@ -555,7 +555,10 @@ fn key_rotation_is_cosigned_and_revocation_names_its_time() {
     assert_eq!(objs.len(), 2, "the handover and alice-2's commitment");
     let commitment = objs.pop().unwrap();
     let rot = objs.pop().unwrap();
-    assert!(matches!(commitment.body(), Body::Incept(_)), "{commitment:?}");
+    assert!(
+        matches!(commitment.body(), Body::Incept(_)),
+        "{commitment:?}"
+    );
     let new = {
         let out = h.ok(&["key", "show", "alice-2", "--json"]);
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();

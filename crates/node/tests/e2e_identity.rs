@@ -398,6 +398,51 @@ fn credentials_handed_to_a_node_reach_decisions_and_revocations_stop_them() {
     .unwrap();
     let out = private.run(&["credential", "add-revocation", forged.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{out:?}");
+
+    // A credential that expires: it counts, then, with no new object, stops counting with
+    // the reason (the node rebuilds its views at the expiry).
+    let short = Cli::new(&t.join("short"), &a);
+    let identity = short.ok(&["identity", "new"]);
+    short.ok(&["key", "new", "posting", "--no-commit"]);
+    short.ok(&["link", "--posting", "posting"]);
+    let short_posting = did(&short.key("posting"));
+    let vc3 = t.join("vc3.json");
+    issuer.ok(&[
+        "credential",
+        "issue",
+        "--issuer",
+        "issuer",
+        "--subject",
+        &identity,
+        "--valid-until",
+        "+15s",
+        "--out",
+        vc3.to_str().unwrap(),
+    ]);
+    let added = short.json(&["credential", "add", vc3.to_str().unwrap(), "--json"]);
+    assert_eq!(added["status"], "valid", "{added}");
+    let item = json!([{ "author": short_posting }]);
+    assert!(
+        find(&decide(&a, &viewer, item.clone())[0], "author-verified").is_some(),
+        "verified while valid"
+    );
+    wait_until("the credential expires and stops counting", || {
+        find(&decide(&a, &viewer, item.clone())[0], "author-verified").is_none()
+    });
+    let e = explain(&a, &viewer, &short_posting);
+    assert_eq!(
+        find(&e, "author-credential-void").unwrap()["note"],
+        "expired"
+    );
+    let listed = short.json(&["credential", "list", "--json"]);
+    assert!(
+        listed["credentials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["status"] == "expired"),
+        "{listed}"
+    );
 }
 
 /// One person's personhood credential, through the CLI: request, blind issue, finalize.

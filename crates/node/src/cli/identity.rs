@@ -103,6 +103,9 @@ pub(super) enum CredentialCommand {
         /// Days until `validUntil`; 0 for no expiry.
         #[arg(long, default_value_t = 365)]
         valid_days: u64,
+        /// `validUntil` as a time instead (+90d, +10m, 2027-06-30, ms …).
+        #[arg(long, conflicts_with = "valid_days", allow_hyphen_values = true)]
+        valid_until: Option<String>,
         /// The credential id [default: a random urn:uuid].
         #[arg(long)]
         id: Option<String>,
@@ -288,6 +291,7 @@ fn run_credential(cmd: CredentialCommand) -> Result<ExitCode> {
             types,
             claims,
             valid_days,
+            valid_until,
             id,
             out,
             dir,
@@ -312,8 +316,10 @@ fn run_credential(cmd: CredentialCommand) -> Result<ExitCode> {
                 types,
                 claims: map,
                 valid_from_ms: now - now % 1000,
-                valid_until_ms: (valid_days > 0)
-                    .then(|| now - now % 1000 + valid_days * 86_400_000),
+                valid_until_ms: match valid_until {
+                    Some(t) => Some(crate::cli::sign::parse_time(&t, now)?),
+                    None => (valid_days > 0).then(|| now - now % 1000 + valid_days * 86_400_000),
+                },
             };
             let json = issue_credential(&issuer, &request, now)
                 .map_err(|e| anyhow!("{}: {e}", e.code()))?;
