@@ -248,8 +248,10 @@ fn credentials_handed_to_a_node_reach_decisions_and_revocations_stop_them() {
     // A group whose posters must hold a credential from the issuer; a viewer on each node
     // who accepts the issuer.
     let owner = key(200);
-    let mut policy = GroupPolicy::default();
-    policy.credential_issuer = Some(issuer_did.clone());
+    let policy = GroupPolicy {
+        credential_issuer: Some(issuer_did.clone()),
+        ..GroupPolicy::default()
+    };
     submit_ok(
         &a,
         &sign(
