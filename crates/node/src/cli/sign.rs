@@ -24,9 +24,9 @@ use vouch_reputation::{
 };
 
 pub(crate) use emit::{submit as submit_object, EmitArgs, Submission};
-pub(crate) use parse::{
-    group_ref as parse_group_ref, object_id as parse_object_id, time as parse_time,
-};
+pub(crate) use parse::time as parse_time;
+#[cfg(feature = "vc")]
+pub(crate) use parse::{group_ref as parse_group_ref, object_id as parse_object_id};
 use published::Published;
 
 /// The signing commands (flattened into the top-level `vouch` command).

@@ -38,6 +38,10 @@ use sqlite::{CredentialRow, IdentityDb, RevocationRow};
 use crate::node::metrics::Metrics;
 use crate::node::store::StoreError;
 
+/// Most credentials checked (1-2 ms each, on the engine thread) before one view rebuild:
+/// a flood of `credential` objects delays its own checks, never a build by more than this.
+pub(crate) const MAX_CHECKS_PER_REFRESH: usize = 32;
+
 /// Most future poll closing times the engine keeps to rebuild the views at.
 pub(crate) const MAX_POLL_CLOSES: usize = 65_536;
 
@@ -326,12 +330,12 @@ impl Identity {
             let later = closes.split_off(&now.saturating_add(1));
             *closes = later;
         }
-        let unchecked = {
+        let (unchecked, left) = {
             let ix = lock(&self.shared.index);
             if !ix.dirty && !due {
                 return false;
             }
-            ix.unchecked()
+            ix.unchecked(MAX_CHECKS_PER_REFRESH)
         };
         // Each credential is checked once (about 1-2 ms: RDF canonicalization and ed25519).
         let mut results = Vec::with_capacity(unchecked.len());
@@ -349,7 +353,8 @@ impl Identity {
             for (d, r) in results {
                 ix.set_checked(&d, r);
             }
-            ix.dirty = false;
+            // More to check: the next rebuild takes the next batch.
+            ix.dirty = left > 0;
             let hits = ix.take_bound_hits();
             if hits > 0 {
                 Metrics::add(&self.shared.metrics.identity_bound_hits_total, hits);
@@ -364,6 +369,9 @@ impl Identity {
         *self.shared.facts.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(facts);
         *lock(&self.shared.next_change) = next;
         Metrics::inc(&self.shared.metrics.identity_facts_builds_total);
+        if left > 0 {
+            self.shared.changed.notify_one();
+        }
         true
     }
 

@@ -35,6 +35,7 @@ pub(crate) const NOTIFY_EVERY: Duration = Duration::from_millis(250);
 type Verdict = Result<PollPseudonym, &'static str>;
 
 /// One proof to verify, owned.
+#[cfg_attr(not(feature = "vc"), allow(dead_code))]
 struct Job {
     key: [u8; 32],
     issuer: String,
@@ -100,7 +101,7 @@ impl BallotChecker {
     }
 
     /// Proofs waiting for a verifier thread.
-    #[cfg(test)]
+    #[cfg(all(test, feature = "vc"))]
     pub(crate) fn queued(&self) -> usize {
         lock(&self.inner.queued).len()
     }

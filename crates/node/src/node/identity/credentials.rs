@@ -110,6 +110,9 @@ pub(crate) struct CredentialIndex {
     bound_hits: u64,
 }
 
+/// A credential waiting for its check: its digest and text.
+pub(crate) type Unchecked = ([u8; 32], Arc<str>);
+
 /// sha2-256 of a credential's (or statement's) text.
 pub(crate) fn digest(text: &str) -> [u8; 32] {
     use sha2::Digest;
@@ -215,13 +218,22 @@ impl CredentialIndex {
         std::mem::take(&mut self.bound_hits)
     }
 
-    /// The credentials not yet checked, with their text.
-    pub(crate) fn unchecked(&self) -> Vec<([u8; 32], Arc<str>)> {
-        self.entries
+    /// At most `limit` credentials not yet checked, with their text, the holder's own
+    /// (handed in) first; and how many others wait.
+    pub(crate) fn unchecked(&self, limit: usize) -> (Vec<Unchecked>, usize) {
+        let mut waiting: Vec<(&[u8; 32], &Entry)> = self
+            .entries
             .iter()
             .filter(|(_, e)| e.checked.is_none())
+            .collect();
+        waiting.sort_by_key(|(_, e)| !e.sources.local);
+        let left = waiting.len().saturating_sub(limit);
+        let batch = waiting
+            .into_iter()
+            .take(limit)
             .map(|(d, e)| (*d, e.json.clone()))
-            .collect()
+            .collect();
+        (batch, left)
     }
 
     /// Records the result of a credential's check.
@@ -474,6 +486,31 @@ mod tests {
             .0
             .credentials
             .contains(&(posting.public_key(), issuer)));
+    }
+
+    /// Checks are rationed (a flood of `credential` objects cannot stall a view build), the
+    /// holder's own credentials first.
+    #[test]
+    fn unchecked_credentials_come_in_batches_local_first() {
+        let mut ix = CredentialIndex::default();
+        for n in 0..5u8 {
+            ix.add_object(
+                ObjectId([n; 32]),
+                key(n + 1).public_key(),
+                1,
+                &format!("{{\"n\":{n}}}"),
+            );
+        }
+        let local = ix.add_local("{\"mine\":1}");
+        let (batch, left) = ix.unchecked(2);
+        assert_eq!(batch.len(), 2);
+        assert_eq!(left, 4);
+        assert_eq!(batch[0].0, local, "the holder's own credential first");
+        for (d, _) in &batch {
+            ix.set_checked(d, Err("vc-malformed"));
+        }
+        let (batch, left) = ix.unchecked(10);
+        assert_eq!((batch.len(), left), (4, 0));
     }
 
     #[test]
