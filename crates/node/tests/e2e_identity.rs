@@ -599,6 +599,35 @@ fn one_person_one_vote_over_the_network_and_a_village_amends_its_rules() {
         assert_eq!(not_counted[0]["ballots"].as_array().unwrap().len(), 11);
     }
 
+    // A node that joins later catches up (negentropy) and counts the same.
+    let late = Node::start(
+        &t.join("c"),
+        &[
+            "--group",
+            &g,
+            "--bootstrap",
+            &a.tcp_addr(),
+            "--resync-secs",
+            "1",
+        ],
+    );
+    wait_until(
+        "the late node caught up and verified the 31 ballots",
+        || {
+            call(&late, "GET", &format!("/v1/polls/{poll}"), Value::Null).0 == 200 && {
+                let v = tally(&late, &poll);
+                v["tally"]["ballots"] == 31 && v["tally"]["pending"] == 0
+            }
+        },
+    );
+    let v = tally(&late, &poll)["tally"].clone();
+    assert_eq!(
+        (v["voters"].clone(), v["counts"].clone()),
+        (json!(2), json!([2, 0])),
+        "{v}"
+    );
+    drop(late);
+
     // Village rules: an amendment poll (min trust 30) that the village adopts.
     let viewer = key(1);
     let stranger = key(31);
