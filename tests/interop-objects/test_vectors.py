@@ -90,6 +90,8 @@ SCHEMAS = {
     "poll": {"group": ("groupref", True), "header": ("oid", True), "text": ("str", True),
              "options": ("uint", True), "closes": ("uint", True), "amend": ("amendment", False)},
     "ballot": {"poll": ("oid", True), "choice": ("uint", True), "proof": ("bytes", True)},
+    "credential": {"vc": ("str", True)},
+    "credential-revoke": {"credential": ("str", True), "reason": ("str", False)},
 }
 
 
@@ -347,6 +349,11 @@ def check_fields(kind, author, at, b):
     elif kind == "ballot":
         bound(b["choice"] <= 255, "choice 0..255")
         bound(1 <= len(b["proof"]) <= 1024, "proof 1..1024 bytes")
+    elif kind == "credential":
+        bound(1 <= blen(b["vc"]) <= 16384, "vc 1..16384 bytes")
+    elif kind == "credential-revoke":
+        bound(1 <= blen(b["credential"]) <= 512, "credential id 1..512 bytes")
+        opt_text(b, "reason", 512)
     elif kind == "revoke":
         bound(b["since"] <= at, "since <= at")
         opt_text(b, "reason", 512)

@@ -26,7 +26,7 @@ pub use keys::{
 pub use personhood::{
     verify_personhood, PendingPersonhood, PersonhoodCredential, PersonhoodError,
     PersonhoodIssuance, PersonhoodIssuer, PersonhoodIssuerKey, PersonhoodProof, PersonhoodRequest,
-    PersonhoodScope, Pseudonym, CREDENTIAL_LEN, EXPIRY_GRANULARITY_MS, MAX_GROUP_LEN,
+    PersonhoodScope, Pseudonym, CREDENTIAL_LEN, EXPIRY_GRANULARITY_MS, MAX_GROUP_LEN, PENDING_LEN,
     PERSONHOOD_ISSUER_KEY_LEN, PSEUDONYM_LEN,
 };
 pub use sign::{

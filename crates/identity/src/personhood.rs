@@ -364,6 +364,35 @@ impl fmt::Debug for PendingPersonhood {
     }
 }
 
+/// Length of [`PendingPersonhood::to_bytes`].
+pub const PENDING_LEN: usize = 1 + 32 + 32;
+
+impl PendingPersonhood {
+    /// Encodes the pending secrets (secret!), so that a holder can finalize in another
+    /// process than the one that made the request: `1 ‖ prover nym ‖ blind factor`.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(PENDING_LEN);
+        out.push(PROOF_VERSION);
+        out.extend_from_slice(&self.prover_nym);
+        out.extend_from_slice(&self.blind);
+        out
+    }
+
+    /// Reads [`PendingPersonhood::to_bytes`] (the scalars are checked by `finalize`).
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, PersonhoodError> {
+        if bytes.len() != PENDING_LEN || bytes[0] != PROOF_VERSION {
+            return Err(PersonhoodError::Malformed(
+                "pending request length or version",
+            ));
+        }
+        let mut r = Reader(&bytes[1..]);
+        Ok(PendingPersonhood {
+            prover_nym: r.array::<32>()?,
+            blind: r.array::<32>()?,
+        })
+    }
+}
+
 /// The issuer's answer to a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PersonhoodIssuance {
@@ -709,6 +738,10 @@ mod tests {
         let (req, pending) = PersonhoodRequest::new(&mut r).unwrap();
         let req = PersonhoodRequest::from_bytes(req.as_bytes()).unwrap();
         let iss = issuer.issue(&req, expires, NOW, &mut r).unwrap();
+        // The holder may finalize in another process: the pending secrets round-trip.
+        let encoded = pending.to_bytes();
+        assert_eq!(encoded.len(), PENDING_LEN);
+        let pending = PendingPersonhood::from_bytes(&encoded).unwrap();
         pending.finalize(&issuer.public_key(), &iss).unwrap()
     }
 
@@ -885,6 +918,7 @@ mod tests {
             let _ = PersonhoodCredential::from_bytes(&bytes);
             let _ = PersonhoodRequest::from_bytes(&bytes);
             let _ = PersonhoodIssuerKey::from_bytes(&bytes);
+            let _ = PendingPersonhood::from_bytes(&bytes);
         }
 
         #[test]

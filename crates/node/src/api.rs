@@ -12,7 +12,10 @@
 //!   `GET /v1/viewers/{viewer}/trust/{subject}`, `POST /v1/viewers/{viewer}/diff`;
 //! - events: `GET /v1/viewers/{viewer}/events` (Server-Sent Events);
 //! - groups and lists: `GET /v1/groups/{owner}/{name}` and its `/bans`, `/reports`,
-//!   `/appeals`; `GET /v1/lists/{owner}/{name}`;
+//!   `/appeals`, `/polls`, `/rules`; `GET /v1/lists/{owner}/{name}`;
+//! - polls: `GET /v1/polls/{cid}` (a poll and its tally);
+//! - credentials: `GET|POST /v1/credentials`, `DELETE /v1/credentials/{digest}`,
+//!   `POST /v1/credentials/revocations` (the holder's own, private unless published);
 //! - `GET /v1/status`, `GET /healthz` (liveness), `GET /readyz` (readiness), `GET /metrics`;
 //! - `POST /v1/dev/publish-raw?topic=T`: only with `unsafe_dev_publish_raw`; publishes the
 //!   body unchecked (to test how peers treat bad input).
@@ -26,6 +29,7 @@
 //! `limits.rs` bounds the work per token; `server.rs` the connections.
 
 mod auth;
+mod credentials;
 pub(crate) mod decide;
 mod events;
 mod extract;
@@ -33,6 +37,7 @@ mod groups;
 mod guard;
 mod health;
 mod limits;
+mod polls;
 mod server;
 mod tokens;
 mod viewers;
@@ -143,6 +148,23 @@ pub(crate) fn router(state: ApiState) -> Router {
         .route("/v1/groups/{owner}/{name}/reports", get(groups::reports))
         .route("/v1/groups/{owner}/{name}/appeals", get(groups::appeals))
         .route("/v1/lists/{owner}/{name}", get(groups::list))
+        .route("/v1/groups/{owner}/{name}/polls", get(polls::group_polls))
+        .route("/v1/groups/{owner}/{name}/rules", get(polls::rules))
+        .route("/v1/polls/{cid}", get(polls::poll))
+        .route(
+            "/v1/credentials",
+            get(credentials::list)
+                .post(credentials::add)
+                .layer(json_limit()),
+        )
+        .route(
+            "/v1/credentials/{digest}",
+            axum::routing::delete(credentials::delete),
+        )
+        .route(
+            "/v1/credentials/revocations",
+            post(credentials::add_revocation),
+        )
         .route("/v1/dev/publish-raw", post(publish_raw))
         .route(
             "/v1/tokens",

@@ -11,6 +11,10 @@ mod identity;
 mod keys;
 mod node;
 mod objects;
+#[cfg(feature = "vc")]
+mod personhood;
+#[cfg(feature = "vc")]
+mod poll;
 mod progress;
 mod query;
 mod sign;
@@ -104,6 +108,24 @@ enum Command {
     #[cfg(feature = "vc")]
     #[command(flatten)]
     Identity(identity::IdentityCommand),
+    /// Anonymous personhood credentials: one voice per person in village polls (feature
+    /// `vc`).
+    #[cfg(feature = "vc")]
+    #[command(subcommand)]
+    #[command(
+        after_help = "Examples:\n  vouch personhood issuer new --name town-hall\n  \
+        vouch personhood request --name me --out request.json\n  \
+        vouch personhood issue --issuer town-hall --request request.json --out issuance.json\n  \
+        vouch personhood finalize --name me --issuance issuance.json"
+    )]
+    Personhood(personhood::PersonhoodCmd),
+    /// Village polls: create, vote (one voice per person, anonymously), tally (feature `vc`).
+    #[cfg(feature = "vc")]
+    #[command(subcommand)]
+    #[command(after_help = "Examples:\n  \
+        vouch poll create --key alice --group did:key:z6MkOwner…/village \"Open a bakery?\" --closes +2d\n  \
+        vouch poll vote bafyreiPoll… 0 --credential me\n  vouch poll tally bafyreiPoll…")]
+    Poll(poll::PollCmd),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     #[command(after_help = "Examples:\n  \
         vouch completions bash > ~/.local/share/bash-completion/completions/vouch\n  \
@@ -173,6 +195,10 @@ pub fn main() -> ExitCode {
         Command::Eval(cmd) => eval::run(cmd).map(|()| ExitCode::SUCCESS),
         #[cfg(feature = "vc")]
         Command::Identity(cmd) => identity::run(cmd),
+        #[cfg(feature = "vc")]
+        Command::Personhood(cmd) => personhood::run(cmd),
+        #[cfg(feature = "vc")]
+        Command::Poll(cmd) => poll::run(cmd),
     };
     match result {
         Ok(code) => code,

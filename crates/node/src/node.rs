@@ -9,6 +9,7 @@ pub(crate) mod engine;
 pub(crate) mod files;
 pub(crate) mod filter;
 pub(crate) mod health;
+pub(crate) mod identity;
 pub(crate) mod ingest;
 pub(crate) mod metrics;
 pub(crate) mod policy_record;

@@ -10,8 +10,8 @@ use std::path::PathBuf;
 use vouch_identity::SecretKey;
 use vouch_reputation::{
     epoch_of, validate, AppealBody, AttestBody, Body, GroupBody, GroupPolicy, GroupRef,
-    ListAddBody, ListBody, ListPurpose, ListRef, Object, PostBody, ReportBody, SignedObject,
-    Subject, VoteBody,
+    ListAddBody, ListBody, ListPurpose, ListRef, Object, PollBody, PostBody, ReportBody,
+    SignedObject, Subject, VoteBody,
 };
 
 const T0: u64 = 1_760_000_000_000;
@@ -199,6 +199,28 @@ fn seed() -> (
         .sign(&friend)
         .unwrap(),
     ));
+    // A poll under the garden's header (not a personhood group: the API shows why it
+    // cannot be tallied).
+    let header = out
+        .iter()
+        .find(|(name, _)| *name == "group-garden")
+        .map(|(_, o)| o.id())
+        .unwrap();
+    let poll = Object {
+        author: member.public_key(),
+        at: T0 + 13_000,
+        body: Body::Poll(PollBody {
+            group: garden.clone(),
+            header,
+            text: "Allow seed swaps?".into(),
+            options: 2,
+            closes: T0 + 86_400_000,
+            amend: None,
+        }),
+    }
+    .sign(&member)
+    .unwrap();
+    out.push(("poll-garden", poll.clone()));
 
     let mut names = BTreeMap::new();
     names.insert("viewer", viewer.public_key().to_did_key());
@@ -219,6 +241,7 @@ fn seed() -> (
     names.insert("post_troll", troll_post.id().to_string());
     names.insert("post_member", member_post.id().to_string());
     names.insert("ban", ban.id().to_string());
+    names.insert("poll", poll.id().to_string());
     (out, names)
 }
 

@@ -11,6 +11,11 @@ fn vouch(dir: &Path, args: &[&str]) -> Output {
         .args(args)
         .env("VOUCH_KEY_DIR", dir.join("keys"))
         .env_remove("VOUCH_HOME")
+        // No node of the user's is ever reached (`key new` publishes its commitment to one).
+        .env("HOME", dir)
+        .env("XDG_DATA_HOME", dir.join("xdg"))
+        .env_remove("VOUCH_DATA_DIR")
+        .env_remove("VOUCH_NODE")
         .output()
         .unwrap()
 }

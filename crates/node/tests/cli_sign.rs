@@ -545,8 +545,20 @@ fn lists_create_add_and_remove_every_recorded_entry() {
 #[test]
 fn key_rotation_is_cosigned_and_revocation_names_its_time() {
     let h = Home::new();
-    let alice = h.key("alice");
-    let rot = h.sign(&["key", "rotate", "alice", "alice-2"]);
+    // A key made without a commitment rotates with a version 1 handover (pre-rotation, the
+    // default, is tested in e2e_identity.rs); the new key gets a commitment of its own.
+    let out = h.ok(&["key", "new", "alice", "--no-commit", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["committed"], false, "{v}");
+    let alice = PublicKey::from_did_key(v["did"].as_str().unwrap()).unwrap();
+    let mut objs = h.sign_all(&["key", "rotate", "alice", "alice-2"]);
+    assert_eq!(objs.len(), 2, "the handover and alice-2's commitment");
+    let commitment = objs.pop().unwrap();
+    let rot = objs.pop().unwrap();
+    assert!(
+        matches!(commitment.body(), Body::Incept(_)),
+        "{commitment:?}"
+    );
     let new = {
         let out = h.ok(&["key", "show", "alice-2", "--json"]);
         let v: serde_json::Value = serde_json::from_str(&out).unwrap();
@@ -557,6 +569,7 @@ fn key_rotation_is_cosigned_and_revocation_names_its_time() {
         panic!()
     };
     assert_eq!(*body_new, new);
+    assert_eq!(commitment.author(), &new);
     // `validate` (in sign_all) checked the co-signature; a different new key breaks it.
     let mut forged = rot.object().clone();
     let other = vouch_identity::SecretKey::from_seed(&[3; 32]);

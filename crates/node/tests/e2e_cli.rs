@@ -53,8 +53,14 @@ fn signing_commands_submit_and_cars_carry_objects_between_nodes() {
     let blocked = vouch_identity::SecretKey::from_seed(&[77; 32]).public_key();
     let a = Node::start(&a_dir, &["--block-author", &blocked.to_did_key()]);
 
-    ok(&home, &a_dir, &["key", "new", "owner"]);
-    ok(&home, &a_dir, &["key", "new", "bob"]);
+    // Each key's commitment to its next key (`incept`) goes to the node too.
+    let mut commitments = Vec::new();
+    for name in ["owner", "bob"] {
+        let made = ok(&home, &a_dir, &["key", "new", name, "--json"]);
+        let v: serde_json::Value = serde_json::from_str(made.trim()).unwrap();
+        assert_eq!(v["published"], true, "{v}");
+        commitments.push(v["incept"].as_str().unwrap().parse::<ObjectId>().unwrap());
+    }
     // Submitted to the node found on VOUCH_DATA_DIR: both objects of `group create` land.
     let created = ok(
         &home,
@@ -92,6 +98,7 @@ fn signing_commands_submit_and_cars_carry_objects_between_nodes() {
         &["group", "moderator", "add", "--key", "owner", "club", "bob"],
     );
     ids.push(moderator.trim().parse().unwrap());
+    ids.extend(commitments);
     for id in &ids {
         assert!(a.has(id), "node has {id}");
     }

@@ -14,7 +14,8 @@ use nodes::*;
 use serde_json::Value;
 
 /// The store schema this release writes.
-const CURRENT: &str = "3";
+/// Schema 1 -> 2 (stored policies) -> 3 (the quarantine) -> 4 (the local credential tables).
+const CURRENT: &str = "4";
 
 fn fixture_of(version: u32) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("tests/fixtures/db-v{version}"))

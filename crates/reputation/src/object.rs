@@ -111,11 +111,15 @@ pub enum Kind {
     Poll,
     /// One person's answer to a poll, with a personhood proof for the poll's scope.
     Ballot,
+    /// A verifiable credential its subject (the author, an identity key) made public.
+    Credential,
+    /// An issuer's revocation of a credential it issued.
+    CredentialRevoke,
 }
 
 impl Kind {
     /// Every kind, in spec order.
-    pub const ALL: [Kind; 16] = [
+    pub const ALL: [Kind; 18] = [
         Kind::Post,
         Kind::Vote,
         Kind::Attest,
@@ -132,6 +136,8 @@ impl Kind {
         Kind::Incept,
         Kind::Poll,
         Kind::Ballot,
+        Kind::Credential,
+        Kind::CredentialRevoke,
     ];
 
     /// The name written on the wire.
@@ -153,6 +159,8 @@ impl Kind {
             Kind::Incept => "incept",
             Kind::Poll => "poll",
             Kind::Ballot => "ballot",
+            Kind::Credential => "credential",
+            Kind::CredentialRevoke => "credential-revoke",
         }
     }
 
@@ -646,6 +654,31 @@ pub struct LinkBody {
     pub proof: Signature,
 }
 
+/// `credential` body: a W3C verifiable credential (`specs/identity.md` §2) that its subject
+/// chose to make public. The author is the identity key the credential was issued to (its
+/// `credentialSubject.id` is the author's `did:key`), so only the holder can publish it;
+/// with the holder's `link` objects, any node can then say "verified by <issuer>" for the
+/// linked posting keys. Validation bounds the size only: the credential is verified (issuer,
+/// proof, validity, revocations) by the nodes that use it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialBody {
+    /// The credential as issued: JSON text, 1 to 16384 bytes.
+    pub vc: String,
+}
+
+/// `credential-revoke` body: the author, a credential issuer's key, revokes a credential it
+/// issued (`specs/identity.md` §3). Permanent; the object's `at` is the revocation time.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CredentialRevokeBody {
+    /// The revoked credential's `id` (1 to 512 bytes).
+    pub credential: String,
+    /// Why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
 /// The body of an object; the variant is the object's kind.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[allow(missing_docs)]
@@ -666,6 +699,8 @@ pub enum Body {
     Incept(InceptBody),
     Poll(PollBody),
     Ballot(BallotBody),
+    Credential(CredentialBody),
+    CredentialRevoke(CredentialRevokeBody),
 }
 
 impl Body {
@@ -688,6 +723,8 @@ impl Body {
             Body::Incept(_) => Kind::Incept,
             Body::Poll(_) => Kind::Poll,
             Body::Ballot(_) => Kind::Ballot,
+            Body::Credential(_) => Kind::Credential,
+            Body::CredentialRevoke(_) => Kind::CredentialRevoke,
         }
     }
 }

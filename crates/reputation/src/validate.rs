@@ -302,6 +302,10 @@ const MAX_AMEND_QUORUM: u64 = 1_000_000;
 const MAX_POLL_OPTIONS: u64 = 256;
 /// Longest personhood proof a ballot may carry, in bytes.
 const MAX_PROOF: usize = 1024;
+/// Longest credential in a `credential` object (JSON text).
+const MAX_VC: usize = 16 * 1024;
+/// Longest credential id in a `credential-revoke` object.
+const MAX_CREDENTIAL_ID: usize = 512;
 
 fn bound(ok: bool, field: &'static str, reason: &'static str) -> Result<(), ValidationError> {
     if ok {
@@ -590,6 +594,19 @@ pub(crate) fn check_fields(object: &Object) -> Result<(), ValidationError> {
                 r.since <= at,
                 "since",
                 "must not be after the object's time",
+            )?;
+            check_text(&r.reason, MAX_REASON, "reason")
+        }
+        Body::Credential(c) => bound(
+            !c.vc.is_empty() && c.vc.len() <= MAX_VC,
+            "vc",
+            "must be 1 to 16384 bytes",
+        ),
+        Body::CredentialRevoke(r) => {
+            bound(
+                !r.credential.is_empty() && r.credential.len() <= MAX_CREDENTIAL_ID,
+                "credential",
+                "must be 1 to 512 bytes",
             )?;
             check_text(&r.reason, MAX_REASON, "reason")
         }

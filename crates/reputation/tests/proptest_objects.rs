@@ -251,6 +251,10 @@ fn body(at: u64) -> impl Strategy<Value = Body> {
                 choice,
                 proof
             })),
+        "\\{.{1,200}\\}".prop_map(|vc| Body::Credential(CredentialBody { vc })),
+        (".{1,80}", opt_text()).prop_map(|(credential, reason)| Body::CredentialRevoke(
+            CredentialRevokeBody { credential, reason }
+        )),
     ]
 }
 

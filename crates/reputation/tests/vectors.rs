@@ -770,6 +770,41 @@ fn generate() -> (Value, Value) {
         ),
     );
     g.invalid(
+        "out-of-bounds-credential-empty",
+        "out-of-bounds",
+        "credential object without a credential",
+        sign(
+            Body::Credential(CredentialBody { vc: String::new() }),
+            NOW,
+            &k1,
+        ),
+    );
+    g.invalid(
+        "out-of-bounds-credential-too-long",
+        "out-of-bounds",
+        "credential of 16385 bytes (limit 16384)",
+        sign(
+            Body::Credential(CredentialBody {
+                vc: "x".repeat(16_385),
+            }),
+            NOW,
+            &k1,
+        ),
+    );
+    g.invalid(
+        "out-of-bounds-credential-revoke-empty-id",
+        "out-of-bounds",
+        "revocation naming no credential",
+        sign(
+            Body::CredentialRevoke(CredentialRevokeBody {
+                credential: String::new(),
+                reason: None,
+            }),
+            NOW,
+            &k1,
+        ),
+    );
+    g.invalid(
         "out-of-bounds-group-amend-without-personhood",
         "out-of-bounds",
         "village rules (amend_quorum) in a group without personhood votes",

@@ -11,8 +11,8 @@ use base64::Engine as _;
 use serde::Deserialize;
 use vouch_identity::PublicKey;
 use vouch_reputation::{
-    decode_stored, diff, CredentialLookup, Decision, Item, Limits, NoCredentials, ObjectId,
-    PostItem, ReasonCode, Subject, TrustLookup, View,
+    decode_stored, diff, CredentialLookup, Decision, Item, Limits, ObjectId, PostItem, ReasonCode,
+    Subject, TrustLookup, View,
 };
 
 use super::extract::{JsonBody, JsonDirect, PathParams, QueryParams};
@@ -443,7 +443,8 @@ pub(super) async fn diff_policy(
             // Both views from the same state, so that only the policy differs.
             engine.read(|core| {
                 let trust = || -> Arc<dyn TrustLookup> { snap.trust.clone() };
-                let credentials = || -> Arc<dyn CredentialLookup> { Arc::new(NoCredentials) };
+                let facts = engine.identity().facts();
+                let credentials = || -> Arc<dyn CredentialLookup> { facts.clone() };
                 let seed = crate::node::seed::view_seed();
                 let before: View<'static> = View::build_with_seed(
                     &core.state,

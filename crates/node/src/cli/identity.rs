@@ -1,5 +1,8 @@
-//! `vouch identity new`, `vouch credential issue|verify|show|revoke` and `vouch link`: the
-//! command-line shell over `vouch-identity`'s keys and verifiable credentials.
+//! `vouch identity new`, `vouch credential issue|verify|show|revoke|add|list|remove|
+//! add-revocation` and `vouch link`: the command-line shell over `vouch-identity`'s keys and
+//! verifiable credentials, and the holder's side of credentials on its node (`add` hands a
+//! credential to the node, private unless `--public` publishes it as a `credential` object
+//! signed by the identity key).
 //!
 //! Keys live in a key directory: `--key-dir`, else `$VOUCH_KEY_DIR`, else `$VOUCH_HOME/keys`,
 //! else `~/.vouch/keys`. A key is named on the command line either by a path to a key file or
@@ -15,7 +18,9 @@ use vouch_identity::{
     issue_credential, verify_credential, write_key_file, CredentialRequest, Revocation, SecretKey,
     PERSONHOOD_CREDENTIAL_TYPE,
 };
-use vouch_reputation::{Body, LinkBody, Object};
+use vouch_reputation::{Body, CredentialBody, CredentialRevokeBody, LinkBody, Object};
+
+use crate::cli::connect::NodeArgs;
 
 /// Identity commands (flattened into the top-level `vouch` command).
 #[derive(Debug, Subcommand)]
@@ -98,6 +103,9 @@ pub(super) enum CredentialCommand {
         /// Days until `validUntil`; 0 for no expiry.
         #[arg(long, default_value_t = 365)]
         valid_days: u64,
+        /// `validUntil` as a time instead (+90d, +10m, 2027-06-30, ms …).
+        #[arg(long, conflicts_with = "valid_days", allow_hyphen_values = true)]
+        valid_until: Option<String>,
         /// The credential id [default: a random urn:uuid].
         #[arg(long)]
         id: Option<String>,
@@ -127,9 +135,12 @@ pub(super) enum CredentialCommand {
         /// The credential file (`-` for stdin).
         file: PathBuf,
     },
-    /// Sign a revocation of a credential id, as its issuer.
+    /// Sign a revocation of a credential id, as its issuer: a JSON statement (for offline
+    /// checks and nodes it is handed to), and with --publish a `credential-revoke` object
+    /// every node receives.
     #[command(
-        after_help = "Example:\n  vouch credential revoke --issuer issuer --id urn:uuid:… --out revoked.json"
+        after_help = "Examples:\n  vouch credential revoke --issuer issuer --id urn:uuid:… --out revoked.json\n  \
+        vouch credential revoke --issuer issuer --id urn:uuid:… --publish --reason \"issued in error\""
     )]
     Revoke {
         /// The issuer's key (name or path).
@@ -141,8 +152,66 @@ pub(super) enum CredentialCommand {
         /// Write here instead of stdout.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Also sign a `credential-revoke` object with the issuer key and submit it to the
+        /// node (which publishes it).
+        #[arg(long)]
+        publish: bool,
+        /// Why (in the published object).
+        #[arg(long, requires = "publish")]
+        reason: Option<String>,
+        #[command(flatten)]
+        node: NodeArgs,
         #[command(flatten)]
         dir: KeyDir,
+    },
+    /// Hand a credential to the running node (it verifies it offline and keeps it,
+    /// private); with --public also publish it as a `credential` object signed by the
+    /// identity key, so that other nodes can show "verified by <issuer>" too.
+    #[command(after_help = "Examples:\n  vouch credential add vc.json\n  \
+        vouch credential add vc.json --public --identity me")]
+    Add {
+        /// The credential file (`-` for stdin).
+        file: PathBuf,
+        /// Publish it: a `credential` object signed by the identity key it was issued to.
+        #[arg(long)]
+        public: bool,
+        /// The identity key (name or path) the credential was issued to (with --public).
+        #[arg(long, default_value = "identity")]
+        identity: String,
+        #[command(flatten)]
+        dir: KeyDir,
+        #[command(flatten)]
+        node: NodeArgs,
+        /// Print the node's JSON answer.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The credentials handed to the running node, and how each stands.
+    #[command(after_help = "Example:\n  vouch credential list --json")]
+    List {
+        #[command(flatten)]
+        node: NodeArgs,
+        /// Print the node's JSON answer.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make the running node forget a credential handed to it (by its digest, as `list`
+    /// shows it). A published credential stays published.
+    #[command(after_help = "Example:\n  vouch credential remove 3f2a…")]
+    Remove {
+        /// The credential's digest (hex).
+        digest: String,
+        #[command(flatten)]
+        node: NodeArgs,
+    },
+    /// Hand an issuer's revocation statement (`vouch credential revoke --out`) to the
+    /// running node: credentials it names stop counting there.
+    #[command(after_help = "Example:\n  vouch credential add-revocation revoked.json")]
+    AddRevocation {
+        /// The statement file.
+        file: PathBuf,
+        #[command(flatten)]
+        node: NodeArgs,
     },
 }
 
@@ -222,6 +291,7 @@ fn run_credential(cmd: CredentialCommand) -> Result<ExitCode> {
             types,
             claims,
             valid_days,
+            valid_until,
             id,
             out,
             dir,
@@ -246,8 +316,10 @@ fn run_credential(cmd: CredentialCommand) -> Result<ExitCode> {
                 types,
                 claims: map,
                 valid_from_ms: now - now % 1000,
-                valid_until_ms: (valid_days > 0)
-                    .then(|| now - now % 1000 + valid_days * 86_400_000),
+                valid_until_ms: match valid_until {
+                    Some(t) => Some(crate::cli::sign::parse_time(&t, now)?),
+                    None => (valid_days > 0).then(|| now - now % 1000 + valid_days * 86_400_000),
+                },
             };
             let json = issue_credential(&issuer, &request, now)
                 .map_err(|e| anyhow!("{}: {e}", e.code()))?;
@@ -320,15 +392,156 @@ fn run_credential(cmd: CredentialCommand) -> Result<ExitCode> {
             issuer,
             id,
             out,
+            publish,
+            reason,
+            node,
             dir,
         } => {
             let issuer = load_key(&issuer, &dir)?;
-            let rev = Revocation::new(&issuer, &id, crate::node::clock::now_ms());
+            let now = crate::node::clock::now_ms();
+            let rev = Revocation::new(&issuer, &id, now);
             write_out(
                 out.as_deref(),
                 &serde_json::to_string_pretty(&rev.to_json())?,
             )?;
+            if publish {
+                let obj = Object {
+                    author: issuer.public_key(),
+                    at: now,
+                    body: Body::CredentialRevoke(CredentialRevokeBody {
+                        credential: id,
+                        reason,
+                    }),
+                }
+                .sign(&issuer)
+                .map_err(|e| anyhow!("{}: {e}", e.code()))?;
+                return submit_one(&node, &obj);
+            }
         }
+        CredentialCommand::Add {
+            file,
+            public,
+            identity,
+            dir,
+            node,
+            json,
+        } => {
+            let text = read_input(&file)?;
+            let conn = node.resolve()?;
+            if public {
+                let key = load_key(&identity, &dir)?;
+                let at = crate::node::clock::now_ms();
+                let v =
+                    verify_credential(&text, at, &[]).map_err(|e| anyhow!("{}: {e}", e.code()))?;
+                if v.subject.as_deref() != Some(key.public_key().to_did_key().as_str()) {
+                    bail!(
+                        "the credential was issued to {}, not to the identity key {identity:?} ({})",
+                        v.subject.as_deref().unwrap_or("nobody"),
+                        key.public_key().to_did_key()
+                    );
+                }
+                let obj = Object {
+                    author: key.public_key(),
+                    at,
+                    body: Body::Credential(CredentialBody { vc: text.clone() }),
+                }
+                .sign(&key)
+                .map_err(|e| anyhow!("{}: {e}", e.code()))?;
+                if submit_one(&node, &obj)? != ExitCode::SUCCESS {
+                    return Ok(ExitCode::from(1));
+                }
+            }
+            let body = serde_json::json!({ "credential": text, "public": public });
+            let r = conn.request(
+                "POST",
+                "/v1/credentials",
+                Some("application/json"),
+                &serde_json::to_vec(&body)?,
+            )?;
+            return answer(r.status, &r.body, json, |v| {
+                println!(
+                    "{}\t{}\t{}\t{}",
+                    v["digest"].as_str().unwrap_or(""),
+                    v["status"].as_str().unwrap_or(""),
+                    v["issuer"].as_str().unwrap_or(""),
+                    if v["public"].as_bool() == Some(true) {
+                        "public"
+                    } else {
+                        "private"
+                    }
+                );
+            });
+        }
+        CredentialCommand::List { node, json } => {
+            let r = node
+                .resolve()?
+                .request("GET", "/v1/credentials", None, &[])?;
+            return answer(r.status, &r.body, json, |v| {
+                for c in v["credentials"].as_array().into_iter().flatten() {
+                    println!(
+                        "{}\t{}\t{}\t{}\t{} linked key(s)",
+                        c["digest"].as_str().unwrap_or(""),
+                        c["status"].as_str().unwrap_or(""),
+                        c["issuer"].as_str().unwrap_or(""),
+                        if c["public"].as_bool() == Some(true) {
+                            "public"
+                        } else {
+                            "private"
+                        },
+                        c["linked_keys"].as_array().map_or(0, Vec::len)
+                    );
+                }
+            });
+        }
+        CredentialCommand::Remove { digest, node } => {
+            let r = node.resolve()?.request(
+                "DELETE",
+                &format!("/v1/credentials/{digest}"),
+                None,
+                &[],
+            )?;
+            return answer(r.status, &r.body, false, |_| {});
+        }
+        CredentialCommand::AddRevocation { file, node } => {
+            let text = read_input(&file)?;
+            let r = node.resolve()?.request(
+                "POST",
+                "/v1/credentials/revocations",
+                Some("application/json"),
+                text.as_bytes(),
+            )?;
+            return answer(r.status, &r.body, false, |_| {});
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Submits one object signed here; prints its CID. Exit code 1 when the node refused it.
+fn submit_one(node: &NodeArgs, obj: &vouch_reputation::SignedObject) -> Result<ExitCode> {
+    let emit = crate::cli::sign::EmitArgs {
+        out: None,
+        no_submit: false,
+        node: node.clone(),
+        json: false,
+    };
+    crate::cli::sign::emit_objects(&emit, std::slice::from_ref(obj))
+}
+
+/// Prints a node's answer (`json`: as is; else with `text`); an error answer exits 1.
+fn answer(status: u16, body: &[u8], json: bool, text: impl FnOnce(&Value)) -> Result<ExitCode> {
+    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    if !(200..300).contains(&status) {
+        eprintln!(
+            "error ({status}): {}: {}",
+            v["error"]["code"].as_str().unwrap_or("error"),
+            v["error"]["message"].as_str().unwrap_or("")
+        );
+        return Ok(ExitCode::from(1));
+    }
+    if json {
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else {
+        text(&v);
     }
     Ok(ExitCode::SUCCESS)
 }

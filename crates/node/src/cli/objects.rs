@@ -98,6 +98,8 @@ fn describe(obj: &SignedObject) -> String {
         Body::Incept(_) => "incept (pre-rotation commitment)".to_string(),
         Body::Poll(p) => format!("poll in {:?} ({} options)", p.group.name, p.options),
         Body::Ballot(b) => format!("ballot {} in poll {}", b.choice, b.poll),
+        Body::Credential(c) => format!("public credential ({} bytes)", c.vc.len()),
+        Body::CredentialRevoke(r) => format!("revocation of credential {}", r.credential),
     };
     format!("{what} by {} at {}", obj.author(), obj.at())
 }

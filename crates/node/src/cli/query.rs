@@ -284,7 +284,7 @@ fn ref_path(field: &'static str, r: &str) -> anyhow::Result<String> {
 }
 
 /// Percent-encodes a path segment.
-fn encode(s: &str) -> String {
+pub(crate) fn encode(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         if b.is_ascii_alphanumeric() || b"-._~:".contains(&b) {

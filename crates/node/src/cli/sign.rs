@@ -18,13 +18,15 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use vouch_identity::{PublicKey, SecretKey};
 use vouch_reputation::{
-    epoch_of, AppealBody, AppealOutcome, AttestBody, Body, GroupBody, GroupPolicy, GroupRef,
-    LabelBody, ListAddBody, ListBody, ListPurpose, ListRef, ListRemoveBody, Object, ObjectId,
-    PostBody, ReportBody, SignedObject, Subject, VoteBody,
+    effective_seq, epoch_of, AppealBody, AppealOutcome, AttestBody, Body, GroupBody, GroupPolicy,
+    GroupRef, LabelBody, ListAddBody, ListBody, ListPurpose, ListRef, ListRemoveBody, Object,
+    ObjectId, PostBody, ReportBody, SignedObject, Subject, VoteBody,
 };
 
 pub(crate) use emit::{submit as submit_object, EmitArgs, Submission};
 pub(crate) use parse::time as parse_time;
+#[cfg(feature = "vc")]
+pub(crate) use parse::{group_ref as parse_group_ref, object_id as parse_object_id};
 use published::Published;
 
 /// The signing commands (flattened into the top-level `vouch` command).
@@ -100,6 +102,8 @@ pub(crate) struct SignArgs {
 struct Signer {
     sk: SecretKey,
     pk: PublicKey,
+    /// The key's local name (`None` when named by a path).
+    name: Option<String>,
     key_dir: Option<PathBuf>,
     at: u64,
     now: u64,
@@ -117,9 +121,11 @@ impl Signer {
             Some(t) => parse::time(t, now)?,
             None => now,
         };
+        let local = !(name.contains('/') || name.ends_with(".key"));
         Ok(Signer {
             pk: sk.public_key(),
             sk,
+            name: local.then_some(name),
             key_dir: args.key_dir.clone(),
             at,
             now,
@@ -150,17 +156,7 @@ fn only_key(key_dir: Option<&PathBuf>) -> Result<String> {
     let dir = key_dir
         .cloned()
         .unwrap_or_else(crate::cli::keys::default_key_dir);
-    let mut names = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(&dir) {
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.extension().is_some_and(|e| e == "key") {
-                if let Some(stem) = path.file_stem().and_then(|s| s.to_str()) {
-                    names.push(stem.to_owned());
-                }
-            }
-        }
-    }
+    let mut names = crate::cli::keys::key_names(&dir).unwrap_or_default();
     match names.len() {
         1 => Ok(names.remove(0)),
         0 => bail!(
@@ -355,6 +351,14 @@ pub(crate) struct PolicyArgs {
     /// Count only personhood-backed votes.
     #[arg(long)]
     pub personhood_votes: bool,
+    /// Village rules: personhood polls with at least this many voices may amend the
+    /// group's min-trust and vote budget (needs --personhood-votes and a personhood
+    /// --credential-issuer; once set, it cannot be taken back).
+    #[arg(long)]
+    pub amend_quorum: Option<u64>,
+    /// Village rules: the percentage of voices (50..99) an amendment must exceed.
+    #[arg(long)]
+    pub amend_majority: Option<u64>,
 }
 
 impl PolicyArgs {
@@ -379,6 +383,12 @@ impl PolicyArgs {
             policy.credential_issuer = self.credential_issuer.clone();
         }
         policy.personhood_votes |= self.personhood_votes;
+        if self.amend_quorum.is_some() {
+            policy.amend_quorum = self.amend_quorum;
+        }
+        if self.amend_majority.is_some() {
+            policy.amend_majority = self.amend_majority;
+        }
     }
 }
 
@@ -632,6 +642,17 @@ pub(crate) fn emit_objects(args: &EmitArgs, objects: &[SignedObject]) -> Result<
 /// Signs nothing more: emits `objects`, records the accepted ones, and picks the exit code
 /// (1 when the node refused one).
 fn publish(s: &Signer, args: &SignArgs, objects: Vec<SignedObject>) -> Result<ExitCode> {
+    if let (Some(name), false) = (&s.name, args.emit.no_submit) {
+        // A commitment made while no node was running goes out before the key's objects.
+        let dir = s
+            .key_dir
+            .clone()
+            .unwrap_or_else(crate::cli::keys::default_key_dir);
+        if crate::cli::keys::pending_incept(&dir, name).is_some() {
+            crate::cli::keys::publish_pending_incept(&dir, name, &args.emit.node.resolve()?)?;
+            eprintln!("published {name}'s commitment to its next key");
+        }
+    }
     let results = emit::emit(&args.emit, &objects)?;
     let mut record = Published::load(&s.pk)?;
     let mut changed = false;
@@ -712,8 +733,11 @@ fn attest(a: AttestArgs) -> Result<ExitCode> {
     publish(&s, &a.sign, vec![s.sign(body)?])
 }
 
-/// The seq for a new version of a header: `--seq`, else the recorded one + 1, else 1 for a
-/// first version. `what` names the header in errors.
+/// The seq for a new version of a header: `--seq`, else the recorded one's slot + 1, else 1
+/// for a first version. `what` names the header in errors. `recorded` is the recorded
+/// header's slot, `min(seq, at)` (`effective_seq`): a header whose `seq` was above its own
+/// time (e.g. `u64::MAX`) holds only the slot of its time, so the next one is that + 1, not
+/// an overflow.
 fn next_seq(
     explicit: Option<u64>,
     recorded: Option<u64>,
@@ -751,7 +775,9 @@ fn list(cmd: ListCmd) -> Result<ExitCode> {
         } => {
             let s = Signer::new(&sign)?;
             let record = Published::load(&s.pk)?;
-            let recorded = record.list(&name)?.map(|(_, l)| l.seq);
+            let recorded = record
+                .list(&name)?
+                .map(|(o, l)| effective_seq(l.seq, o.at()));
             let seq = next_seq(seq, recorded, true, &format!("list {name:?}"))?;
             let group = group
                 .as_deref()
@@ -882,7 +908,9 @@ fn group(cmd: GroupCmd) -> Result<ExitCode> {
         } => {
             let s = Signer::new(&sign)?;
             let record = Published::load(&s.pk)?;
-            let recorded = record.group(&name)?.map(|(_, g)| g.seq);
+            let recorded = record
+                .group(&name)?
+                .map(|(o, g)| effective_seq(g.seq, o.at()));
             let seq = next_seq(seq, recorded, true, &format!("group {name:?}"))?;
             let mut p = GroupPolicy::default();
             policy.apply(&mut p);
@@ -1047,7 +1075,7 @@ fn update_group(
     let current = record.group(name)?;
     let seq = next_seq(
         seq,
-        current.as_ref().map(|(_, g)| g.seq),
+        current.as_ref().map(|(o, g)| effective_seq(g.seq, o.at())),
         false,
         &format!("group {name:?}"),
     )?;
@@ -1099,6 +1127,23 @@ fn appeal(a: AppealArgs) -> Result<ExitCode> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The next header takes the recorded header's slot `min(seq, at)` + 1: after a header
+    /// with `seq = u64::MAX` (a mistake, or a thief's) the owner's next one supersedes it.
+    #[test]
+    fn the_next_seq_follows_the_slot_not_the_claimed_seq() {
+        let at = 1_767_225_600_000;
+        let slot = effective_seq(u64::MAX, at);
+        assert_eq!(slot, at);
+        let next = next_seq(None, Some(slot), false, "group \"g\"").unwrap();
+        assert_eq!(next, at + 1);
+        // Signed now (after `at`), the new header's slot is its seq: above the old one.
+        assert!(effective_seq(next, at + 5) > slot);
+        assert_eq!(next_seq(None, Some(3), false, "g").unwrap(), 4);
+        assert_eq!(next_seq(None, None, true, "g").unwrap(), 1);
+        assert_eq!(next_seq(Some(9), Some(3), true, "g").unwrap(), 9);
+        assert!(next_seq(None, Some(3), true, "g").is_err());
+    }
 
     #[test]
     fn ban_lists_are_named_after_their_group_within_the_name_limit() {

@@ -199,6 +199,14 @@ enum BodyJson<'a> {
         identity: &'a str,
         proof: String,
     },
+    Credential {
+        vc: &'a str,
+    },
+    CredentialRevoke {
+        credential: &'a str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<&'a str>,
+    },
 }
 
 impl<'a> BodyJson<'a> {
@@ -299,6 +307,11 @@ impl<'a> BodyJson<'a> {
             Body::Link(l) => BodyJson::Link {
                 identity: &l.identity,
                 proof: hex::encode(l.proof.0),
+            },
+            Body::Credential(c) => BodyJson::Credential { vc: &c.vc },
+            Body::CredentialRevoke(r) => BodyJson::CredentialRevoke {
+                credential: &r.credential,
+                reason: r.reason.as_deref(),
             },
         }
     }

@@ -58,6 +58,10 @@ pub struct AdmissionConfig {
     /// lists' curators) is admitted from the network; everyone else goes to the
     /// quarantine. Nothing stored is evicted.
     pub max_store_mib: u64,
+    /// Most ballots admitted per known poll from keys outside reach (ballots are signed by
+    /// fresh, unlinkable voting keys by design: their worth is the personhood proof, checked
+    /// later on background threads).
+    pub ballots_per_poll: u64,
 }
 
 impl Default for AdmissionConfig {
@@ -69,6 +73,7 @@ impl Default for AdmissionConfig {
             quarantine_objects: 20_000,
             quarantine_mib: 64,
             max_store_mib: 0,
+            ballots_per_poll: 10_000,
         }
     }
 }
@@ -101,6 +106,9 @@ struct AdmittedSet {
     core: HashSet<PublicKey>,
     /// Everyone within reach (the core included).
     reach: HashSet<PublicKey>,
+    /// Polls the engine holds (so their authors were admitted): ballots for them are
+    /// admitted whoever signs them, up to `ballots_per_poll` each.
+    polls: HashSet<ObjectId>,
 }
 
 /// The admitted authors, shared by ingest (which reads) and the engine (which replaces).
@@ -114,6 +122,8 @@ pub(crate) struct Admission {
     metrics: Arc<Metrics>,
     refused: Arc<Mutex<RefusedIds>>,
     generation: Arc<AtomicU64>,
+    ballots_per_poll: u64,
+    ballots: Arc<Mutex<std::collections::HashMap<ObjectId, u64>>>,
 }
 
 impl Admission {
@@ -131,6 +141,8 @@ impl Admission {
             metrics,
             refused: Arc::new(Mutex::new(RefusedIds::new(REFUSED_IDS_PER_GENERATION))),
             generation: Arc::new(AtomicU64::new(0)),
+            ballots_per_poll: config.ballots_per_poll,
+            ballots: Arc::default(),
         }
     }
 
@@ -148,6 +160,51 @@ impl Admission {
     /// The quarantine's bounds.
     pub(crate) fn quotas(&self) -> QuarantineQuotas {
         self.quotas
+    }
+
+    /// What to do with an object from the network: a ballot for a poll the engine holds is
+    /// admitted whoever signs it (up to `ballots_per_poll` per poll, counted since start),
+    /// anything else by its author ([`Admission::decide`]).
+    pub(crate) fn decide_object(&self, obj: &vouch_reputation::SignedObject) -> Admit {
+        if let vouch_reputation::Body::Ballot(b) = obj.body() {
+            let set = self.set.read().unwrap_or_else(|p| p.into_inner());
+            if set.active && set.polls.contains(&b.poll) && !set.reach.contains(obj.author()) {
+                drop(set);
+                let mut counts = self.ballots.lock().unwrap_or_else(|p| p.into_inner());
+                let n = counts.entry(b.poll).or_insert(0);
+                if *n < self.ballots_per_poll {
+                    *n += 1;
+                    Metrics::inc(&self.metrics.admission_ballots_total);
+                    return Admit::Store;
+                }
+                Metrics::inc(&self.metrics.admission_ballots_over_total);
+                return Admit::Quarantine;
+            }
+        }
+        if let vouch_reputation::Body::Rotate(vouch_reputation::RotateBody::Reveal {
+            old, ..
+        }) = obj.body()
+        {
+            // A pre-rotation is signed by the new key, a stranger until it counts: it is
+            // admitted when the key it replaces is (else a stolen key's owner could not
+            // recover on nodes that run admission).
+            if self.decide(old) == Admit::Store {
+                return Admit::Store;
+            }
+        }
+        self.decide(obj.author())
+    }
+
+    /// Puts in force the polls the engine holds; a poll new to the set clears the memory
+    /// of refused ids, so catch-up fetches its ballots that were quarantined before it.
+    pub(crate) fn set_polls(&self, polls: HashSet<ObjectId>) {
+        let mut set = self.set.write().unwrap_or_else(|p| p.into_inner());
+        let widened = polls.iter().any(|p| !set.polls.contains(p));
+        set.polls = polls;
+        drop(set);
+        if widened {
+            self.forget_refusals();
+        }
     }
 
     /// What to do with an object by `author` from the network.
@@ -439,6 +496,65 @@ mod tests {
             m,
         );
         assert_eq!(on.decide(&key(1)), Admit::Quarantine);
+    }
+
+    #[test]
+    fn ballots_for_known_polls_and_rotations_of_admitted_keys_get_in() {
+        use vouch_reputation::{BallotBody, Body, Object, RotateBody};
+        let m = Arc::new(Metrics::default());
+        let a = Admission::new(
+            &AdmissionConfig {
+                ballots_per_poll: 2,
+                ..AdmissionConfig::default()
+            },
+            m.clone(),
+        );
+        a.replace(true, [key(1)].into(), [key(1)].into());
+        let poll = ObjectId::of_bytes(b"a poll");
+        let ballot = |voter: u8, poll: ObjectId| {
+            let k = SecretKey::from_seed(&[voter; 32]);
+            Object {
+                author: k.public_key(),
+                at: 1_000,
+                body: Body::Ballot(BallotBody {
+                    poll,
+                    choice: 0,
+                    proof: vec![1, 2, 3],
+                }),
+            }
+            .sign(&k)
+            .unwrap()
+        };
+        // A ballot for a poll the engine does not hold: its fresh key is a stranger.
+        assert_eq!(a.decide_object(&ballot(50, poll)), Admit::Quarantine);
+        a.set_polls([poll].into());
+        assert_eq!(a.decide_object(&ballot(51, poll)), Admit::Store);
+        assert_eq!(a.decide_object(&ballot(52, poll)), Admit::Store);
+        // Past `ballots_per_poll`, quarantined; another poll is still unknown.
+        assert_eq!(a.decide_object(&ballot(53, poll)), Admit::Quarantine);
+        assert_eq!(
+            a.decide_object(&ballot(54, ObjectId::of_bytes(b"other"))),
+            Admit::Quarantine
+        );
+        assert_eq!(m.admission_ballots_total.load(Ordering::Relaxed), 2);
+        assert_eq!(m.admission_ballots_over_total.load(Ordering::Relaxed), 1);
+        // A pre-rotation signed by a fresh key: in when the key it replaces is admitted.
+        let reveal = |old: PublicKey| {
+            let k = SecretKey::from_seed(&[60; 32]);
+            Object {
+                author: k.public_key(),
+                at: 1_000,
+                body: Body::Rotate(RotateBody::Reveal {
+                    old,
+                    next: None,
+                    since: None,
+                }),
+            }
+            .sign(&k)
+            .unwrap()
+        };
+        assert_eq!(a.decide_object(&reveal(key(1))), Admit::Store);
+        assert_eq!(a.decide_object(&reveal(key(9))), Admit::Quarantine);
     }
 
     #[test]

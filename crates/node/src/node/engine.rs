@@ -31,11 +31,12 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 use vouch_identity::PublicKey;
 use vouch_reputation::{
     decode_stored, diff, Applied, Body, CredentialLookup, DirectTrust, GroupRef, Ingested,
-    ListPurpose, ListRef, ModerationState, NoCredentials, ObjectId, Policy, SignedObject,
-    TrustGraph, TrustLookup, TrustParams, TrustStep, TrustView, View, ViewDiff,
+    ListPurpose, ListRef, ModerationState, ObjectId, Policy, SignedObject, TrustGraph, TrustLookup,
+    TrustParams, TrustStep, TrustView, View, ViewDiff,
 };
 
 use crate::node::filter::{derive_from_policies, ReplicationHook, ReplicationStatus};
+use crate::node::identity::Identity;
 use crate::node::metrics::Metrics;
 use crate::node::store::StoreError;
 
@@ -251,6 +252,8 @@ struct Shared {
     config: EngineConfig,
     replication: Option<ReplicationHook>,
     replication_status: RwLock<Option<ReplicationStatus>>,
+    /// Credentials, links and ballot checks: the identity facts views are built with.
+    identity: Identity,
 }
 
 /// The handle to the engine. Cheap to clone.
@@ -309,6 +312,10 @@ impl Engine {
         replication: Option<ReplicationHook>,
     ) -> Result<(Engine, std::thread::JoinHandle<()>), EngineError> {
         let db = EngineDb::open(data_dir)?;
+        let identity = Identity::open(Some(data_dir), metrics.clone(), ballot_verifier_threads())
+            .map_err(|e| {
+            EngineError::Store(StoreError::Io(std::io::Error::other(e.to_string())))
+        })?;
         let (cmd_tx, cmd_rx) = mpsc::channel(ENGINE_CMD_QUEUE);
         let (events, _) = broadcast::channel(EVENT_QUEUE);
         let (published_tx, published) = watch::channel(0i64);
@@ -334,6 +341,7 @@ impl Engine {
             config,
             replication,
             replication_status: RwLock::new(None),
+            identity,
         });
         let (ready_tx, ready_rx) = oneshot::channel();
         let worker = Worker {
@@ -392,6 +400,9 @@ impl Engine {
             config: EngineConfig::default(),
             replication: None,
             replication_status: RwLock::new(None),
+            identity: Identity::open(None, Arc::new(Metrics::default()), 0).map_err(|e| {
+                EngineError::Store(StoreError::Io(std::io::Error::other(e.to_string())))
+            })?,
         });
         let mut worker = Worker {
             shared,
@@ -553,6 +564,16 @@ impl Engine {
     pub(crate) fn replication(&self) -> Option<ReplicationStatus> {
         read(&self.shared.replication_status).clone()
     }
+
+    /// The identity half: local credentials, identity facts, ballot checks.
+    pub(crate) fn identity(&self) -> &Identity {
+        &self.shared.identity
+    }
+}
+
+/// Threads that verify ballots' personhood proofs: one per core, at most four.
+fn ballot_verifier_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get().min(4))
 }
 
 /// What objects applied since the last build changed.
@@ -587,6 +608,8 @@ enum Wake {
     Cmd(Option<Cmd>),
     Commit,
     CommitsClosed,
+    /// Ballots were verified or local credentials changed.
+    Identity,
     Timer,
 }
 
@@ -614,6 +637,7 @@ impl Worker {
             return;
         }
         let mut commits_open = true;
+        let identity_changed = self.shared.identity.changed();
         loop {
             let deadline = self.next_deadline();
             let wake = rt.block_on(async {
@@ -622,6 +646,7 @@ impl Worker {
                     r = commits.changed(), if commits_open => {
                         if r.is_ok() { Wake::Commit } else { Wake::CommitsClosed }
                     }
+                    _ = identity_changed.notified() => Wake::Identity,
                     _ = tokio::time::sleep_until(deadline.into()) => Wake::Timer,
                 }
             });
@@ -630,6 +655,12 @@ impl Worker {
                 Wake::Cmd(Some(cmd)) => self.handle(cmd),
                 Wake::Commit => self.catch_up(),
                 Wake::CommitsClosed => commits_open = false,
+                Wake::Identity => {
+                    // Verified ballots can change tallies and a village's rules; local
+                    // credentials change who is verified.
+                    self.pending.views = true;
+                    self.pending.lists = true;
+                }
                 Wake::Timer => {}
             }
             self.maybe_rebuild();
@@ -639,6 +670,19 @@ impl Worker {
 
     fn next_deadline(&self) -> Instant {
         let full = self.last_full + Duration::from_millis(self.shared.config.max_view_age_ms);
+        // A credential starts or stops counting, or a poll closes (once the views are due
+        // for a rebuild anyway, the rebuild below takes it in: no need to wake earlier).
+        let identity_due = match self.pending.views {
+            true => None,
+            false => self.shared.identity.next_change(),
+        };
+        let full = match identity_due {
+            Some(due) => {
+                let wait = due.saturating_sub(crate::node::clock::now_ms());
+                full.min(Instant::now() + Duration::from_millis(wait))
+            }
+            None => full,
+        };
         let full = match self.filter_due {
             u64::MAX => full,
             due => {
@@ -790,6 +834,7 @@ impl Worker {
         let mut trust_changed = false;
         let mut posts = Vec::new();
         let mut events = Vec::new();
+        let mut polls = BTreeSet::new();
         let listening = self.shared.events.receiver_count() > 0;
         {
             let mut core = write(&self.shared.core);
@@ -847,6 +892,21 @@ impl Worker {
                     trust_changed = true;
                     self.pending.views = true;
                 }
+                match obj.body() {
+                    Body::Link(_) | Body::Credential(_) | Body::CredentialRevoke(_) => {
+                        self.shared.identity.note_object(obj);
+                        self.pending.views = true;
+                    }
+                    Body::Ballot(_) | Body::Poll(_) | Body::Group(_) => {
+                        if let Body::Poll(p) = obj.body() {
+                            self.shared
+                                .identity
+                                .note_poll_close(p.closes, crate::node::clock::now_ms());
+                        }
+                        Identity::polls_touched(&core.state, obj, &mut polls);
+                    }
+                    _ => {}
+                }
                 if listening {
                     if let Some(group) = event_group(&core.state, obj) {
                         events.push(Event::Object {
@@ -881,6 +941,14 @@ impl Worker {
                 core.graph.n_authors() as u64,
                 std::sync::atomic::Ordering::Relaxed,
             );
+        }
+        if !polls.is_empty() {
+            // Start verifying new ballots now, on the verifier threads, rather than when a
+            // view first tallies them.
+            let core = read(&self.shared.core);
+            self.shared
+                .identity
+                .queue_ballots(&core.state, &polls, crate::node::clock::now_ms());
         }
         if !posts.is_empty() {
             let mut index = write(&self.shared.posts);
@@ -1031,6 +1099,16 @@ impl Worker {
             // An entry or ban the filter considered has expired.
             self.refresh_filter();
         }
+        if self
+            .shared
+            .identity
+            .next_change()
+            .is_some_and(|t| crate::node::clock::now_ms() >= t)
+        {
+            // A credential started or stopped counting.
+            self.pending.views = true;
+            self.pending.lists = true;
+        }
         let refresh = self.last_build + Duration::from_millis(self.shared.config.refresh_ms);
         let soon = soon_after(self.last_build, self.rebuild_gap());
         if self.pending.views && now >= soon {
@@ -1088,6 +1166,11 @@ impl Worker {
             let roots: Vec<(PublicKey, &TrustView)> =
                 core.roots.iter().map(|(k, t)| (*k, t)).collect();
             let any = !viewers.is_empty() || !roots.is_empty();
+            hook.admission.set_polls(
+                core.state
+                    .poll_ids()
+                    .collect::<std::collections::HashSet<_>>(),
+            );
             let (c, r) = crate::node::admission::derive(
                 &core.graph,
                 &core.state,
@@ -1107,10 +1190,14 @@ impl Worker {
     /// Rebuilds every viewer's view and publishes them (with diffs for listeners).
     fn rebuild_views(&mut self, diffs: bool) {
         let start = Instant::now();
+        let identity = &self.shared.identity;
+        let generation = identity.generation();
+        identity.refresh(&read(&self.shared.core).state, crate::node::clock::now_ms());
         let viewers: Vec<PublicKey> = read(&self.shared.core).viewers.keys().copied().collect();
         for v in &viewers {
             self.rebuild_one(v, diffs);
         }
+        self.shared.identity.mark_published(generation);
         self.pending = Pending::default();
         self.last_build = Instant::now();
         self.last_rebuild_cost = start.elapsed();
@@ -1217,7 +1304,8 @@ impl Worker {
         let snap = {
             let core = read(&self.shared.core);
             let vc = core.viewers.get(viewer)?;
-            Arc::new(build_snapshot(&core, vc, now))
+            let credentials: Arc<dyn CredentialLookup> = self.shared.identity.facts();
+            Arc::new(build_snapshot(&core, vc, credentials, now))
         };
         let m = &self.shared.metrics;
         Metrics::inc(&m.engine_view_builds_total);
@@ -1259,12 +1347,16 @@ fn soon_after(base: Instant, gap: Duration) -> Instant {
         .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600))
 }
 
-fn build_snapshot(core: &Core, vc: &ViewerCore, now: u64) -> ViewerSnapshot {
+fn build_snapshot(
+    core: &Core,
+    vc: &ViewerCore,
+    credentials: Arc<dyn CredentialLookup>,
+    now: u64,
+) -> ViewerSnapshot {
     let viewer = vc.info.viewer;
     let direct = DirectTrust::from_state(&core.state, &viewer, now);
     let trust = Arc::new(TrustSnapshot::new(&core.graph, &vc.trust, direct));
     let lookup: Arc<dyn TrustLookup> = trust.clone();
-    let credentials: Arc<dyn CredentialLookup> = Arc::new(NoCredentials);
     let view = View::build_with_seed(
         &core.state,
         &vc.info.policy,

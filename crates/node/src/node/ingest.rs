@@ -175,7 +175,7 @@ impl Ingest {
                     match check(&obj) {
                         Ok(()) => {
                             let admit = match origin {
-                                Origin::Network => self.admission.decide(obj.author()),
+                                Origin::Network => self.admission.decide_object(&obj),
                                 Origin::Local => Admit::Store,
                             };
                             Ok(Checked {

@@ -230,6 +230,28 @@ metrics! {
     api_page_too_large_total: "counter",
     /// Decide calls refused for holding more items than one call may.
     api_too_many_items_total: "counter",
+    /// Ballots from keys outside reach admitted because their poll is known.
+    admission_ballots_total: "counter",
+    /// Ballots quarantined because their poll had `ballots_per_poll` admitted already.
+    admission_ballots_over_total: "counter",
+    /// Ballots' personhood proofs verified on the background threads (any result).
+    personhood_proofs_checked_total: "counter",
+    /// Of those, proofs that did not verify (the ballot does not count).
+    personhood_proofs_rejected_total: "counter",
+    /// Microseconds the background threads spent verifying personhood proofs.
+    personhood_verify_micros_total: "counter",
+    /// Proofs waiting for a background thread.
+    personhood_proofs_queued: "gauge",
+    /// Proofs not queued because the queue was full (queued again at the next tally).
+    personhood_queue_full_total: "counter",
+    /// Credentials verified (handed in or received as `credential` objects; any result).
+    credentials_checked_total: "counter",
+    /// Of those, credentials that did not verify (bad proof, wrong subject, …).
+    credentials_rejected_total: "counter",
+    /// Identity facts (credentials held, why others stopped counting) rebuilt for the views.
+    identity_facts_builds_total: "counter",
+    /// Links, credentials or revocations not kept because a bound was hit.
+    identity_bound_hits_total: "counter",
 }
 
 impl Metrics {

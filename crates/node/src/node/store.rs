@@ -20,7 +20,7 @@ use crate::node::metrics::Metrics;
 pub const DB_FILE: &str = "vouch.sqlite";
 /// Version of the schema below, kept in `meta` (`schema_version`). Older databases are
 /// migrated forward by [`MIGRATIONS`] when they are opened; a newer one is refused.
-pub(crate) const SCHEMA_VERSION: i64 = 3;
+pub(crate) const SCHEMA_VERSION: i64 = 4;
 /// Capacity of the writer's command channel.
 pub(crate) const WRITER_QUEUE: usize = 1024;
 /// Most objects the writer commits in one transaction.
@@ -96,13 +96,29 @@ CREATE TABLE IF NOT EXISTS viewers (
     created_ms INTEGER NOT NULL,
     updated_ms INTEGER NOT NULL
 ) WITHOUT ROWID;
+-- Local settings (schema 3): credentials the holder beside this node handed it
+-- (node/identity.rs; written by the engine's identity half on its own connection). Private:
+-- a credential leaves the node only as a `credential` object the holder signed (`public`).
+CREATE TABLE IF NOT EXISTS credentials (
+    digest BLOB PRIMARY KEY,          -- sha2-256 of the credential's JSON text
+    json TEXT NOT NULL,               -- the credential as handed in
+    public INTEGER NOT NULL,          -- 1: the holder also published it as an object
+    added_ms INTEGER NOT NULL
+) WITHOUT ROWID;
+-- Local settings (schema 3): issuers' signed revocation statements (specs/identity.md §3)
+-- handed to this node; `credential-revoke` objects are read from `objects` instead.
+CREATE TABLE IF NOT EXISTS credential_revocations (
+    digest BLOB PRIMARY KEY,          -- sha2-256 of the statement's JSON text
+    json TEXT NOT NULL,
+    added_ms INTEGER NOT NULL
+) WITHOUT ROWID;
 ";
 
 /// One forward migration: from schema `from` to `from + 1`, run in one transaction.
 type Migration = fn(&rusqlite::Transaction<'_>) -> Result<(), StoreError>;
 
 /// The migrations, in order: `MIGRATIONS[i]` takes schema `i + 1` to `i + 2`.
-const MIGRATIONS: [Migration; 2] = [migrate_1_to_2, migrate_2_to_3];
+const MIGRATIONS: [Migration; 3] = [migrate_1_to_2, migrate_2_to_3, migrate_3_to_4];
 
 /// Schema 3 adds the quarantine of objects from authors outside the viewers' reach. The
 /// base schema (run before every migration) has created it already; this step states it,
@@ -117,6 +133,23 @@ fn migrate_2_to_3(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
          CREATE INDEX IF NOT EXISTS quarantine_author ON quarantine (author);",
     )?;
     Ok(())
+}
+
+/// Schema 4 adds the local credential tables (`credentials`, `credential_revocations`).
+/// The base schema creates missing tables before any step runs, so there is nothing to move;
+/// the step checks that they are there.
+fn migrate_3_to_4(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
+    let n: i64 = tx.query_row(
+        "SELECT count(*) FROM sqlite_master WHERE type = 'table'
+         AND name IN ('credentials', 'credential_revocations')",
+        [],
+        |r| r.get(0),
+    )?;
+    if n == 2 {
+        Ok(())
+    } else {
+        Err(StoreError::Schema(3))
+    }
 }
 
 /// Schema 1 kept each viewer's policy as the API's JSON text (format 1); schema 2 keeps a

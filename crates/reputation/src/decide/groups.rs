@@ -227,6 +227,16 @@ impl ModerationState {
         PollResult::tally(poll, &p.body, &header.policy, ballots, check, now)
     }
 
+    /// The poll `id`, if received.
+    pub fn poll(&self, id: &ObjectId) -> Option<&crate::poll::PollRecord> {
+        self.polls.polls.get(id)
+    }
+
+    /// The ids of every poll received.
+    pub fn poll_ids(&self) -> impl Iterator<Item = ObjectId> + '_ {
+        self.polls.polls.keys().copied()
+    }
+
     /// The polls called in `group`, by id.
     pub fn polls_in(&self, group: &GroupRef) -> Vec<(ObjectId, &crate::poll::PollRecord)> {
         self.polls

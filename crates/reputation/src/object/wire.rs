@@ -40,6 +40,8 @@ impl Serialize for BodyRef<'_> {
             Body::Incept(b) => b.serialize(s),
             Body::Poll(b) => b.serialize(s),
             Body::Ballot(b) => b.serialize(s),
+            Body::Credential(b) => b.serialize(s),
+            Body::CredentialRevoke(b) => b.serialize(s),
         }
     }
 }
@@ -149,6 +151,8 @@ fn decode_body_bytes(kind: Kind, b: &[u8]) -> Option<Body> {
         Kind::Incept => Body::Incept(de(b)?),
         Kind::Poll => Body::Poll(de(b)?),
         Kind::Ballot => Body::Ballot(de(b)?),
+        Kind::Credential => Body::Credential(de(b)?),
+        Kind::CredentialRevoke => Body::CredentialRevoke(de(b)?),
     })
 }
 
@@ -241,6 +245,8 @@ fn decode_body(kind: Kind, ipld: Ipld) -> Result<Body, ValidationError> {
         Kind::Incept => Body::Incept(de(ipld)?),
         Kind::Poll => Body::Poll(de(ipld)?),
         Kind::Ballot => Body::Ballot(de(ipld)?),
+        Kind::Credential => Body::Credential(de(ipld)?),
+        Kind::CredentialRevoke => Body::CredentialRevoke(de(ipld)?),
     })
 }
 

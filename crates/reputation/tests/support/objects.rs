@@ -151,6 +151,14 @@ pub fn bodies(at: u64) -> Vec<Body> {
             // Opaque to validation (the tally verifies it): a version byte and filler.
             proof: [&[1u8][..], &[0x5a; 63][..]].concat(),
         }),
+        Body::Credential(CredentialBody {
+            // Opaque to validation (nodes verify the credential where they use it).
+            vc: r#"{"type":["VerifiableCredential"],"issuer":"did:key:z6Mk…"}"#.into(),
+        }),
+        Body::CredentialRevoke(CredentialRevokeBody {
+            credential: "urn:uuid:11111111-2222-4333-8444-555555555555".into(),
+            reason: Some("issued in error".into()),
+        }),
     ]
 }
 
