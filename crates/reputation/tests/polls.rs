@@ -379,6 +379,60 @@ fn decide_in_village(
     view.decide(&Item::post(&p).unwrap(), now)
 }
 
+/// A village's `credential_issuer` is its personhood issuer (a BBS key): no poster can hold
+/// a W3C credential from it, so the poster rule does not apply there, while a group whose
+/// issuer is an ordinary `did:key` still requires the credential.
+#[test]
+fn a_village_does_not_require_posters_to_hold_a_credential_from_its_personhood_issuer() {
+    let v = Village::new(5);
+    let author = key(70);
+    let header = v.charter(1, 10, 3);
+    let issuer_did = v.issuer.public_key().to_did_key();
+    assert!(issuer_did.starts_with("did:key:zUC7"), "{issuer_did}");
+    let decide = |objs: &[SignedObject]| {
+        let s = state(objs);
+        let viewer = key(63);
+        let mut trust = DirectTrust::new(viewer.public_key());
+        trust.insert(author.public_key(), 40, ObjectId([9; 32]));
+        // No credentials at all.
+        let facts = IdentityFacts {
+            personhood: Some(Arc::new(Bbs::default())),
+            ..Default::default()
+        };
+        let view = View::build(&s, &Policy::new(viewer.public_key()), &trust, &facts, NOW);
+        let p = sign(
+            &author,
+            NOW - 1,
+            Body::Post(PostBody {
+                group: Some(v.group.clone()),
+                text: "hi".into(),
+                ..Default::default()
+            }),
+        );
+        view.decide(&Item::post(&p).unwrap(), NOW)
+    };
+    let d = decide(std::slice::from_ref(&header));
+    assert_eq!(d.verdict, Verdict::Show, "{:?}", d.reasons);
+    assert!(!d
+        .reasons
+        .iter()
+        .any(|r| r.code == ReasonCode::GroupCredentialMissing));
+    // The same group with an ordinary did:key issuer keeps the poster rule.
+    let plain = v.header(
+        2,
+        GroupPolicy {
+            min_trust: Some(10),
+            credential_issuer: Some(key(71).public_key().to_did_key()),
+            ..Default::default()
+        },
+    );
+    let d = decide(&[plain]);
+    assert!(d
+        .reasons
+        .iter()
+        .any(|r| r.code == ReasonCode::GroupCredentialMissing));
+}
+
 #[test]
 fn a_passed_amendment_changes_the_rule_and_decisions_cite_the_poll() {
     let mut v = Village::new(3);

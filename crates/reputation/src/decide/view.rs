@@ -286,6 +286,10 @@ impl Record {
     }
 }
 
+/// The `did:key` prefix of a BBS personhood issuer's key (multicodec `bls12_381-g2-pub`,
+/// base58btc), as `vouch_identity::PersonhoodIssuerKey::to_did_key` writes it.
+const PERSONHOOD_DID_PREFIX: &str = "did:key:zUC7";
+
 #[derive(Debug, Clone)]
 pub(crate) struct GroupInfo {
     pub(crate) group: Arc<GroupRef>,
@@ -1377,7 +1381,14 @@ impl<'a> View<'a> {
                 r.count = g.village_issuers;
                 out.push(r);
             }
-            if let (Some(issuer), false) = (&g.credential_issuer, is_mod) {
+            // In a personhood group whose issuer is a BBS personhood key (`did:key:zUC7…`,
+            // BLS12-381 G2), the issuer names who certifies voters, not a credential posters
+            // could hold (no W3C credential comes from such a key): the poster rule is off.
+            let poster_rule = g
+                .credential_issuer
+                .as_ref()
+                .filter(|i| !(g.personhood_votes && i.starts_with(PERSONHOOD_DID_PREFIX)));
+            if let (Some(issuer), false) = (poster_rule, is_mod) {
                 if !self.credentials.holds(author, issuer) {
                     let mut r = Reason::new(ReasonCode::GroupCredentialMissing, Verdict::Collapse);
                     r.group = Some(g.group.clone());
