@@ -3,7 +3,7 @@
 // and group it looks at, routes between screens, and listens to the viewer's event stream
 // for list changes.
 
-import { call, seg, h, ApiError } from "./api.js";
+import { call, seg, h, who, ApiError } from "./api.js";
 import { feedScreen, explainScreen, policyScreen } from "./screens.js";
 import { groupScreen, listsScreen } from "./moderation.js";
 
@@ -101,8 +101,12 @@ function listen() {
   es.addEventListener("list-change", (m) => {
     let d;
     try { d = JSON.parse(m.data); } catch { return; }
-    const sentences = d.sentences && d.sentences.length ? d.sentences : [`${d.changes.length} authors changed verdict`];
-    showNotice([h("strong", {}, "A list you follow changed: "), h("span", { id: "change-sentences" }, sentences.join(" ")), " ",
+    // The node's sentences, then each author whose verdict changed (its data, not re-worded).
+    const changes = (d.changes || []).slice(0, 5).map((c) =>
+      `${who(c.author)}: ${c.before} → ${c.after}${c.lists.length ? ` (${c.lists.map((l) => l.split("/").slice(1).join("/")).join(", ")})` : ""}`);
+    const more = (d.changes || []).length > 5 ? [`and ${d.changes.length - 5} more`] : [];
+    showNotice([h("strong", {}, "A list you follow changed: "),
+      h("span", { id: "change-sentences" }, [...(d.sentences || []), ...changes, ...more].join("; ")), " ",
       h("a", { href: "#/feed", onclick: () => { notice.hidden = true; route(); } }, "Reload the feed")], "change");
   });
   es.addEventListener("ready", () => { document.body.dataset.events = "ready"; });
@@ -118,7 +122,7 @@ async function route() {
     if (screen === "explain") await explainScreen(ctx, main, parts[1], parts[2]);
     else if (screen === "policy") await policyScreen(ctx, main);
     else if (screen === "group") await groupScreen(ctx, main);
-    else if (screen === "lists") await listsScreen(ctx, main, parts[1]);
+    else if (screen === "lists") await listsScreen(ctx, main, parts.slice(1).join("/") || undefined);
     else await feedScreen(ctx, main);
     document.body.dataset.screen = screen;
   } catch (e) {

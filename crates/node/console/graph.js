@@ -54,7 +54,7 @@ export function trustGraph(trust, names) {
   });
   svg.append(s("title", {}, "Trust paths from the viewer to the author"));
   const defs = s("defs", {});
-  const marker = s("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 22, refY: 5, markerWidth: 6, markerHeight: 6, orient: "auto-start-reverse" });
+  const marker = s("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 24, refY: 5, markerWidth: 9, markerHeight: 9, markerUnits: "userSpaceOnUse", orient: "auto" });
   marker.append(s("path", { d: "M 0 0 L 10 5 L 0 10 z", class: "arrowhead" }));
   defs.append(marker);
   svg.append(defs);

@@ -164,7 +164,7 @@ export async function listsScreen(ctx, main, selected) {
     if (!ref) { body.replaceChildren(h("p", {}, "No list.")); return; }
     const l = await call("GET", `/v1/lists/${refPath(ref)}?limit=1000`);
     const curatorKeys = keys.filter((k) => k.did === l.curator);
-    const active = l.entries.filter((e) => e.status === "active");
+    const active = l.entries.filter((e) => e.status === "live");
     const history = [...l.entries].sort((a, b) => b.at - a.at);
     const subject = h("input", { id: "entry-subject", placeholder: "did:key:… or a post's CID", size: 44 });
     const reason = h("input", { id: "entry-reason" });
@@ -173,7 +173,7 @@ export async function listsScreen(ctx, main, selected) {
     body.replaceChildren(
       h("h2", {}, l.list.split("/").slice(1).join("/")),
       h("p", {}, "Curator ", keyEl(l.curator, ctx.names), l.header ? ` · ${l.header.purpose} · ${l.header.description || ""}` : ""),
-      h("h3", {}, `Entries (${active.length} active)`),
+      h("h3", {}, `Entries (${active.length} live)`),
       h("table", { class: "entries", id: "entries" },
         h("thead", {}, h("tr", {}, ["subject", "reason", "category", "expires", ""].map((c) => h("th", { scope: "col" }, c)))),
         h("tbody", {}, active.map((e) => h("tr", { "data-subject": e.subject },
@@ -205,7 +205,7 @@ export async function listsScreen(ctx, main, selected) {
       h("h3", {}, "History"),
       h("ol", { class: "history" }, history.slice(0, 200).map((e) => h("li", {},
         `${when(e.at)} added `, e.subject.startsWith("did:") ? keyEl(e.subject, ctx.names) : e.subject,
-        e.reason ? ` (${e.reason})` : "", e.status !== "active" ? ` · ${e.status}${e.retracted_by.length ? " by " + e.retracted_by.join(", ") : ""}` : ""))));
+        e.reason ? ` (${e.reason})` : "", e.status !== "live" ? ` · ${e.status}${(e.retracted_by || []).length ? " by " + e.retracted_by.join(", ") : ""}` : ""))));
   }
   pick.addEventListener("change", () => show(pick.value).catch((e) => body.replaceChildren(errorBox(e))));
   main.replaceChildren(

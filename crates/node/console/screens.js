@@ -23,7 +23,7 @@ export async function feedScreen(ctx, main) {
     main.replaceChildren(h("h1", {}, "Feed"), h("p", {}, "This viewer follows no group: add one in the policy (groups)."));
     return;
   }
-  const page = await call("GET", `/v1/groups/${refPath(ctx.group)}/posts?limit=200`);
+  const page = await call("GET", `/v1/groups/${refPath(ctx.group)}/posts?limit=300`);
   const items = page.posts.map((p) => ({ post: p.id }));
   const decided = items.length
     ? await call("POST", `/v1/viewers/${seg(ctx.viewer)}/decide`, { items })
