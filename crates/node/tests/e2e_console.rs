@@ -172,7 +172,8 @@ fn a_login_code_opens_one_cookie_session_that_only_the_consoles_own_requests_can
     let other = key(8).public_key().to_did_key();
     let other_body = json!({ "viewer": other, "policy": {} }).to_string();
     let json_ct = ("Content-Type", "application/json");
-    let cases: Vec<(&str, Vec<(&str, &str)>, &str)> = vec![
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a str);
+    let cases: Vec<Case<'_>> = vec![
         // A configured app's page: CORS lets it call with a token, never with the cookie.
         ("GET", vec![("Cookie", &cookie), ("Origin", APP)], ""),
         (
@@ -316,7 +317,9 @@ fn an_admin_session_makes_the_node_sign_a_ban_with_a_key_of_its_key_folder() {
     let own = format!("http://{}", node.api);
     // The group and its ban list, as its owner publishes them with the CLI.
     let made = vouch()
-        .args(["group", "create", "--key", "owner", "e2e", "--rules", "Be kind."])
+        .args([
+            "group", "create", "--key", "owner", "e2e", "--rules", "Be kind.",
+        ])
         .env("VOUCH_KEY_DIR", &keys)
         .env("VOUCH_HOME", root.path())
         .env("VOUCH_DATA_DIR", &node.dir)

@@ -422,7 +422,8 @@ mod tests {
     fn a_cookie_counts_only_on_the_consoles_own_requests() {
         let host = ("host", "127.0.0.1:7070");
         let own = ("origin", "http://127.0.0.1:7070");
-        let cases: &[(&Method, &[(&'static str, &str)], bool)] = &[
+        type Headers<'a> = &'a [(&'static str, &'a str)];
+        let cases: &[(&Method, Headers<'_>, bool)] = &[
             // A same-origin fetch: GET without Origin, changes with it.
             (
                 &Method::GET,
