@@ -229,6 +229,19 @@ def test_the_login_link_opens_the_feed_once_without_and_with_vouch(env):
         page.screenshot(path=str(SHOTS / f"feed-{width}.png"))
         assert page.evaluate("document.documentElement.scrollWidth") <= width + 1, width
     assert unlabeled(page) == []
+    # By keyboard: a screen puts the focus on its content; the first Tab reaches its first
+    # link, and going back reaches the screens' links, which Enter opens.
+    page.set_viewport_size({"width": 1280, "height": 900})
+    assert page.evaluate("document.activeElement.id") == "main"
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Why?"
+    for _ in range(8):
+        page.keyboard.press("Shift+Tab")
+        if page.evaluate("document.activeElement.textContent") == "Policy":
+            break
+    assert page.evaluate("document.activeElement.textContent") == "Policy"
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#preview-button", timeout=60000)
     assert s.errors == [], s.errors
     s.close()
     # The link worked once.

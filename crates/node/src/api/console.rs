@@ -322,12 +322,17 @@ pub(crate) async fn logout(State(s): State<ApiState>, headers: HeaderMap) -> Res
 #[serde(deny_unknown_fields)]
 pub(crate) struct CodeRequestJson {
     /// A viewer of the node: the session reads and decides only for it (admin only, or a
-    /// viewer token for its own viewer). None: the caller's own principal.
-    #[serde(default)]
+    /// viewer token for its own viewer). Absent: the caller's own principal.
+    #[serde(default, deserialize_with = "present")]
     viewer: Option<String>,
     /// `read` or `policy` (a viewer token cannot raise its own scope).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "present")]
     scope: Option<String>,
+}
+
+/// A field that may be absent but not `null`.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    String::deserialize(d).map(Some)
 }
 
 /// `POST /v1/console/codes` answer.
@@ -475,6 +480,20 @@ mod tests {
         ];
         for (method, h, ok) in cases {
             assert_eq!(same_origin(method, &headers(h)), *ok, "{method} {h:?}");
+        }
+    }
+
+    #[test]
+    fn a_code_request_names_a_viewer_or_nobody_never_null() {
+        let ok: CodeRequestJson = serde_json::from_str("{}").unwrap();
+        assert!(ok.viewer.is_none() && ok.scope.is_none());
+        let v: CodeRequestJson = serde_json::from_str(r#"{"viewer":"did:key:x"}"#).unwrap();
+        assert_eq!(v.viewer.as_deref(), Some("did:key:x"));
+        for bad in [r#"{"viewer":null}"#, r#"{"scope":null}"#, r#"{"other":1}"#] {
+            assert!(
+                serde_json::from_str::<CodeRequestJson>(bad).is_err(),
+                "{bad}"
+            );
         }
     }
 
