@@ -162,7 +162,10 @@ export async function listsScreen(ctx, main, selected) {
   const status = h("div", { role: "status", "aria-live": "polite", id: "list-status" });
   async function show(ref) {
     if (!ref) { body.replaceChildren(h("p", {}, "No list.")); return; }
-    const l = await call("GET", `/v1/lists/${refPath(ref)}?limit=1000`);
+    const [l, appeals] = await Promise.all([
+      call("GET", `/v1/lists/${refPath(ref)}?limit=1000`),
+      call("GET", `/v1/lists/${refPath(ref)}/appeals?limit=200`),
+    ]);
     const curatorKeys = keys.filter((k) => k.did === l.curator);
     const active = l.entries.filter((e) => e.status === "live");
     const history = [...l.entries].sort((a, b) => b.at - a.at);
@@ -202,6 +205,17 @@ export async function listsScreen(ctx, main, selected) {
         h("label", { for: "entry-category" }, "category "), category, " ",
         h("label", { for: "entry-expires" }, "expires "), expires, " ",
         h("button", { type: "submit" }, "Add")) : h("p", { class: "hint" }, "You curate this list only if its curator's key is in the node's key folder and this is an admin session."),
+      h("h3", {}, `Appeals against entries (${appeals.total})`),
+      appeals.appeals.length ? h("ul", { class: "appeals", id: "list-appeals" }, appeals.appeals.map((a) => h("li", {},
+        h("div", { class: "meta" }, keyEl(a.appellant, ctx.names), ` · ${when(a.at)} · ${a.state} · against the entry for `,
+          a.subject.startsWith("did:") ? keyEl(a.subject, ctx.names) : h("code", {}, a.subject)),
+        h("p", {}, a.text || "(no text)"),
+        curatorKeys.length && a.state === "open" ? h("p", {}, ["upheld", "granted"].map((o) => h("button", { type: "button", onclick: async () => {
+          try {
+            await sign({ action: "appeal-answer", key: curatorKeys[0].name, appeal: a.appeal, outcome: o });
+            await show(ref);
+          } catch (err) { status.replaceChildren(errorBox(err)); }
+        } }, o === "upheld" ? "Keep the entry" : "Grant the appeal")).flatMap((b) => [b, " "])) : ""))) : h("p", {}, "No appeals."),
       h("h3", {}, "History"),
       h("ol", { class: "history" }, history.slice(0, 200).map((e) => h("li", {},
         `${when(e.at)} added `, e.subject.startsWith("did:") ? keyEl(e.subject, ctx.names) : e.subject,

@@ -164,6 +164,10 @@ pub(crate) fn router(state: ApiState) -> Router {
         .route("/v1/console/keys", get(console::keys))
         .route("/v1/console/sign", post(console::sign))
         .route("/v1/groups/{owner}/{name}/posts", get(console::posts))
+        .route(
+            "/v1/lists/{owner}/{name}/appeals",
+            get(console::list_appeals),
+        )
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
         .fallback(not_found)

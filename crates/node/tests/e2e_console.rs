@@ -387,6 +387,45 @@ fn an_admin_session_makes_the_node_sign_a_ban_with_a_key_of_its_key_folder() {
             a.body
         );
     }
+    // A curator's view of appeals against the list's entries.
+    let ban_id: vouch_reputation::ObjectId =
+        bans["bans"][0]["ban"].as_str().unwrap().parse().unwrap();
+    let appeal = vouch_reputation::Object {
+        author: troll.public_key(),
+        at: now_ms(),
+        body: vouch_reputation::Body::Appeal(vouch_reputation::AppealBody {
+            target: ban_id,
+            text: Some("I was joking".into()),
+            outcome: None,
+        }),
+    }
+    .sign(&troll)
+    .unwrap();
+    assert_eq!(node.submit(&appeal).status, 200);
+    let (status, appeals) = node.call(
+        "GET",
+        &format!("/v1/lists/{ban_list}/appeals"),
+        &Value::Null,
+    );
+    assert_eq!(status, 200, "{appeals}");
+    assert_eq!(appeals["total"], 1);
+    assert_eq!(appeals["appeals"][0]["appeal"], appeal.id().to_string());
+    assert_eq!(appeals["appeals"][0]["state"], "open");
+    // The owner answers it from the console: the list's appeal is closed.
+    let answered = raw(
+        &node,
+        "POST",
+        "/v1/console/sign",
+        &[("Cookie", &cookie), ("Origin", &own), ("Content-Type", "application/json")],
+        &json!({"action": "appeal-answer", "key": "owner", "appeal": appeal.id().to_string(), "outcome": "upheld"}).to_string(),
+    );
+    assert_eq!(answered.status, 201, "{}", answered.body);
+    let (_, appeals) = node.call(
+        "GET",
+        &format!("/v1/lists/{ban_list}/appeals"),
+        &Value::Null,
+    );
+    assert_eq!(appeals["appeals"][0]["state"], "upheld", "{appeals}");
     // The group's posts, for the console's feed.
     let (_, posts) = node.call(
         "GET",

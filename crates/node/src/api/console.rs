@@ -12,7 +12,7 @@ mod feed;
 mod session;
 mod sign;
 
-pub(crate) use feed::posts;
+pub(crate) use feed::{list_appeals, posts};
 pub(crate) use sign::{keys, sign};
 
 use std::path::PathBuf;

@@ -111,3 +111,54 @@ pub(crate) async fn posts(
     })
     .await
 }
+
+/// `GET /v1/lists/{owner}/{name}/appeals` answer.
+#[derive(Debug, Serialize)]
+pub(crate) struct ListAppealsJson {
+    /// The list.
+    list: String,
+    /// One page: open appeals first (oldest first), then answered ones; `ban` is the
+    /// contested entry.
+    appeals: Vec<json::AppealJson>,
+    /// Appeals in all.
+    total: u64,
+    /// The page's start.
+    offset: u64,
+    /// The page's size.
+    limit: u64,
+}
+
+/// `GET /v1/lists/{owner}/{name}/appeals?offset=&limit=`: appeals against the list's
+/// entries, for its curator (public, signed data: any token).
+pub(crate) async fn list_appeals(
+    State(s): State<ApiState>,
+    PathParams((owner, name)): PathParams<(String, String)>,
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Json<ListAppealsJson>, ApiError> {
+    let l = json::parse_list("list", &format!("{owner}/{name}"))?;
+    let limit = q.limit.unwrap_or(MAX_POSTS);
+    if limit == 0 || limit > MAX_POSTS {
+        return Err(ApiError::new(
+            axum::http::StatusCode::BAD_REQUEST,
+            "bad-query",
+            format!("limit: 1 to {MAX_POSTS}"),
+        ));
+    }
+    let engine = s.engine.clone();
+    let list = json::list_str(&l);
+    let all = blocking(move || engine.read(|core| core.state.list_appeals(&l))).await?;
+    let total = all.len() as u64;
+    let appeals = all
+        .iter()
+        .skip(usize::try_from(q.offset).unwrap_or(usize::MAX))
+        .take(limit as usize)
+        .map(json::AppealJson::from)
+        .collect();
+    Ok(Json(ListAppealsJson {
+        list,
+        appeals,
+        total,
+        offset: q.offset,
+        limit,
+    }))
+}
