@@ -435,3 +435,47 @@ fn an_admin_session_makes_the_node_sign_a_ban_with_a_key_of_its_key_folder() {
     assert_eq!(posts["posts"][0]["id"], p.id().to_string());
     assert_eq!(posts["posts"][0]["text"], "you are all idiots");
 }
+
+#[test]
+fn vouch_node_run_prints_a_one_time_admin_login_link() {
+    use std::io::BufRead;
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("n");
+    let mut child = vouch()
+        .args(["node", "run", "--data-dir"])
+        .arg(&dir)
+        .args(["--listen", "/ip4/127.0.0.1/tcp/0", "--api", "127.0.0.1:0"])
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let line = out
+        .lines()
+        .map_while(Result::ok)
+        .find(|l| l.starts_with("console: "))
+        .expect("a console line");
+    let url = line.split_whitespace().nth(1).unwrap().to_owned();
+    let addr = vouch_node::client::api_addr(&dir).unwrap();
+    assert!(url.starts_with(&format!("http://{addr}/login#")), "{url}");
+    let code = url.split_once('#').unwrap().1;
+    let node = Node {
+        dir: dir.clone(),
+        child,
+        api: addr,
+        token: vouch_node::client::api_token(&dir).unwrap(),
+    };
+    let a = login(&node, code);
+    assert_eq!(
+        (a.status, a.body["role"].as_str()),
+        (201, Some("admin")),
+        "{}",
+        a.body
+    );
+    assert_eq!(
+        login(&node, code).status,
+        401,
+        "the printed code works once"
+    );
+}
