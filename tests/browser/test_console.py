@@ -330,6 +330,7 @@ def test_the_owner_bans_from_the_report_queue_and_the_viewers_feed_hides_the_pos
     s.screen("group", f'.report[data-subject="{rude["author"]}"]')
     report = page.query_selector(f'.report[data-subject="{rude["author"]}"]')
     assert "insults composters" in report.inner_text()
+    assert rude["text"] in report.query_selector(".reported-post").inner_text()
     report.query_selector("text=How far would a ban reach?").click()
     page.wait_for_selector(f'.report[data-subject="{rude["author"]}"] .reach:has-text("reaches")', timeout=60000)
     assert "reaches 1 of the node's 1 viewers" in report.query_selector(".reach").inner_text()
@@ -339,11 +340,16 @@ def test_the_owner_bans_from_the_report_queue_and_the_viewers_feed_hides_the_pos
     assert unlabeled(page) == []
     olga = next(k["name"] for k in demo.call("GET", "/v1/console/keys")["keys"] if k["did"] == owner)
     report.query_selector("select").select_option(olga)
+    report.query_selector("input[type=date]").fill("2030-01-01")
     report.query_selector("button.danger").click()
     page.wait_for_selector("#ban-done", timeout=60000)
     # Through the API: the ban is in force, signed by the owner, and the post is hidden for it.
     bans = demo.call("GET", f"/v1/groups/{demo.group}/bans")["bans"]
-    assert any(b["subject"] == rude["author"] for b in bans)
+    ban = next(b for b in bans if b["subject"] == rude["author"])
+    entries = demo.call("GET", f"/v1/lists/{demo.group}-bans?limit=10000")["entries"]
+    entry = next(e for e in entries if e["id"] == ban["ban"])
+    assert entry["author"] == owner and entry["reason"] == "insults composters"
+    assert entry["expires"] == 1893456000000, entry  # 2030-01-01, as picked in the form
     d = demo.decide([{"post": rude["id"]}])[0]
     assert d["verdict"] == "hide"
     ban_reason = next(r for r in d["reasons"] if r["effect"] == "hide")

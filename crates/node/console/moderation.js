@@ -44,13 +44,19 @@ async function reach(ctx, group, subject) {
 export async function groupScreen(ctx, main) {
   if (!ctx.group) { main.replaceChildren(h("h1", {}, "Group"), h("p", {}, "No group: the viewer's policy names none.")); return; }
   const g = refPath(ctx.group);
-  const [group, reports, bans, appeals, keys] = await Promise.all([
+  const [group, reports, bans, appeals, keys, posts] = await Promise.all([
     call("GET", `/v1/groups/${g}`),
     call("GET", `/v1/groups/${g}/reports?limit=100`),
     call("GET", `/v1/groups/${g}/bans?limit=200`),
     call("GET", `/v1/groups/${g}/appeals?limit=100`),
     signingKeys(ctx),
+    call("GET", `/v1/groups/${g}/posts?limit=1000`),
   ]);
+  // The reported post (a CID subject), or the reported author's latest post in the group.
+  const postById = new Map(posts.posts.map((p) => [p.id, p]));
+  const latestBy = new Map();
+  for (const p of posts.posts) if (!latestBy.has(p.author)) latestBy.set(p.author, p);
+  const reportedPost = (subject) => postById.get(subject) || latestBy.get(subject);
   const banList = group.ban_lists[0] || `${ctx.group}-bans`;
   // A ban's reason, category, expiry and author are its entry on the group's ban list.
   const entries = new Map();
@@ -68,12 +74,16 @@ export async function groupScreen(ctx, main) {
   const reportRows = reports.reports.map((r, i) => {
     const reason = h("input", { id: `ban-reason-${i}`, value: r.texts[0] || Object.keys(r.categories)[0] || "" });
     const keySel = canSign ? keySelect(keys, `ban-key-${i}`, mods) : null;
+    const until = h("input", { id: `ban-until-${i}`, type: "date" });
     const standing = h("span", { class: "standing" }, "…");
     const reachOut = h("span", { class: "reach" });
     const row = h("li", { class: "report", "data-subject": r.subject },
       h("div", { class: "meta" }, "Reported: ", r.subject.startsWith("did:") ? keyEl(r.subject, ctx.names) : h("code", {}, r.subject),
         r.banned ? h("span", { class: "verdict v-hide" }, "banned") : "",
-        ` · ${r.reports.length} reports · ${when(r.last_at)}`),
+        ` · ${r.reports.length} report${r.reports.length === 1 ? "" : "s"} · ${when(r.last_at)}`),
+      reportedPost(r.subject) ? h("blockquote", { class: "reported-post" },
+        postById.has(r.subject) ? "" : "Latest post in the group: ", reportedPost(r.subject).text,
+        " ", h("a", { href: `#/explain/${seg(reportedPost(r.subject).id)}/${seg(reportedPost(r.subject).author)}` }, "Why does the viewer see it so?")) : "",
       h("p", {}, "Categories: ", Object.entries(r.categories).map(([k, n]) => `${k} (${n})`).join(", ") || "none"),
       r.texts.length ? h("ul", { class: "texts" }, r.texts.slice(0, 3).map((t) => h("li", {}, t))) : "",
       h("p", {}, "Reporters: ", r.reporters.slice(0, 5).map((k) => keyEl(k, ctx.names)).flatMap((e) => [e, " "]), "standing (your trust in them): ", standing),
@@ -88,13 +98,15 @@ export async function groupScreen(ctx, main) {
       canSign && !r.banned ? h("form", { class: "inline", onsubmit: async (e) => {
         e.preventDefault();
         try {
-          const out = await sign({ action: "list-add", key: keySel.value, list: banList, subject: r.subject, reason: reason.value || undefined, category: Object.keys(r.categories)[0] });
+          const out = await sign({ action: "list-add", key: keySel.value, list: banList, subject: r.subject, reason: reason.value || undefined, category: Object.keys(r.categories)[0],
+            expires: until.value ? Date.parse(until.value) : undefined });
           status.replaceChildren(h("p", { class: "ok" }, `Banned: signed ${out.kind} ${out.id} with ${keySel.value}.`));
           await groupScreen(ctx, main);
           main.querySelector("#mod-status").replaceChildren(h("p", { class: "ok", id: "ban-done" }, `Banned ${r.subject}: ${out.kind} ${out.id}`));
         } catch (err) { status.replaceChildren(errorBox(err)); }
       } },
         h("label", { for: `ban-reason-${i}` }, "Reason "), reason, " ",
+        h("label", { for: `ban-until-${i}` }, " until (empty: no end) "), until, " ",
         h("label", { for: `ban-key-${i}` }, " sign as "), keySel, " ",
         h("button", { type: "submit", class: "danger" }, "Ban")) : "");
     // The reporters' standing for the viewer, fetched after the first paint.
