@@ -186,6 +186,16 @@ class Session:
         self.context.close()
 
 
+def shots(page, name, full_page=True):
+    """Screenshots at each width; the page must not scroll sideways at any of them."""
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=full_page)
+        wide = page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= width + 1, f"{name} at {width} px is {wide} px wide"
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+
 def unlabeled(page):
     """Form controls without a label or an aria-label."""
     return page.evaluate("""() => [...document.querySelectorAll('input, select, textarea')]
@@ -224,10 +234,7 @@ def test_the_login_link_opens_the_feed_once_without_and_with_vouch(env):
                 assert reason["sentence"] in text
     counts = verdicts(page)
     assert counts.get("hide", 0) > 0 and counts.get("show", 0) > 0, counts
-    for width in WIDTHS:
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=str(SHOTS / f"feed-{width}.png"))
-        assert page.evaluate("document.documentElement.scrollWidth") <= width + 1, width
+    shots(page, "feed", full_page=False)
     assert unlabeled(page) == []
     # By keyboard: a screen puts the focus on its content; the first Tab reaches its first
     # link, and going back reaches the screens' links, which Enter opens.
@@ -268,9 +275,7 @@ def test_the_explain_view_draws_the_trust_paths_and_the_reasons(env):
     assert page.query_selector("svg.graph g.node.viewer") is not None
     assert page.query_selector("svg.graph g.node.subject") is not None
     assert len(page.query_selector_all("svg.graph g.edge")) >= 2
-    for width in WIDTHS:
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=str(SHOTS / f"explain-{width}.png"), full_page=True)
+    shots(page, "explain")
     assert s.errors == [], s.errors
     s.close()
 
@@ -300,9 +305,7 @@ def test_previewing_a_list_subscription_shows_what_it_would_hide_then_saving_cha
     # A preview saves nothing.
     assert demo.call("GET", f"/v1/viewers/{demo.viewer}/policy")["lists"] == without["lists"]
     assert unlabeled(page) == []
-    for width in WIDTHS:
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=str(SHOTS / f"policy-{width}.png"), full_page=True)
+    shots(page, "policy")
     page.click("#save-button")
     page.wait_for_selector("#saved", timeout=60000)
     assert any(l["list"] == spam_watch["list"] for l in demo.call("GET", f"/v1/viewers/{demo.viewer}/policy")["lists"])
@@ -334,9 +337,7 @@ def test_the_owner_bans_from_the_report_queue_and_the_viewers_feed_hides_the_pos
     report.query_selector("text=How far would a ban reach?").click()
     page.wait_for_selector(f'.report[data-subject="{rude["author"]}"] .reach:has-text("reaches")', timeout=60000)
     assert "reaches 1 of the node's 1 viewers" in report.query_selector(".reach").inner_text()
-    for width in WIDTHS:
-        page.set_viewport_size({"width": width, "height": 900})
-        page.screenshot(path=str(SHOTS / f"group-{width}.png"), full_page=True)
+    shots(page, "group")
     assert unlabeled(page) == []
     olga = next(k["name"] for k in demo.call("GET", "/v1/console/keys")["keys"] if k["did"] == owner)
     report.query_selector("select").select_option(olga)
@@ -376,9 +377,7 @@ def test_a_curator_removes_an_entry_and_the_viewers_open_page_shows_the_change(e
     s = Session(browser, demo.link())
     s.page.wait_for_selector(".feed .row", timeout=60000)
     s.screen(f"lists/{spam_watch}", f'#entries tr[data-subject="{friend}"]')
-    for width in WIDTHS:
-        s.page.set_viewport_size({"width": width, "height": 900})
-        s.page.screenshot(path=str(SHOTS / f"lists-{width}.png"), full_page=True)
+    shots(s.page, "lists")
     assert unlabeled(s.page) == []
     s.page.click(f'#entries tr[data-subject="{friend}"] button')
     s.page.wait_for_selector("#entry-removed", timeout=60000)
