@@ -302,6 +302,14 @@ def test_previewing_a_list_subscription_shows_what_it_would_hide_then_saving_cha
     assert f"{newly} newly hidden" in page.inner_text("#preview-counts")
     for sentence in expected["sentences"]:
         assert sentence in page.inner_text("#preview-sentences")
+    # The structured editors write the policy's JSON: an override, previewed, then dropped.
+    page.click("text=Add to overrides (your own verdicts)")
+    page.fill("#overrides input", posts_author := demo.posts()[0]["author"])
+    page.press("#overrides input", "Tab")
+    page.select_option("#overrides select", "hide")
+    assert json.loads(page.input_value("#policy-json"))["overrides"] == [{"subject": posts_author, "verdict": "hide"}]
+    page.click("#overrides button:has-text('Remove')")
+    assert json.loads(page.input_value("#policy-json"))["overrides"] == []
     # A preview saves nothing.
     assert demo.call("GET", f"/v1/viewers/{demo.viewer}/policy")["lists"] == without["lists"]
     assert unlabeled(page) == []

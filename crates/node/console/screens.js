@@ -104,6 +104,26 @@ export async function explainScreen(ctx, main, subject, author) {
 
 // ---- policy --------------------------------------------------------------------------
 
+// An editable table for one array of the policy: one row per element, one input per field
+// (text, number or a verdict), a remove button, and an add row. `onchange` after each edit.
+function arrayEditor(id, title, rows, fields, blank, onchange) {
+  const body = h("tbody", {});
+  const input = (f, value, label, set) => f.type === "verdict"
+    ? h("select", { "aria-label": label, onchange: (e) => set(e.target.value) }, VERDICTS.map((v) => h("option", { value: v, selected: v === value }, v)))
+    : h("input", { type: f.type || "text", step: f.step, min: f.min, max: f.max, size: f.size || 12, value: value ?? "", "aria-label": label,
+        onchange: (e) => set(f.type === "number" ? Number(e.target.value) : e.target.value.trim()) });
+  function draw() {
+    body.replaceChildren(...rows().map((row, i) => h("tr", {},
+      fields.map((f) => h("td", {}, input(f, row[f.name], `${title} ${i + 1}: ${f.label}`, (v) => { row[f.name] = v; onchange(); }))),
+      h("td", {}, h("button", { type: "button", onclick: () => { rows().splice(i, 1); draw(); onchange(); } }, "Remove")))));
+  }
+  draw();
+  return { redraw: draw, el: h("section", { id },
+    h("h3", {}, title),
+    h("table", {}, h("thead", {}, h("tr", {}, fields.map((f) => h("th", { scope: "col" }, f.label)), h("th", {}, ""))), body),
+    h("button", { type: "button", onclick: () => { rows().push(structuredClone(blank)); draw(); onchange(); } }, `Add to ${title.toLowerCase()}`)) };
+}
+
 export async function policyScreen(ctx, main) {
   const v = seg(ctx.viewer);
   const current = await call("GET", `/v1/viewers/${v}/policy`);
@@ -118,6 +138,8 @@ export async function policyScreen(ctx, main) {
   const newWeight = h("input", { id: "new-weight", type: "number", step: "0.1", value: "1", min: "0", max: "10" });
 
   function fill() {
+    draft.quorum ||= { min_lists: 1, min_weight: 0 };
+    for (const k of ["lists", "curators", "overrides", "exemptions", "labelers"]) draft[k] ||= [];
     listRows.replaceChildren(...draft.lists.map((l, i) => h("tr", {},
       h("td", {}, h("code", {}, l.list)),
       h("td", {}, h("input", { type: "number", step: "0.1", min: "0", max: "10", value: l.weight, "aria-label": `weight of ${l.list}`,
@@ -125,6 +147,10 @@ export async function policyScreen(ctx, main) {
       h("td", {}, h("button", { type: "button", onclick: () => { draft.lists.splice(i, 1); fill(); } }, "Unsubscribe")))));
     unknown.value = draft.unknown_author;
     groupRules.checked = !!draft.group_rules;
+    quorumLists.value = draft.quorum.min_lists;
+    quorumWeight.value = draft.quorum.min_weight;
+    labelers.value = (draft.labelers || []).join(", ");
+    for (const e of editors) e.redraw();
     sync();
   }
   function sync() { raw.value = JSON.stringify(draft, null, 2); }
@@ -134,6 +160,26 @@ export async function policyScreen(ctx, main) {
       return false;
     }
   }
+  const quorumLists = h("input", { id: "quorum-lists", type: "number", min: "1", step: "1", size: 4 });
+  const quorumWeight = h("input", { id: "quorum-weight", type: "number", min: "0", step: "0.1", size: 4 });
+  quorumLists.addEventListener("change", () => { draft.quorum.min_lists = Number(quorumLists.value); sync(); });
+  quorumWeight.addEventListener("change", () => { draft.quorum.min_weight = Number(quorumWeight.value); sync(); });
+  const editors = [
+    arrayEditor("curators", "Curators (all their lists, and lists of curators they trust, to a depth)", () => draft.curators,
+      [{ name: "curator", label: "curator did:key", size: 30 }, { name: "weight", label: "weight", type: "number", step: "0.1", min: "0", size: 4 },
+       { name: "depth", label: "depth", type: "number", step: "1", min: "0", max: "3", size: 3 }],
+      { curator: "", weight: 1, depth: 1, decay: 0.5 }, sync),
+    arrayEditor("overrides", "Overrides (your own verdicts)", () => draft.overrides,
+      [{ name: "subject", label: "did:key or post CID", size: 30 }, { name: "verdict", label: "verdict", type: "verdict" }],
+      { subject: "", verdict: "show" }, sync),
+    arrayEditor("exemptions", "Exemptions (list entries you ignore)", () => draft.exemptions,
+      [{ name: "list", label: "list owner/name", size: 24 }, { name: "subject", label: "subject", size: 24 }],
+      { list: "", subject: "" }, sync),
+  ];
+  const labelers = h("input", { id: "labelers", size: 40, placeholder: "did:key:…, did:key:…" });
+  labelers.addEventListener("change", () => {
+    draft.labelers = labelers.value.split(",").map((x) => x.trim()).filter(Boolean); sync();
+  });
   unknown.addEventListener("change", () => { draft.unknown_author = unknown.value; sync(); });
   groupRules.addEventListener("change", () => { draft.group_rules = groupRules.checked; sync(); });
   raw.addEventListener("change", () => { if (fromRaw()) fill(); });
@@ -182,7 +228,11 @@ export async function policyScreen(ctx, main) {
       h("button", { type: "submit" }, "Add")),
     h("p", {}, h("label", { for: "unknown-author" }, "Authors you have no trust path to: "), unknown),
     h("p", {}, groupRules, h("label", { for: "group-rules" }, " Apply the groups' bans and rules")),
-    h("details", {}, h("summary", {}, "Everything else (quorum, curators and depth, overrides, exemptions, labelers, votes) as JSON"),
+    h("p", { class: "inline" }, "Block lists hide when at least ",
+      h("label", { for: "quorum-lists" }, "lists: "), quorumLists, h("label", { for: "quorum-weight" }, " with total weight: "), quorumWeight),
+    ...editors.map((e) => e.el),
+    h("p", {}, h("label", { for: "labelers" }, "Labelers whose labels count: "), labelers),
+    h("details", {}, h("summary", {}, "Everything (label verdicts, votes, …) as JSON"),
       h("label", { for: "policy-json" }, "The policy, as the API takes it"), raw),
     h("p", { class: "actions" },
       h("button", { type: "button", id: "preview-button", onclick: doPreview }, "Preview"), " ",
