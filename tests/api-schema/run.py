@@ -61,7 +61,10 @@ def start_node(vouch, data_dir):
         ],
         stdout=subprocess.DEVNULL,
         stderr=log,
-        env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn")},
+        # An empty key folder: the console's signing call (admin) must never reach the
+        # user's own keys while Schemathesis explores it.
+        env={**os.environ, "RUST_LOG": os.environ.get("RUST_LOG", "warn"),
+             "VOUCH_KEY_DIR": str(data_dir / "no-keys")},
     )
     addr_file = data_dir / "api.addr"
     deadline = time.time() + 120

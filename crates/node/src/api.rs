@@ -29,6 +29,7 @@
 //! `limits.rs` bounds the work per token; `server.rs` the connections.
 
 mod auth;
+mod console;
 mod credentials;
 pub(crate) mod decide;
 mod events;
@@ -42,7 +43,9 @@ mod server;
 mod tokens;
 mod viewers;
 
-pub(crate) use auth::Tokens;
+pub(crate) use auth::{Principal, Tokens};
+pub(crate) use console::CODE_TTL as CONSOLE_CODE_TTL;
+pub(crate) use console::{login_url, Console};
 pub(crate) use guard::Guard;
 pub(crate) use limits::Limits as ApiLimitsState;
 use limits::Limits;
@@ -103,6 +106,8 @@ pub(crate) struct ApiState {
     pub guard: Arc<Guard>,
     /// The node's health (`/healthz`, `/readyz`).
     pub health: Arc<crate::node::health::Health>,
+    /// The web console's login codes, sessions and key folder.
+    pub console: Arc<Console>,
 }
 
 /// The router.
@@ -171,6 +176,23 @@ pub(crate) fn router(state: ApiState) -> Router {
             get(tokens::list).post(tokens::create).layer(json_limit()),
         )
         .route("/v1/tokens/{id}", axum::routing::delete(tokens::revoke))
+        .route("/", get(console::index))
+        .route("/login", get(console::index))
+        .route("/console/{file}", get(console::asset))
+        .route(
+            "/v1/session",
+            get(console::whoami)
+                .post(console::login)
+                .delete(console::logout),
+        )
+        .route("/v1/console/codes", post(console::new_code))
+        .route("/v1/console/keys", get(console::keys))
+        .route("/v1/console/sign", post(console::sign))
+        .route("/v1/groups/{owner}/{name}/posts", get(console::posts))
+        .route(
+            "/v1/lists/{owner}/{name}/appeals",
+            get(console::list_appeals),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics))
@@ -222,7 +244,15 @@ async fn authorize(State(s): State<ApiState>, req: Request, next: Next) -> Respo
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim);
-    let Some(who) = given.and_then(|t| s.tokens.authenticate(t)) else {
+    // No bearer token: the console's session cookie, on the console's own requests only.
+    let who = match given {
+        Some(t) => s.tokens.authenticate(t),
+        None => match console::session_principal(&s, &parts) {
+            Ok(who) => who,
+            Err(r) => return *r,
+        },
+    };
+    let Some(who) = who else {
         Metrics::inc(&s.metrics.api_unauthorized_total);
         let mut r = ApiError::new(
             StatusCode::UNAUTHORIZED,

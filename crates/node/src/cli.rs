@@ -4,11 +4,12 @@
 mod bench;
 mod car;
 mod connect;
+mod console;
 pub(crate) mod demo;
 mod eval;
 #[cfg(feature = "vc")]
 mod identity;
-mod keys;
+pub(crate) mod keys;
 mod node;
 mod objects;
 #[cfg(feature = "vc")]
@@ -162,6 +163,12 @@ enum Command {
         vouch token list\n  vouch token revoke 3f2a9c0d1e4b5a67"
     )]
     Token(token::TokenCmd),
+    /// A one-time link to the node's web console (the admin's, or a viewer's).
+    #[command(
+        after_help = "Examples:\n  vouch console\n  vouch console --viewer did:key:z6MkViewer… --scope read\n  \
+        vouch console --open"
+    )]
+    Console(console::ConsoleArgs),
     // ---- end of the sidecar API block ----
     /// A local network of nodes with a generated community: what a viewer sees with and
     /// without Vouch, and why.
@@ -191,6 +198,7 @@ pub fn main() -> ExitCode {
         Command::Decide(args) => query::run_decide(args),
         Command::Viewer(cmd) => query::run_viewer(cmd),
         Command::Token(cmd) => token::run(cmd),
+        Command::Console(args) => console::run(args),
         Command::Demo(args) => demo::run(&args),
         Command::Eval(cmd) => eval::run(cmd).map(|()| ExitCode::SUCCESS),
         #[cfg(feature = "vc")]

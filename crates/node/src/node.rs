@@ -23,7 +23,7 @@ use libp2p::identity::Keypair;
 use tokio::sync::mpsc;
 use vouch_reputation::Limits;
 
-use crate::api::{router, ApiLimitsState, ApiState, Guard, Tokens};
+use crate::api::{login_url, router, ApiLimitsState, ApiState, Console, Guard, Tokens};
 use crate::client::{API_ADDR_FILE, LISTEN_ADDRS_FILE};
 use crate::net::peers::PenaltyParams;
 use crate::net::topic::parse_group;
@@ -166,6 +166,12 @@ pub(crate) async fn run(
         std::time::Duration::from_millis(limits.body_timeout_ms.max(1)),
         metrics.clone(),
     );
+    // The web console signs, for admin sessions only, with the local key folder's keys.
+    let key_dir = std::env::var_os("VOUCH_KEY_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(crate::cli::keys::default_key_dir);
+    let console = Arc::new(Console::new(key_dir));
+    let first_code = console.login_code(crate::api::Principal::Admin);
     let app = router(ApiState {
         ingest,
         reader,
@@ -177,11 +183,19 @@ pub(crate) async fn run(
         limits: Arc::new(ApiLimitsState::new(limits.clone(), metrics.clone())),
         guard: Arc::new(guard),
         health: health.clone(),
+        console,
     });
     let tmp = data_dir.join("api.addr.tmp");
     std::fs::write(&tmp, api_addr.to_string())?;
     std::fs::rename(&tmp, data_dir.join(API_ADDR_FILE))?;
     tracing::info!(%api_addr, "http endpoint listening");
+    // The console's one-time login link: the code is in the fragment, which the browser
+    // never sends to anyone; it works once, within a minute (`vouch console` makes more).
+    println!(
+        "console: {} (one-time, {} s; `vouch console` prints a new link)",
+        login_url(api_addr, &first_code),
+        crate::api::CONSOLE_CODE_TTL.as_secs()
+    );
 
     let (stop_tx, _) = tokio::sync::broadcast::channel::<()>(1);
     let mut api_stop = stop_tx.subscribe();

@@ -862,6 +862,16 @@ fn appeals_link_to_the_ban_and_a_moderators_answer_closes_them() {
     assert_eq!(e.verdict, Verdict::Show);
     assert!(e.has(ReasonCode::AppealGranted));
     assert!(s.banned_subjects(&gc.g, NOW).is_empty());
+    // The same appeal, seen from the ban list (a curator's view); another list has none.
+    let bans = s.list_appeals(&gc.ban_list);
+    let by_group = s.appeals_queue(&gc.g);
+    assert_eq!(bans, by_group, "{bans:?}");
+    assert!(s
+        .list_appeals(&ListRef {
+            owner: gc.owner.public_key(),
+            name: "other".into(),
+        })
+        .is_empty());
 }
 
 #[test]

@@ -122,6 +122,11 @@ pub(crate) fn access(method: &Method, path: Option<&str>) -> Access {
         return Access::Public;
     }
     match path {
+        // The web console's page and files (no data), and its login (the code is the
+        // credential); who am I, logout and login codes take any token or session.
+        "/" | "/login" | "/console/{file}" => Access::Public,
+        "/v1/session" if method == Method::POST => Access::Public,
+        "/v1/session" | "/v1/console/codes" => Access::Token,
         "/v1/objects" | "/v1/objects/{cid}" | "/v1/viewers" if method != Method::POST => {
             Access::Token
         }

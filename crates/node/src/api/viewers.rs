@@ -96,6 +96,7 @@ pub(super) async fn delete(
     s.engine.delete_viewer(key).await?;
     // Its tokens go with it: a viewer created later under the same key starts with none.
     super::tokens::revoke_where(&s, move |t| t.viewer == key).await?;
+    s.console.forget_viewer(&key);
     Ok(StatusCode::NO_CONTENT)
 }
 

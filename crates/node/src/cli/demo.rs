@@ -232,6 +232,7 @@ fn run_demo(args: &DemoArgs, stop: &Stop) -> Result<(), DemoError> {
     let group = json::group_str(&c.group);
     let names = Names::new(&c.names);
 
+    write_staff_keys(&root, args.seed)?;
     progress.stage(&format!("starting {n} nodes in {} ...", root.display()));
     let mut net = Network::start(&root, n, &group, timeout, stop)?;
     net.await_connected(timeout, stop)?;
@@ -346,6 +347,7 @@ fn run_demo(args: &DemoArgs, stop: &Stop) -> Result<(), DemoError> {
         print_report(&report, args.json, &policy_words)?;
         if !args.json {
             print_keep_hints(&report);
+            print_console_links(&api, &report.viewer, &root)?;
         }
         while !stop.requested() {
             std::thread::sleep(POLL);
@@ -414,6 +416,47 @@ fn print_keep_hints(r: &DemoReport) {
         "  curl -H \"Authorization: Bearer $(cat {})\" {viewer_api}/v1/status",
         viewer_dir.join(crate::client::API_TOKEN_FILE).display()
     );
+}
+
+/// Writes the group's staff's and the curators' keys into the demo's key folder (owner-only),
+/// which its nodes' web consoles sign with for an admin session.
+fn write_staff_keys(root: &std::path::Path, seed: u64) -> Result<(), DemoError> {
+    let dir = root.join(network::KEY_DIR);
+    crate::node::files::create_private_dir(&dir)?;
+    for (name, key) in community::staff_keys(seed) {
+        vouch_identity::write_key_file(&dir.join(format!("{name}.key")), &key)
+            .map_err(std::io::Error::other)?;
+    }
+    Ok(())
+}
+
+/// One-time links to the viewer node's web console: as the viewer, and as the node's admin
+/// (who can act as the group's owner, its moderators and the curators).
+fn print_console_links(
+    api: &crate::client::Api,
+    viewer: &str,
+    root: &std::path::Path,
+) -> Result<(), DemoError> {
+    let link = |body: serde_json::Value| -> Result<String, DemoError> {
+        let a = call_json(api, "POST", "/v1/console/codes", &body, 200)?;
+        let path = serde_json::from_slice::<serde_json::Value>(&a)
+            .ok()
+            .and_then(|v| v["path"].as_str().map(str::to_owned))
+            .unwrap_or_default();
+        Ok(format!("http://{}{path}", api.addr))
+    };
+    println!("\nThe web console (one-time links, a minute each):");
+    println!(
+        "  as the viewer:  {}",
+        link(serde_json::json!({"viewer": viewer, "scope": "policy"}))?
+    );
+    println!(
+        "  as the admin:   {}  (signs as the group's owner, moderators and curators: keys in {})",
+        link(serde_json::json!({}))?,
+        root.join(network::KEY_DIR).display()
+    );
+    println!("  new links: vouch console --data-dir <the viewer node's data dir> [--viewer <did>]");
+    Ok(())
 }
 
 /// The viewer's policy: both shared lists, the group's rules, strangers collapsed.

@@ -472,6 +472,19 @@ impl Engine {
         ids.map(|id| index.map.get(id).cloned()).collect()
     }
 
+    /// The indexed posts of `group`, newest first (the web console's feed).
+    pub(crate) fn group_posts(&self, group: &GroupRef) -> Vec<(ObjectId, PostMeta)> {
+        let index = read(&self.shared.posts);
+        let mut out: Vec<(ObjectId, PostMeta)> = index
+            .map
+            .iter()
+            .filter(|(_, m)| m.group.as_ref() == Some(group))
+            .map(|(id, m)| (*id, m.clone()))
+            .collect();
+        out.sort_by(|a, b| b.1.at.cmp(&a.1.at).then_with(|| a.0.cmp(&b.0)));
+        out
+    }
+
     /// Runs `f` on the current derived state (a read lock: keep it short, and call it off
     /// the async runtime when `f` is expensive).
     pub(crate) fn read<T>(&self, f: impl FnOnce(&Core) -> T) -> T {

@@ -97,6 +97,17 @@ impl Node {
 
     /// Starts a node, under the process umask `umask` (octal, e.g. "022") if given.
     pub fn start_with(dir: &Path, api: &str, extra: &[&str], umask: Option<&str>) -> Node {
+        Node::start_env(dir, api, extra, umask, &[])
+    }
+
+    /// Starts a node with `env` set besides the test's environment.
+    pub fn start_env(
+        dir: &Path,
+        api: &str,
+        extra: &[&str],
+        umask: Option<&str>,
+        env: &[(&str, &Path)],
+    ) -> Node {
         std::fs::create_dir_all(dir).unwrap();
         let _ = std::fs::remove_file(dir.join(client::API_ADDR_FILE));
         let _ = std::fs::remove_file(dir.join(client::LISTEN_ADDRS_FILE));
@@ -126,6 +137,7 @@ impl Node {
                 api,
             ])
             .args(extra)
+            .envs(env.iter().copied())
             .env("RUST_LOG", "info")
             .stdout(Stdio::null())
             .stderr(log)

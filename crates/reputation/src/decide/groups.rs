@@ -5,7 +5,9 @@
 use super::lists::effective_seq;
 use super::{Equivocation, ModerationState};
 use crate::poll::{PersonhoodCheck, PollError, PollResult};
-use crate::{AppealOutcome, GroupBody, GroupPolicy, GroupRef, ListPurpose, ObjectId, Subject};
+use crate::{
+    AppealOutcome, GroupBody, GroupPolicy, GroupRef, ListPurpose, ListRef, ObjectId, Subject,
+};
 use std::collections::BTreeMap;
 use vouch_identity::PublicKey;
 
@@ -397,6 +399,21 @@ impl ModerationState {
 
     /// Appeals against the group's bans: open ones first (oldest first), then answered ones.
     pub fn appeals_queue(&self, group: &GroupRef) -> Vec<AppealQueueItem> {
+        self.appeals_where(|list| {
+            self.list_header(list).is_some_and(|(_, header)| {
+                header.body.purpose == ListPurpose::Ban && header.body.group.as_ref() == Some(group)
+            })
+        })
+    }
+
+    /// Appeals against entries of one list (any purpose), for its curator: open ones first
+    /// (oldest first), then answered ones. `ban` is the contested entry.
+    pub fn list_appeals(&self, list: &ListRef) -> Vec<AppealQueueItem> {
+        self.appeals_where(|l| l == list)
+    }
+
+    /// Appeals against entries of the lists `keep` selects.
+    fn appeals_where(&self, keep: impl Fn(&ListRef) -> bool) -> Vec<AppealQueueItem> {
         let mut out = Vec::new();
         for (appeal_id, appeal) in &self.appeals {
             if self.is_void(&appeal.appellant, appeal.at) {
@@ -405,11 +422,7 @@ impl ModerationState {
             let Some(list) = self.add_index.get(&appeal.target) else {
                 continue;
             };
-            let Some((_, header)) = self.list_header(list) else {
-                continue;
-            };
-            if header.body.purpose != ListPurpose::Ban || header.body.group.as_ref() != Some(group)
-            {
+            if !keep(list) {
                 continue;
             }
             let Some(entry) = self

@@ -212,6 +212,18 @@ impl Signer {
     }
 }
 
+/// The keys `vouch demo --keep` puts in its key folder, by local name, so that the web
+/// console's admin session can act as the group's owner and moderators and the curators.
+pub fn staff_keys(seed: u64) -> Vec<(&'static str, SecretKey)> {
+    vec![
+        ("olga", key(seed, "owner", 0)),
+        ("mo", key(seed, "moderator", 0)),
+        ("mia", key(seed, "moderator", 1)),
+        ("cleo", key(seed, "curator", 0)),
+        ("dan", key(seed, "curator", 1)),
+    ]
+}
+
 /// Generates the community; objects are dated from `start_ms` on, one second apart (so pick a
 /// start far enough in the past that the last one is not in the future).
 pub fn generate(seed: u64, start_ms: u64) -> Result<Community, ValidationError> {

@@ -15,6 +15,8 @@ use crate::client::{Api, API_ADDR_FILE, LISTEN_ADDRS_FILE};
 
 /// Name of each node's log file (its stderr) in its data directory.
 pub(crate) const NODE_LOG: &str = "node.log";
+/// The demo's key folder under its root: the keys the web console may sign with.
+pub(crate) const KEY_DIR: &str = "keys";
 /// Seconds between catch-up rounds on the demo's nodes (objects gossip missed arrive by then).
 pub(crate) const RESYNC_SECS: u64 = 1;
 /// How long a node may take to exit after SIGTERM before it is killed.
@@ -193,6 +195,11 @@ fn spawn(
     ]);
     if let Some(b) = bootstrap {
         cmd.args(["--bootstrap", b]);
+    }
+    // The demo's key folder (the group's staff and the curators): the web console's admin
+    // session signs with these, never with the user's own keys.
+    if let Some(root) = dir.parent() {
+        cmd.env("VOUCH_KEY_DIR", root.join(KEY_DIR));
     }
     cmd.env("RUST_LOG", "warn")
         .stdin(Stdio::null())
