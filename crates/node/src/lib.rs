@@ -13,6 +13,7 @@ pub mod client;
 mod json;
 mod net;
 mod node;
+mod nostr;
 
 pub use cli::main;
 pub use json::{group_str, list_str};
