@@ -35,5 +35,9 @@ echo "==> interop: CAR files read and written by @ipld/car + @ipld/dag-cbor (Nod
 (cd tests/interop-car && npm ci --no-audit --no-fund --silent)
 VOUCH="$CARGO_TARGET_DIR/debug/vouch" bash tests/interop-car/run.sh
 
+echo "==> Nostr: a real relay (PyPI nostr-relay), nostr-tools (npm) as the client, a vouch node reading it"
+(cd tests/interop-nostr && npm ci --no-audit --no-fund --silent)
+VOUCH="$CARGO_TARGET_DIR/debug/vouch" bash tests/interop-nostr/run.sh
+
 echo "==> API contract: a live, seeded node checked against specs/api/openapi.yaml by Schemathesis"
 VOUCH="$CARGO_TARGET_DIR/debug/vouch" bash tests/api-schema/run.sh

@@ -13,6 +13,9 @@
 //! - events: `GET /v1/viewers/{viewer}/events` (Server-Sent Events);
 //! - groups and lists: `GET /v1/groups/{owner}/{name}` and its `/bans`, `/reports`,
 //!   `/appeals`; `GET /v1/lists/{owner}/{name}`;
+//! - Nostr (`specs/nostr.md`): `GET /v1/nostr`, `POST /v1/nostr/events`,
+//!   `POST /v1/nostr/viewers`, `POST /v1/nostr/viewers/{viewer}/decide`,
+//!   `GET /v1/nostr/viewers/{viewer}/assertions`, `POST /v1/nostr/viewers/{viewer}/publish`;
 //! - `GET /v1/status`, `GET /healthz`, `GET /metrics`;
 //! - `POST /v1/dev/publish-raw?topic=T`: only with `unsafe_dev_publish_raw`; publishes the
 //!   body unchecked (to test how peers treat bad input).
@@ -25,6 +28,7 @@ mod decide;
 mod events;
 mod extract;
 mod groups;
+mod nostr;
 mod viewers;
 
 use std::sync::Arc;
@@ -75,6 +79,8 @@ pub(crate) struct ApiState {
     pub commits: watch::Receiver<i64>,
     /// The bearer token writing calls need, if any.
     pub token: Option<Arc<str>>,
+    /// The Nostr source (relays, Nostr viewers, NIP-85).
+    pub nostr: crate::nostr::source::NostrSource,
 }
 
 /// The router.
@@ -121,6 +127,18 @@ pub(crate) fn router(state: ApiState) -> Router {
         .route("/v1/groups/{owner}/{name}/appeals", get(groups::appeals))
         .route("/v1/lists/{owner}/{name}", get(groups::list))
         .route("/v1/dev/publish-raw", post(publish_raw))
+        .route("/v1/nostr", get(nostr::status))
+        .route("/v1/nostr/events", post(nostr::events).layer(json_limit()))
+        .route("/v1/nostr/viewers", post(nostr::add_viewer))
+        .route(
+            "/v1/nostr/viewers/{viewer}/decide",
+            post(nostr::decide).layer(json_limit()),
+        )
+        .route(
+            "/v1/nostr/viewers/{viewer}/assertions",
+            get(nostr::assertions),
+        )
+        .route("/v1/nostr/viewers/{viewer}/publish", post(nostr::publish))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
         .fallback(not_found)

@@ -83,7 +83,8 @@ impl EventError {
     }
 }
 
-/// Every code of [`EventError`], for metrics and the spec's table.
+/// Every code of [`EventError`] (the spec's table).
+#[cfg(test)]
 pub(crate) const EVENT_ERROR_CODES: &[&str] = &[
     "nostr.oversized",
     "nostr.malformed",
@@ -167,17 +168,6 @@ pub(crate) fn parse_event(
     }
     let w: WireEvent =
         serde_json::from_slice(json).map_err(|e| EventError::Malformed(e.to_string()))?;
-    from_wire(w, limits, now_s)
-}
-
-/// Like [`parse_event`] for an event already parsed as a JSON value (a relay message).
-pub(crate) fn parse_event_value(
-    value: serde_json::Value,
-    limits: &EventLimits,
-    now_s: u64,
-) -> Result<Event, EventError> {
-    let w: WireEvent =
-        serde_json::from_value(value).map_err(|e| EventError::Malformed(e.to_string()))?;
     from_wire(w, limits, now_s)
 }
 

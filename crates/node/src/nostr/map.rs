@@ -67,18 +67,6 @@ pub(crate) enum Outcome {
     Unsupported,
 }
 
-impl Outcome {
-    /// A short name for metrics and logs.
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Applied => "applied",
-            Outcome::Duplicate => "duplicate",
-            Outcome::Rollback => "rollback",
-            Outcome::Unsupported => "unsupported",
-        }
-    }
-}
-
 /// The current version of one replaceable slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Current {
@@ -193,6 +181,7 @@ impl NostrState {
     }
 
     /// The version in force of a replaceable slot (`created_at`, id).
+    #[cfg(test)]
     pub(crate) fn current(&self, author: &NostrKey, kind: u32, d: &str) -> Option<(u64, [u8; 32])> {
         self.current
             .get(&(*author, kind, d.to_string()))
