@@ -135,5 +135,12 @@ const tampered = { ...got[0], tags: [...got[0].tags.filter((t) => t[0] !== 'rank
 check('a tampered assertion does not verify', !verifyEvent(JSON.parse(JSON.stringify(tampered))))
 
 relay.close()
+// For run.sh: the example client is checked against the same node and relay.
+if (process.env.E2E_OUT) {
+  const { writeFileSync } = await import('node:fs')
+  writeFileSync(process.env.E2E_OUT, JSON.stringify({
+    viewer: nip19.npubEncode(V.pk), hidden: noteM.id, shown: [noteA.id, noteX.id, noteD.id],
+  }))
+}
 console.log(`nostr e2e: ${passed} passed, ${failed} failed`)
 process.exit(failed ? 1 : 0)

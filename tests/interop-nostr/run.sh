@@ -85,7 +85,21 @@ for _ in $(seq 1 200); do
 done
 [ -s "$work/node/api.addr" ] || { cat "$work/node.log"; echo "FAIL: the node did not start"; exit 1; }
 
-if ! node --experimental-websocket "$here/e2e.mjs" "ws://127.0.0.1:$port" "http://$(cat "$work/node/api.addr")"; then
+api="http://$(cat "$work/node/api.addr")"
+if ! E2E_OUT="$work/e2e.json" node --experimental-websocket "$here/e2e.mjs" "ws://127.0.0.1:$port" "$api"; then
   echo "--- node log"; tail -40 "$work/node.log"; echo "--- relay log"; tail -20 "$work/relay.log"
   exit 1
 fi
+
+# The example client (examples/nostr_feed.mjs) against the same relay and node.
+field() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); v=d[sys.argv[2]]; print(' '.join(v) if isinstance(v, list) else v)" "$work/e2e.json" "$1"; }
+node --experimental-websocket "$root/examples/nostr_feed.mjs" "ws://127.0.0.1:$port" "$api" "$(field viewer)" >"$work/feed.txt"
+ok=0; bad=0
+if grep -q "^drop $(field hidden) hide: .*\[nostr events: " "$work/feed.txt"; then ok=$((ok + 1)); else bad=$((bad + 1)); echo "FAIL example: the muted note is not dropped with its events"; fi
+for id in $(field shown); do
+  if grep -q "^keep $id show" "$work/feed.txt"; then ok=$((ok + 1)); else bad=$((bad + 1)); echo "FAIL example: note $id not kept"; fi
+done
+grep -q '^kept ' "$work/feed.txt" || { bad=$((bad + 1)); echo "FAIL example: no summary"; }
+[ "$bad" -eq 0 ] || { cat "$work/feed.txt"; }
+echo "nostr example client: $ok passed, $bad failed"
+[ "$bad" -eq 0 ]

@@ -10,6 +10,7 @@ mod eval;
 mod identity;
 mod keys;
 mod node;
+mod nostr;
 mod objects;
 mod progress;
 mod query;
@@ -140,6 +141,10 @@ enum Command {
         vouch demo --keep    # the nodes keep running until Ctrl-C\n  vouch demo --json"
     )]
     Demo(demo::DemoArgs),
+    /// Nostr keys as Vouch sees them, and the Nostr benchmark (`specs/nostr.md`).
+    #[command(subcommand)]
+    #[command(after_help = "Examples:\n  vouch nostr key npub1…\n  vouch nostr bench")]
+    Nostr(nostr::NostrCmd),
 }
 
 /// Runs the `vouch` command line on the process's arguments; returns the exit code
@@ -161,6 +166,7 @@ pub fn main() -> ExitCode {
         Command::Decide(args) => query::run_decide(args),
         Command::Viewer(cmd) => query::run_viewer(cmd),
         Command::Demo(args) => demo::run(&args),
+        Command::Nostr(cmd) => nostr::run(cmd),
         Command::Eval(cmd) => eval::run(cmd).map(|()| ExitCode::SUCCESS),
         #[cfg(feature = "vc")]
         Command::Identity(cmd) => identity::run(cmd),

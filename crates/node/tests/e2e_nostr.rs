@@ -107,7 +107,7 @@ fn ev_msg(e: &Value) -> Message {
 fn a_hostile_relay_is_counted_and_the_node_keeps_serving() {
     let now = now_ms() / 1000;
     let (v, a, b, m) = (sk(1), sk(2), sk(3), sk(4));
-    let honest = vec![
+    let honest = [
         event(&v, now - 10, 3, json!([p(&a), p(&b)]), ""),
         event(&a, now - 10, 10000, json!([p(&m)]), ""),
         event(&b, now - 10, 10000, json!([p(&m)]), ""),

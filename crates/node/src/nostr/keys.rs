@@ -3,7 +3,6 @@
 //! a secret key for).
 
 use bech32::{FromBase32, ToBase32, Variant};
-use curve25519_dalek::edwards::CompressedEdwardsY;
 use sha2::{Digest, Sha256};
 use vouch_identity::PublicKey;
 
@@ -43,11 +42,12 @@ impl NostrKey {
         hex::encode(self.0)
     }
 
-    /// The key this Nostr key has in the engine: the first point found by hashing the
-    /// domain, the key and a counter (try-and-increment) that decompresses on edwards25519,
-    /// multiplied by the cofactor. No one knows its discrete logarithm, so no Vouch object
-    /// can ever be signed by it: its only evidence is the Nostr events its key signed, and it
-    /// cannot collide with a real Vouch key (that would need a preimage of sha256).
+    /// The key this Nostr key has in the engine: the first hash of the domain, the key and
+    /// a counter (try-and-increment) that is a valid Vouch key (a point of edwards25519 not
+    /// of small order, as `PublicKey::from_bytes` checks). No one knows its discrete
+    /// logarithm, so no Vouch object can ever be signed by it: its only evidence is the
+    /// Nostr events its key signed, and it cannot collide with a real Vouch key (that would
+    /// need a preimage of sha256).
     pub(crate) fn subject(self) -> PublicKey {
         let mut counter: u32 = 0;
         loop {
@@ -56,15 +56,10 @@ impl NostrKey {
             h.update(self.0);
             h.update(counter.to_be_bytes());
             let y: [u8; 32] = h.finalize().into();
-            if let Some(p) = CompressedEdwardsY(y).decompress() {
-                let p = p.mul_by_cofactor();
-                if !p.is_small_order() {
-                    if let Ok(k) = PublicKey::from_bytes(p.compress().as_bytes()) {
-                        return k;
-                    }
-                }
+            if let Ok(k) = PublicKey::from_bytes(&y) {
+                return k;
             }
-            // Half of all y decompress; a key needs more than 64 tries with probability 2^-64.
+            // Half of all y are points; more than 64 tries has probability 2^-64.
             counter = counter.wrapping_add(1);
         }
     }

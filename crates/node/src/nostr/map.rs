@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use sha2::{Digest, Sha256};
+use vouch_identity::PublicKey;
 use vouch_reputation::{
     Attestation, Body, LabelBody, ListAddBody, ListBody, ListPurpose, ListRef, ListRemoveBody,
     Object, ObjectId, Subject,
@@ -41,6 +42,8 @@ pub(crate) const FOLLOW_LEVEL: i8 = 100;
 pub(crate) const MUTE_LEVEL: i8 = -100;
 /// The name of every Nostr key's block list (its mutes and reports).
 pub(crate) const BLOCK_LIST: &str = "nostr-block";
+/// Most subject keys kept computed.
+const MAX_SUBJECT_CACHE: usize = 4_000_000;
 /// The longest `d` kept in a people list's name.
 const MAX_D: usize = 64;
 
@@ -50,8 +53,8 @@ const MAX_D: usize = 64;
 pub(crate) enum Fact {
     /// A trust-graph edge (the latest per author and subject wins).
     Attest(Attestation),
-    /// A moderation object under an id.
-    Object(ObjectId, Object),
+    /// A moderation object under an id (boxed: an `Object` is five times an attestation).
+    Object(ObjectId, Box<Object>),
 }
 
 /// What applying an event did.
@@ -82,8 +85,14 @@ type Entries = BTreeMap<Subject, ObjectId>;
 pub(crate) struct NostrState {
     /// (author, kind, d) -> the version in force.
     current: HashMap<(NostrKey, u32, String), Current>,
-    /// Who each key follows (its latest kind 3).
-    follows: HashMap<NostrKey, BTreeSet<NostrKey>>,
+    /// Who each key follows (its latest kind 3), sorted (32 bytes per follow).
+    follows: HashMap<NostrKey, Box<[NostrKey]>>,
+    /// The viewers: only their own follows and mutes go to the moderation state as
+    /// attestations (what "never hide someone I follow" and the first hop of the curator
+    /// walk read); everyone's go to the trust graph.
+    viewers: BTreeSet<NostrKey>,
+    /// Subject keys computed so far (a hash to the curve each; bounded).
+    subjects: HashMap<NostrKey, PublicKey>,
     /// Who each key mutes (its latest kind 10000).
     muted: HashMap<NostrKey, BTreeSet<NostrKey>>,
     /// The entries of each key's block list that its mutes made.
@@ -131,14 +140,78 @@ fn derived_id(event: &[u8; 32], part: &str, subject: &Subject) -> ObjectId {
     ObjectId(h.finalize().into())
 }
 
-/// The keys named by an event's `p` tags (invalid ones skipped).
-fn p_keys(e: &Event) -> BTreeSet<NostrKey> {
-    e.tags_named("p")
+/// The moderation-state attestation of a viewer's follow or mute (under an id derived from
+/// the event that set it).
+fn attest_object(
+    event: &[u8; 32],
+    author: PublicKey,
+    subject: PublicKey,
+    level: i8,
+    at: u64,
+) -> Fact {
+    Fact::Object(
+        derived_id(event, "attest", &Subject::Key(subject)),
+        Box::new(Object {
+            author,
+            at,
+            body: Body::Attest(vouch_reputation::AttestBody {
+                subject,
+                level: i64::from(level),
+                context: None,
+                claim: None,
+                expires: None,
+            }),
+        }),
+    )
+}
+
+/// The keys named by an event's `p` tags (tags that are not 64 lowercase hex skipped),
+/// sorted, without repeats.
+fn p_keys(e: &Event) -> Vec<NostrKey> {
+    let mut keys: Vec<NostrKey> = e
+        .tags_named("p")
         .filter_map(|t| t.get(1))
         .filter_map(|s| lower_hex::<32>(s))
-        .filter(|k| k256::schnorr::VerifyingKey::from_bytes(k).is_ok())
+        // Not checked to be on the curve (a square root per tag would cost more than the
+        // event's signature): a key that is not a point signs nothing, so as a subject it
+        // only ever receives evidence.
         .map(NostrKey)
-        .collect()
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+/// The keys in exactly one of two sorted slices.
+fn changed(a: &[NostrKey], b: &[NostrKey]) -> Vec<NostrKey> {
+    let (mut i, mut j) = (0, 0);
+    let mut out = Vec::new();
+    while i < a.len() || j < b.len() {
+        match (a.get(i), b.get(j)) {
+            (Some(x), Some(y)) if x == y => {
+                i += 1;
+                j += 1;
+            }
+            (Some(x), Some(y)) if x < y => {
+                out.push(*x);
+                i += 1;
+            }
+            (Some(_), Some(y)) => {
+                out.push(*y);
+                j += 1;
+            }
+            (Some(x), None) => {
+                out.push(*x);
+                i += 1;
+            }
+            (None, Some(y)) => {
+                out.push(*y);
+                j += 1;
+            }
+            (None, None) => break,
+        }
+    }
+    out
 }
 
 /// A label value in Vouch's alphabet (lowercase ASCII letters, digits, `-`), or `None`.
@@ -170,14 +243,53 @@ impl NostrState {
         self.origin.get(id).copied()
     }
 
-    /// The keys a key follows.
-    pub(crate) fn follows_of(&self, key: &NostrKey) -> Option<&BTreeSet<NostrKey>> {
-        self.follows.get(key)
+    /// The keys a key follows, sorted.
+    pub(crate) fn follows_of(&self, key: &NostrKey) -> Option<&[NostrKey]> {
+        self.follows.get(key).map(|f| &f[..])
     }
 
     /// Number of follow edges held.
     pub(crate) fn n_follows(&self) -> usize {
-        self.follows.values().map(BTreeSet::len).sum()
+        self.follows.values().map(|f| f.len()).sum()
+    }
+
+    /// The engine subject of `key`, computed once.
+    fn subject(&mut self, key: NostrKey) -> PublicKey {
+        if let Some(s) = self.subjects.get(&key) {
+            return *s;
+        }
+        let s = key.subject();
+        if self.subjects.len() < MAX_SUBJECT_CACHE {
+            self.subjects.insert(key, s);
+        }
+        s
+    }
+
+    /// Makes `key` a viewer: its follows and mutes in force go to the moderation state too
+    /// (from now on, and now for those already held).
+    pub(crate) fn add_viewer(&mut self, key: NostrKey, out: &mut Vec<Fact>) {
+        if !self.viewers.insert(key) {
+            return;
+        }
+        let mut subjects: BTreeSet<NostrKey> = self
+            .follows
+            .get(&key)
+            .map(|f| f.iter().copied().collect())
+            .unwrap_or_default();
+        subjects.extend(self.muted.get(&key).into_iter().flatten().copied());
+        let (at, id) = [KIND_FOLLOWS, KIND_MUTES]
+            .iter()
+            .filter_map(|k| self.current.get(&(key, *k, String::new())))
+            .map(|c| (c.created_at, c.id))
+            .max()
+            .unwrap_or((0, [0; 32]));
+        let a = self.subject(key);
+        for s in subjects {
+            let level = self.level(&key, &s);
+            let at = self.stamp(key, at);
+            let subject = self.subject(s);
+            out.push(attest_object(&id, a, subject, level, at));
+        }
     }
 
     /// The version in force of a replaceable slot (`created_at`, id).
@@ -249,7 +361,7 @@ impl NostrState {
         } else if self
             .follows
             .get(author)
-            .is_some_and(|f| f.contains(subject))
+            .is_some_and(|f| f.binary_search(subject).is_ok())
         {
             FOLLOW_LEVEL
         } else {
@@ -257,16 +369,17 @@ impl NostrState {
         }
     }
 
-    fn attest(&mut self, e: &Event, subjects: &BTreeSet<NostrKey>, out: &mut Vec<Fact>) {
+    fn attest(&mut self, e: &Event, subjects: &[NostrKey], out: &mut Vec<Fact>) {
         let author = NostrKey(e.pubkey);
-        let a = author.subject();
+        let a = self.subject(author);
+        let viewer = self.viewers.contains(&author);
         for s in subjects {
             if *s == author {
                 continue;
             }
             let level = self.level(&author, s);
             let at = self.stamp(author, e.created_at);
-            let subject = s.subject();
+            let subject = self.subject(*s);
             out.push(Fact::Attest(Attestation {
                 author: *a.as_bytes(),
                 subject: *subject.as_bytes(),
@@ -276,28 +389,18 @@ impl NostrState {
                 at_ms: at,
                 object: e.id,
             }));
-            out.push(Fact::Object(
-                derived_id(&e.id, "attest", &Subject::Key(subject)),
-                Object {
-                    author: a,
-                    at,
-                    body: Body::Attest(vouch_reputation::AttestBody {
-                        subject,
-                        level: i64::from(level),
-                        context: None,
-                        claim: None,
-                        expires: None,
-                    }),
-                },
-            ));
+            if viewer {
+                out.push(attest_object(&e.id, a, subject, level, at));
+            }
         }
     }
 
     fn apply_follows(&mut self, e: &Event, out: &mut Vec<Fact>) {
         let author = NostrKey(e.pubkey);
-        let new = p_keys(e);
-        let old = self.follows.insert(author, new.clone()).unwrap_or_default();
-        let changed: BTreeSet<NostrKey> = new.symmetric_difference(&old).copied().collect();
+        let new: Box<[NostrKey]> = p_keys(e).into_boxed_slice();
+        let old = self.follows.insert(author, new).unwrap_or_default();
+        let new = self.follows.get(&author).map(|f| &f[..]).unwrap_or(&[]);
+        let changed = changed(new, &old);
         self.attest(e, &changed, out);
     }
 
@@ -306,7 +409,7 @@ impl NostrState {
             let id = derived_id(&[0; 32], &list.name, &Subject::Key(list.owner));
             out.push(Fact::Object(
                 id,
-                Object {
+                Box::new(Object {
                     author: list.owner,
                     at,
                     body: Body::List(ListBody {
@@ -316,7 +419,7 @@ impl NostrState {
                         group: None,
                         seq: 1,
                     }),
-                },
+                }),
             ));
         }
     }
@@ -354,7 +457,7 @@ impl NostrState {
             self.origin.insert(id, e.id);
             out.push(Fact::Object(
                 id,
-                Object {
+                Box::new(Object {
                     author: list.owner,
                     at,
                     body: Body::ListAdd(ListAddBody {
@@ -364,7 +467,7 @@ impl NostrState {
                         category: Some(category.to_string()),
                         expires: None,
                     }),
-                },
+                }),
             ));
             live.insert(*s, id);
         }
@@ -374,14 +477,14 @@ impl NostrState {
             self.origin.insert(id, e.id);
             out.push(Fact::Object(
                 id,
-                Object {
+                Box::new(Object {
                     author: list.owner,
                     at,
                     body: Body::ListRemove(ListRemoveBody {
                         list: list.clone(),
                         adds: removed,
                     }),
-                },
+                }),
             ));
         }
         live
@@ -390,16 +493,25 @@ impl NostrState {
     fn apply_mutes(&mut self, e: &Event, out: &mut Vec<Fact>) {
         let author = NostrKey(e.pubkey);
         let keys: BTreeSet<NostrKey> = p_keys(e).into_iter().filter(|k| *k != author).collect();
-        let wanted: BTreeSet<Subject> = keys.iter().map(|k| Subject::Key(k.subject())).collect();
+        let sorted: Vec<NostrKey> = keys.iter().copied().collect();
+        let wanted: BTreeSet<Subject> = keys
+            .iter()
+            .map(|k| Subject::Key(self.subject(*k)))
+            .collect();
         let old = self.mutes.get(&author).cloned().unwrap_or_default();
         let list = ListRef {
-            owner: author.subject(),
+            owner: self.subject(author),
             name: BLOCK_LIST.into(),
         };
         let live = self.replace_entries(e, &list, ListPurpose::Block, "mute", &old, &wanted, out);
         self.mutes.insert(author, live);
-        let before = self.muted.insert(author, keys.clone()).unwrap_or_default();
-        let changed: BTreeSet<NostrKey> = keys.symmetric_difference(&before).copied().collect();
+        let before: Vec<NostrKey> = self
+            .muted
+            .insert(author, keys)
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        let changed = changed(&sorted, &before);
         self.attest(e, &changed, out);
     }
 
@@ -411,7 +523,7 @@ impl NostrState {
         };
         let wanted: BTreeSet<Subject> = p_keys(e)
             .into_iter()
-            .map(|k| Subject::Key(k.subject()))
+            .map(|k| Subject::Key(self.subject(k)))
             .collect();
         let old = self
             .people
@@ -419,7 +531,7 @@ impl NostrState {
             .cloned()
             .unwrap_or_default();
         let list = ListRef {
-            owner: author.subject(),
+            owner: self.subject(author),
             name,
         };
         let live = self.replace_entries(e, &list, ListPurpose::Label, "people", &old, &wanted, out);
@@ -451,14 +563,14 @@ impl NostrState {
                     .get(2)
                     .and_then(|s| label_value(s))
                     .unwrap_or("other".into());
-                subjects.push((Subject::Key(k.subject()), ty));
+                subjects.push((Subject::Key(self.subject(k)), ty));
             }
         }
         if subjects.is_empty() {
             return;
         }
         let list = ListRef {
-            owner: author.subject(),
+            owner: self.subject(author),
             name: BLOCK_LIST.into(),
         };
         let at = self.stamp(author, e.created_at);
@@ -469,7 +581,7 @@ impl NostrState {
             self.origin.insert(id, e.id);
             out.push(Fact::Object(
                 id,
-                Object {
+                Box::new(Object {
                     author: list.owner,
                     at,
                     body: Body::ListAdd(ListAddBody {
@@ -479,7 +591,7 @@ impl NostrState {
                         category: Some(format!("report-{ty}")),
                         expires: None,
                     }),
-                },
+                }),
             ));
         }
     }
@@ -500,10 +612,10 @@ impl NostrState {
         }
         for t in e.tags_named("p") {
             if let Some(k) = t.get(1).and_then(|s| NostrKey::parse(s)) {
-                targets.push(Subject::Key(k.subject()));
+                targets.push(Subject::Key(self.subject(k)));
             }
         }
-        let labeler = author.subject();
+        let labeler = self.subject(author);
         for value in &values {
             for s in &targets {
                 let id = derived_id(&e.id, value, s);
@@ -511,7 +623,7 @@ impl NostrState {
                 self.origin.insert(id, e.id);
                 out.push(Fact::Object(
                     id,
-                    Object {
+                    Box::new(Object {
                         author: labeler,
                         at,
                         body: Body::Label(LabelBody {
@@ -521,7 +633,7 @@ impl NostrState {
                             reason: Some(format!("nostr label {}", hex::encode(e.id))),
                             expires: None,
                         }),
-                    },
+                    }),
                 ));
             }
         }

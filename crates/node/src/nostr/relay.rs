@@ -121,6 +121,25 @@ pub(crate) fn req(sub: &str, authors: &[NostrKey], since: Option<u64>) -> String
     Value::Array(msg).to_string()
 }
 
+/// The TLS setup of `wss://` relays: the system's root certificates, ring as the provider.
+/// `None` when no root certificate could be read (then only `ws://` relays connect).
+pub(crate) fn tls_connector() -> Option<tokio_tungstenite::Connector> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(cert);
+    }
+    if roots.is_empty() {
+        return None;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .ok()?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Some(tokio_tungstenite::Connector::Rustls(Arc::new(config)))
+}
+
 /// The backoff after `failures` failed connections in a row: 1 s doubling, capped.
 pub(crate) fn backoff(failures: u32, max: Duration) -> Duration {
     let secs = 1u64.checked_shl(failures.min(20)).unwrap_or(u64::MAX);
@@ -137,7 +156,6 @@ pub(crate) struct Incoming {
 }
 
 /// What one relay connection needs.
-#[derive(Debug)]
 pub(crate) struct RelayTask {
     /// Its index in the config.
     pub index: usize,
@@ -159,6 +177,18 @@ pub(crate) struct RelayTask {
     pub metrics: Arc<Metrics>,
     /// Connected now (for status).
     pub connected: Arc<std::sync::atomic::AtomicBool>,
+    /// TLS for `wss://` (`tls_connector`).
+    pub tls: Option<tokio_tungstenite::Connector>,
+}
+
+impl std::fmt::Debug for RelayTask {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RelayTask")
+            .field("index", &self.index)
+            .field("url", &self.url)
+            .field("tls", &self.tls.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why a connection ended.
@@ -201,7 +231,12 @@ impl RelayTask {
         let config = WebSocketConfig::default()
             .max_message_size(Some(self.max_message_bytes))
             .max_frame_size(Some(self.max_message_bytes));
-        let connect = tokio_tungstenite::connect_async_with_config(&self.url, Some(config), false);
+        let connect = tokio_tungstenite::connect_async_tls_with_config(
+            &self.url,
+            Some(config),
+            false,
+            self.tls.clone(),
+        );
         let mut ws = match tokio::time::timeout(Duration::from_secs(10), connect).await {
             Ok(Ok((ws, _))) => ws,
             Ok(Err(e)) => {
@@ -383,6 +418,15 @@ mod tests {
             a[2]["kinds"],
             serde_json::json!([3, 10000, 30000, 1984, 1985])
         );
+    }
+
+    #[test]
+    fn tls_uses_the_system_roots() {
+        // Debian's ca-certificates: the connector for wss:// relays can be built.
+        assert!(matches!(
+            tls_connector(),
+            Some(tokio_tungstenite::Connector::Rustls(_))
+        ));
     }
 
     #[test]

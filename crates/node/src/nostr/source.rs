@@ -197,6 +197,15 @@ impl NostrSource {
         }
         tracing::info!(replayed, relays = n, "nostr source ready");
         let (tx, rx) = mpsc::channel::<Incoming>(INCOMING_QUEUE);
+        let tls = if config.relays.iter().any(|r| r.starts_with("wss://")) {
+            let t = super::relay::tls_connector();
+            if t.is_none() {
+                tracing::warn!("no root certificates found: wss:// relays cannot connect");
+            }
+            t
+        } else {
+            None
+        };
         for (i, url) in config.relays.iter().enumerate() {
             let task = RelayTask {
                 index: i,
@@ -209,6 +218,7 @@ impl NostrSource {
                 max_backoff: Duration::from_secs(config.max_backoff_secs.max(1)),
                 metrics: metrics.clone(),
                 connected: source.shared.connected[i].clone(),
+                tls: tls.clone(),
             };
             tokio::spawn(task.run(stop.subscribe()));
         }
@@ -249,6 +259,11 @@ impl NostrSource {
         }
         if let Err(e) = lock(&self.shared.db).add_viewer(&key) {
             tracing::warn!(error = %e, "cannot record the Nostr viewer");
+        }
+        let mut facts = Vec::new();
+        write(&self.shared.state).add_viewer(key, &mut facts);
+        if !facts.is_empty() {
+            self.shared.engine.apply_nostr(facts).await?;
         }
         write(&self.shared.viewers).insert(key);
         self.refresh_authors();

@@ -4,7 +4,7 @@
 //! the engine on start (`specs/nostr.md` §5).
 
 use tokio::sync::oneshot;
-use vouch_reputation::{Applied, Body, Ingested, ListPurpose, ListRef};
+use vouch_reputation::{Applied, Body, ListPurpose, ListRef};
 
 use super::{write, Cmd, Engine, EngineError, Worker};
 use crate::node::metrics::Metrics;
@@ -13,7 +13,7 @@ use crate::nostr::map::Fact;
 /// What one batch of Nostr facts did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct NostrApplied {
-    /// Facts that changed the graph or the state.
+    /// Facts applied to the graph (in scope) or that changed the state.
     pub changed: u64,
     /// Facts the graph refused (a self-follow, say).
     pub refused: u64,
@@ -36,20 +36,21 @@ impl Engine {
 impl Worker {
     pub(super) fn apply_nostr(&mut self, facts: Vec<Fact>) -> NostrApplied {
         let mut out = NostrApplied::default();
-        let mut trust_changed = false;
+        let trust_changed;
         {
             let mut core = write(&self.shared.core);
             let core = &mut *core;
-            for f in &facts {
+            let mut atts = Vec::new();
+            for f in facts {
                 match f {
-                    Fact::Attest(a) => match core.graph.add_attestation(a) {
-                        Ok(Ingested::Applied) => {
-                            trust_changed = true;
-                            out.changed += 1;
+                    Fact::Attest(a) => {
+                        // The mapping never makes these; the graph would refuse the batch's rest.
+                        if a.author == a.subject || !(-100..=100).contains(&a.level) {
+                            out.refused += 1;
+                        } else {
+                            atts.push(a);
                         }
-                        Ok(_) => {}
-                        Err(_) => out.refused += 1,
-                    },
+                    }
                     Fact::Object(id, obj) => {
                         if let Body::List(l) = &obj.body {
                             if let (ListPurpose::Ban, Some(g)) = (l.purpose, &l.group) {
@@ -62,7 +63,7 @@ impl Worker {
                                     });
                             }
                         }
-                        if core.state.apply_object(*id, obj) == Applied::Stored {
+                        if core.state.apply_object(id, &obj) == Applied::Stored {
                             out.changed += 1;
                             self.pending.views = true;
                             if matches!(
@@ -73,6 +74,18 @@ impl Worker {
                             }
                         }
                     }
+                }
+            }
+            // One batch: each touched author's row is built once.
+            match core.graph.add_attestations(&atts) {
+                Ok(n) => {
+                    out.changed += n as u64;
+                    trust_changed = n > 0;
+                }
+                Err(e) => {
+                    tracing::warn!(code = e.code(), "trust graph refused a Nostr fact");
+                    out.refused += 1;
+                    trust_changed = true;
                 }
             }
             if trust_changed {
