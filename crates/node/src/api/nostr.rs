@@ -84,7 +84,8 @@ pub(super) async fn add_viewer(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct NostrDecide {
-    items: Vec<NostrItem>,
+    /// Objects, each read as a [`NostrItem`] (a struct would also accept an array).
+    items: Vec<Value>,
     #[serde(default)]
     explain: bool,
 }
@@ -120,13 +121,28 @@ pub(super) async fn decide(
             ),
         ));
     }
+    let items = req
+        .items
+        .into_iter()
+        .map(|v| {
+            if !v.is_object() {
+                return Err(ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "bad-json",
+                    "every item is an object: {\"event\": …} or {\"pubkey\": …}",
+                ));
+            }
+            serde_json::from_value::<NostrItem>(v)
+                .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "bad-json", e))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let now = crate::node::clock::now_ms();
     let limits = *s.nostr.limits();
     let nostr = s.nostr.clone();
     Metrics::inc(&s.metrics.api_decide_calls_total);
-    Metrics::add(&s.metrics.api_decide_items_total, req.items.len() as u64);
+    Metrics::add(&s.metrics.api_decide_items_total, items.len() as u64);
     let decisions = blocking(move || {
-        req.items
+        items
             .into_iter()
             .map(|i| {
                 let item = match (i.event, i.pubkey) {
