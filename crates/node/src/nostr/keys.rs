@@ -3,6 +3,7 @@
 //! a secret key for).
 
 use bech32::{FromBase32, ToBase32, Variant};
+use curve25519_dalek::edwards::CompressedEdwardsY;
 use sha2::{Digest, Sha256};
 use vouch_identity::PublicKey;
 
@@ -42,13 +43,14 @@ impl NostrKey {
         hex::encode(self.0)
     }
 
-    /// The key this Nostr key has in the engine: the first hash of the domain, the key and
-    /// a counter (try-and-increment) that is a valid Vouch key (a point of edwards25519 not
-    /// of small order, as `PublicKey::from_bytes` checks). No one knows its discrete
-    /// logarithm, so no Vouch object can ever be signed by it: its only evidence is the
-    /// Nostr events its key signed, and it cannot collide with a real Vouch key (that would
-    /// need a preimage of sha256).
-    pub(crate) fn subject(self) -> PublicKey {
+    /// The bytes of the key this Nostr key has in the engine: the first hash of the domain,
+    /// the key and a counter (try-and-increment) that decompresses to a point of
+    /// edwards25519 not of small order, which is what `PublicKey::from_bytes` accepts. No
+    /// one knows its discrete logarithm, so no Vouch object can ever be signed by it: its
+    /// only evidence is the Nostr events its key signed, and it cannot collide with a real
+    /// Vouch key (that would need a preimage of sha256). One decompression per try (half
+    /// of all hashes are points); the trust graph needs only these bytes.
+    pub(crate) fn subject_bytes(self) -> [u8; 32] {
         let mut counter: u32 = 0;
         loop {
             let mut h = Sha256::new();
@@ -56,12 +58,39 @@ impl NostrKey {
             h.update(self.0);
             h.update(counter.to_be_bytes());
             let y: [u8; 32] = h.finalize().into();
-            if let Ok(k) = PublicKey::from_bytes(&y) {
-                return k;
+            if CompressedEdwardsY(y)
+                .decompress()
+                .is_some_and(|p| !p.is_small_order())
+            {
+                return y;
             }
-            // Half of all y are points; more than 64 tries has probability 2^-64.
+            // More than 64 tries has probability 2^-64.
             counter = counter.wrapping_add(1);
         }
+    }
+
+    /// The key this Nostr key has in the engine ([`NostrKey::subject_bytes`] as a key).
+    pub(crate) fn subject(self) -> PublicKey {
+        let y = self.subject_bytes();
+        // `subject_bytes` checks what `from_bytes` checks (a unit test compares them); the
+        // fallback is never taken.
+        PublicKey::from_bytes(&y).unwrap_or_else(|_| subject_fallback(self))
+    }
+}
+
+/// A key from the hash of the key alone, for the impossible case above.
+fn subject_fallback(key: NostrKey) -> PublicKey {
+    let mut counter: u32 = u32::MAX;
+    loop {
+        let mut h = Sha256::new();
+        h.update(SUBJECT_DOMAIN);
+        h.update(key.0);
+        h.update(counter.to_be_bytes());
+        let y: [u8; 32] = h.finalize().into();
+        if let Ok(k) = PublicKey::from_bytes(&y) {
+            return k;
+        }
+        counter = counter.wrapping_sub(1);
     }
 }
 
@@ -100,6 +129,31 @@ mod tests {
             "nsec1vl029mgpspedva04g90vltkh6fvh240zqtv9k0t9af8935ke9laqsnlfe5",
         ] {
             assert_eq!(NostrKey::parse(s), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn subject_bytes_are_what_from_bytes_accepts() {
+        for i in 0..2000u32 {
+            let mut k = [7u8; 32];
+            k[..4].copy_from_slice(&i.to_be_bytes());
+            let key = NostrKey(k);
+            let y = key.subject_bytes();
+            assert_eq!(PublicKey::from_bytes(&y).unwrap().as_bytes(), &y);
+            // And the first counter whose hash from_bytes accepts is the same one.
+            let mut c = 0u32;
+            let first = loop {
+                let mut h = Sha256::new();
+                h.update(SUBJECT_DOMAIN);
+                h.update(k);
+                h.update(c.to_be_bytes());
+                let y: [u8; 32] = h.finalize().into();
+                if PublicKey::from_bytes(&y).is_ok() {
+                    break y;
+                }
+                c += 1;
+            };
+            assert_eq!(first, y);
         }
     }
 

@@ -91,8 +91,8 @@ pub(crate) struct NostrState {
     /// attestations (what "never hide someone I follow" and the first hop of the curator
     /// walk read); everyone's go to the trust graph.
     viewers: BTreeSet<NostrKey>,
-    /// Subject keys computed so far (a hash to the curve each; bounded).
-    subjects: HashMap<NostrKey, PublicKey>,
+    /// Subject key bytes computed so far (a hash to the curve each; bounded).
+    subjects: HashMap<NostrKey, [u8; 32]>,
     /// Who each key mutes (its latest kind 10000).
     muted: HashMap<NostrKey, BTreeSet<NostrKey>>,
     /// The entries of each key's block list that its mutes made.
@@ -253,16 +253,22 @@ impl NostrState {
         self.follows.values().map(|f| f.len()).sum()
     }
 
-    /// The engine subject of `key`, computed once.
-    fn subject(&mut self, key: NostrKey) -> PublicKey {
+    /// The bytes of the engine subject of `key`, computed once.
+    fn subject_bytes(&mut self, key: NostrKey) -> [u8; 32] {
         if let Some(s) = self.subjects.get(&key) {
             return *s;
         }
-        let s = key.subject();
+        let s = key.subject_bytes();
         if self.subjects.len() < MAX_SUBJECT_CACHE {
             self.subjects.insert(key, s);
         }
         s
+    }
+
+    /// The engine subject of `key` as a key (for lists, labels and viewers' attestations).
+    fn subject(&mut self, key: NostrKey) -> PublicKey {
+        let y = self.subject_bytes(key);
+        PublicKey::from_bytes(&y).unwrap_or_else(|_| key.subject())
     }
 
     /// Makes `key` a viewer: its follows and mutes in force go to the moderation state too
@@ -371,18 +377,40 @@ impl NostrState {
 
     fn attest(&mut self, e: &Event, subjects: &[NostrKey], out: &mut Vec<Fact>) {
         let author = NostrKey(e.pubkey);
-        let a = self.subject(author);
+        let a = self.subject_bytes(author);
         let viewer = self.viewers.contains(&author);
-        for s in subjects {
-            if *s == author {
-                continue;
+        // The author's lists are looked up once, not once per follow.
+        let levels: Vec<(NostrKey, i8)> = {
+            let muted = self.muted.get(&author);
+            let follows = self.follows.get(&author);
+            subjects
+                .iter()
+                .filter(|s| **s != author)
+                .map(|s| {
+                    let level = if muted.is_some_and(|m| m.contains(s)) {
+                        MUTE_LEVEL
+                    } else if follows.is_some_and(|f| f.binary_search(s).is_ok()) {
+                        FOLLOW_LEVEL
+                    } else {
+                        0
+                    };
+                    (*s, level)
+                })
+                .collect()
+        };
+        if levels.is_empty() {
+            return;
+        }
+        // What `stamp` gives record after record: strictly increasing per author.
+        let mut at = self.stamp(author, e.created_at);
+        for (i, (s, level)) in levels.into_iter().enumerate() {
+            if i > 0 {
+                at = at.saturating_add(1);
             }
-            let level = self.level(&author, s);
-            let at = self.stamp(author, e.created_at);
-            let subject = self.subject(*s);
+            let subject = self.subject_bytes(s);
             out.push(Fact::Attest(Attestation {
-                author: *a.as_bytes(),
-                subject: *subject.as_bytes(),
+                author: a,
+                subject,
                 level,
                 context: None,
                 expires_at_ms: None,
@@ -390,9 +418,11 @@ impl NostrState {
                 object: e.id,
             }));
             if viewer {
-                out.push(attest_object(&e.id, a, subject, level, at));
+                let (ak, sk) = (self.subject(author), self.subject(s));
+                out.push(attest_object(&e.id, ak, sk, level, at));
             }
         }
+        self.last_ms.insert(author, at);
     }
 
     fn apply_follows(&mut self, e: &Event, out: &mut Vec<Fact>) {
