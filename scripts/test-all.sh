@@ -38,6 +38,10 @@ VOUCH="$CARGO_TARGET_DIR/debug/vouch" bash tests/interop-car/run.sh
 echo "==> differential: vouch's object decoder against Python's and @ipld/dag-cbor on the fuzz corpus"
 "$VENV/bin/python" tests/interop-objects/differential.py "$CARGO_TARGET_DIR/debug/vouch" --node node
 
+echo "==> Nostr: a real relay (PyPI nostr-relay), nostr-tools (npm) as the client, a vouch node reading it"
+(cd tests/interop-nostr && npm ci --no-audit --no-fund --silent)
+VOUCH="$CARGO_TARGET_DIR/debug/vouch" bash tests/interop-nostr/run.sh
+
 echo "==> API contract: a live, seeded node checked against specs/api/openapi.yaml by Schemathesis"
 VOUCH="$CARGO_TARGET_DIR/debug/vouch" bash tests/api-schema/run.sh
 

@@ -16,6 +16,9 @@
 //! - polls: `GET /v1/polls/{cid}` (a poll and its tally);
 //! - credentials: `GET|POST /v1/credentials`, `DELETE /v1/credentials/{digest}`,
 //!   `POST /v1/credentials/revocations` (the holder's own, private unless published);
+//! - Nostr (`specs/nostr.md`): `GET /v1/nostr`, `POST /v1/nostr/events`,
+//!   `POST /v1/nostr/viewers`, `POST /v1/nostr/viewers/{viewer}/decide`,
+//!   `GET /v1/nostr/viewers/{viewer}/assertions`, `POST /v1/nostr/viewers/{viewer}/publish`;
 //! - `GET /v1/status`, `GET /healthz` (liveness), `GET /readyz` (readiness), `GET /metrics`;
 //! - `POST /v1/dev/publish-raw?topic=T`: only with `unsafe_dev_publish_raw`; publishes the
 //!   body unchecked (to test how peers treat bad input).
@@ -38,6 +41,7 @@ mod groups;
 mod guard;
 mod health;
 mod limits;
+mod nostr;
 mod polls;
 mod server;
 mod tokens;
@@ -108,6 +112,8 @@ pub(crate) struct ApiState {
     pub health: Arc<crate::node::health::Health>,
     /// The web console's login codes, sessions and key folder.
     pub console: Arc<Console>,
+    /// The Nostr source (relays, Nostr viewers, NIP-85).
+    pub nostr: crate::nostr::source::NostrSource,
 }
 
 /// The router.
@@ -171,6 +177,18 @@ pub(crate) fn router(state: ApiState) -> Router {
             post(credentials::add_revocation),
         )
         .route("/v1/dev/publish-raw", post(publish_raw))
+        .route("/v1/nostr", get(nostr::status))
+        .route("/v1/nostr/events", post(nostr::events).layer(json_limit()))
+        .route("/v1/nostr/viewers", post(nostr::add_viewer))
+        .route(
+            "/v1/nostr/viewers/{viewer}/decide",
+            post(nostr::decide).layer(json_limit()),
+        )
+        .route(
+            "/v1/nostr/viewers/{viewer}/assertions",
+            get(nostr::assertions),
+        )
+        .route("/v1/nostr/viewers/{viewer}/publish", post(nostr::publish))
         .route(
             "/v1/tokens",
             get(tokens::list).post(tokens::create).layer(json_limit()),

@@ -11,6 +11,7 @@ mod eval;
 mod identity;
 pub(crate) mod keys;
 mod node;
+mod nostr;
 mod objects;
 #[cfg(feature = "vc")]
 mod personhood;
@@ -177,6 +178,10 @@ enum Command {
         vouch demo --keep    # the nodes keep running until Ctrl-C\n  vouch demo --json"
     )]
     Demo(demo::DemoArgs),
+    /// Nostr keys as Vouch sees them, and the Nostr benchmark (`specs/nostr.md`).
+    #[command(subcommand)]
+    #[command(after_help = "Examples:\n  vouch nostr key npub1…\n  vouch nostr bench")]
+    Nostr(nostr::NostrCmd),
 }
 
 /// Runs the `vouch` command line on the process's arguments; returns the exit code
@@ -200,6 +205,7 @@ pub fn main() -> ExitCode {
         Command::Token(cmd) => token::run(cmd),
         Command::Console(args) => console::run(args),
         Command::Demo(args) => demo::run(&args),
+        Command::Nostr(cmd) => nostr::run(cmd),
         Command::Eval(cmd) => eval::run(cmd).map(|()| ExitCode::SUCCESS),
         #[cfg(feature = "vc")]
         Command::Identity(cmd) => identity::run(cmd),

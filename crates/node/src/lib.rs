@@ -16,6 +16,7 @@ pub mod fuzz;
 mod json;
 mod net;
 mod node;
+mod nostr;
 
 pub use cli::main;
 pub use json::{group_str, list_str};

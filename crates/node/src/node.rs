@@ -156,6 +156,17 @@ pub(crate) async fn run(
     )?;
     tracing::info!(peer_id = %net.local_peer_id(), data_dir = %data_dir.display(), "node starting");
 
+    // Nostr: relays, the viewers' evidence and NIP-85 (`specs/nostr.md`).
+    let (nostr_stop, _) = tokio::sync::broadcast::channel::<()>(1);
+    let nostr = crate::nostr::source::NostrSource::start(
+        config.nostr.clone(),
+        &data_dir,
+        engine.clone(),
+        metrics.clone(),
+        &nostr_stop,
+    )
+    .await?;
+
     let listener = tokio::net::TcpListener::bind(api_bind).await?;
     let api_addr = listener.local_addr()?;
     let limits = config.api_limits.clone();
@@ -184,6 +195,7 @@ pub(crate) async fn run(
         guard: Arc::new(guard),
         health: health.clone(),
         console,
+        nostr,
     });
     let tmp = data_dir.join("api.addr.tmp");
     std::fs::write(&tmp, api_addr.to_string())?;
@@ -223,6 +235,7 @@ pub(crate) async fn run(
     tracing::info!("shutting down");
     health.shutting_down();
     let _ = stop_tx.send(());
+    let _ = nostr_stop.send(());
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), api).await;
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), net_task).await;
     engine.stop().await;

@@ -9,8 +9,14 @@ use super::*;
 /// Longest list or group name, in bytes (as `specs/objects.md` bounds it).
 pub(crate) const MAX_NAME_BYTES: usize = 64;
 
-/// Reads a `did:key`.
+/// Reads a `did:key`, or a Nostr key (`npub1…`, `nostr:<hex>`, 64 lowercase hex) as the
+/// subject key it has in the engine (`specs/nostr.md` §2).
 pub(crate) fn parse_did(field: &'static str, s: &str) -> Result<PublicKey, JsonError> {
+    if !s.starts_with("did:") {
+        if let Some(k) = crate::nostr::keys::NostrKey::parse(s) {
+            return Ok(k.subject());
+        }
+    }
     PublicKey::from_did_key(s).map_err(|_| JsonError::Did {
         field,
         value: clip(s),
@@ -51,7 +57,7 @@ pub(crate) fn parse_list(field: &'static str, s: &str) -> Result<ListRef, JsonEr
 
 /// Reads a subject: a `did:key` is an author, anything else must be an object CID.
 pub(crate) fn parse_subject(field: &'static str, s: &str) -> Result<Subject, JsonError> {
-    if s.starts_with("did:") {
+    if s.starts_with("did:") || crate::nostr::keys::NostrKey::parse(s).is_some() {
         parse_did(field, s).map(Subject::Key)
     } else {
         parse_cid(field, s).map(Subject::Object)

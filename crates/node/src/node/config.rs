@@ -56,6 +56,8 @@ pub struct NodeConfig {
     pub net: crate::net::peers::NetConfig,
     /// Admission control and the quarantine (`[admission]`).
     pub admission: crate::node::admission::AdmissionConfig,
+    /// Nostr relays, viewers and NIP-85 assertions (`[nostr]`, `specs/nostr.md`).
+    pub nostr: crate::nostr::NostrConfig,
 }
 
 /// The API token. Its `Debug` form hides it, so it never reaches a log.
@@ -146,6 +148,7 @@ impl Default for NodeConfig {
             engine: crate::node::engine::EngineConfig::default(),
             net: crate::net::peers::NetConfig::default(),
             admission: crate::node::admission::AdmissionConfig::default(),
+            nostr: crate::nostr::NostrConfig::default(),
         }
     }
 }

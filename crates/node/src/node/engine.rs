@@ -14,6 +14,7 @@
 //! ([`crate::node::filter::derive_from_policies`]) and replaces the node's
 //! [`SharedFilter`](crate::node::filter::SharedFilter) with the config's rules plus the viewers'.
 
+mod nostr;
 mod sqlite;
 mod trust_snapshot;
 
@@ -236,6 +237,11 @@ enum Cmd {
     Delete {
         viewer: Box<PublicKey>,
         ack: oneshot::Sender<Result<(), EngineError>>,
+    },
+    /// Facts mapped from Nostr events (`engine/nostr.rs`).
+    Nostr {
+        facts: Vec<crate::nostr::map::Fact>,
+        ack: nostr::NostrAck,
     },
     Stop,
 }
@@ -994,6 +1000,9 @@ impl Worker {
             }
             Cmd::Delete { viewer, ack } => {
                 let _ = ack.send(self.delete_viewer(&viewer));
+            }
+            Cmd::Nostr { facts, ack } => {
+                let _ = ack.send(self.apply_nostr(facts));
             }
             Cmd::Stop => {}
         }

@@ -252,6 +252,45 @@ metrics! {
     identity_facts_builds_total: "counter",
     /// Links, credentials or revocations not kept because a bound was hit.
     identity_bound_hits_total: "counter",
+    /// Nostr events received from relays (before any check).
+    nostr_events_received_total: "counter",
+    /// Nostr events verified and applied (the mapping produced facts).
+    nostr_events_applied_total: "counter",
+    /// Nostr events already held (the same id again).
+    nostr_events_duplicate_total: "counter",
+    /// Replaceable Nostr events older than the version held (rollbacks), ignored.
+    nostr_events_rollback_total: "counter",
+    /// Nostr events of kinds the mapping does not read, ignored.
+    nostr_events_unsupported_total: "counter",
+    /// Nostr events refused: malformed (`nostr.malformed`).
+    nostr_refused_malformed_total: "counter",
+    /// Nostr events refused: over a size or tag limit (`nostr.oversized`,
+    /// `nostr.tags_oversized`, `nostr.content_oversized`).
+    nostr_refused_oversized_total: "counter",
+    /// Nostr events refused: id or signature wrong (`nostr.bad_id`, `nostr.bad_signature`,
+    /// `nostr.bad_pubkey`).
+    nostr_refused_invalid_total: "counter",
+    /// Nostr events refused: `created_at` too far in the future (`nostr.future`).
+    nostr_refused_future_total: "counter",
+    /// Relay messages that were not NIP-01 (`nostr.relay_malformed`, `nostr.relay_oversized`,
+    /// binary frames, broken streams).
+    nostr_relay_garbage_total: "counter",
+    /// Relay reconnections (after a failure or a disconnect).
+    nostr_relay_reconnects_total: "counter",
+    /// Relays connected now.
+    nostr_relays_connected: "gauge",
+    /// Authors whose back-fill waited for a reconnection (too many subscriptions open).
+    nostr_subscriptions_deferred_total: "counter",
+    /// Authors the node follows on relays.
+    nostr_authors: "gauge",
+    /// NIP-85 assertions signed and sent to relays.
+    nostr_assertions_published_total: "counter",
+    /// Relays' `OK true` answers to published events.
+    nostr_published_ok_total: "counter",
+    /// Relays' `OK false` answers to published events.
+    nostr_published_refused_total: "counter",
+    /// Published events dropped because a relay connection lagged behind.
+    nostr_publish_dropped_total: "counter",
 }
 
 impl Metrics {
