@@ -569,6 +569,7 @@ pub fn write_seeds(dir: &std::path::Path) -> std::io::Result<usize> {
         n += 1;
         Ok(())
     };
+    write_nostr_seeds(&mut put)?;
     let objects = seed_objects();
     let bytes: Vec<&[u8]> = objects.iter().map(|o| o.bytes()).collect();
     put("objects_state", "community", &frame_objects(&bytes))?;
@@ -816,6 +817,103 @@ fn write_identity_seeds(put: &mut PutSeed<'_>) -> std::io::Result<()> {
     Ok(())
 }
 
+/// A message from a Nostr relay as the node's relay client reads it (bounded), the event in
+/// it, and the input itself as an event: parsed with the node's limits, id recomputed,
+/// BIP-340 signature verified; and whatever parses (all of it but the signature, which a
+/// fuzzer cannot forge) mapped into engine facts by a `NostrState`, twice, as a relay that
+/// sends an event again would.
+pub fn nostr(data: &[u8]) {
+    use crate::nostr::{event, map::NostrState, relay};
+    let limits = event::EventLimits::default();
+    let now_s = NOW_MS / 1000;
+    let mut events: Vec<Vec<u8>> = vec![data.to_vec()];
+    if let Ok(text) = std::str::from_utf8(data) {
+        if let Ok(relay::RelayMsg::Event(_, v)) = relay::parse_relay_msg(text, 1 << 20) {
+            if let Ok(b) = serde_json::to_vec(&v) {
+                events.push(b);
+            }
+        }
+    }
+    let mut state = NostrState::new();
+    for e in &events {
+        let _ = event::verify_event(e, &limits, now_s);
+        if let Ok(parsed) = event::parse_event(e, &limits, now_s) {
+            let mut out = Vec::new();
+            let _ = state.apply(&parsed, &mut out);
+            let _ = state.apply(&parsed, &mut out);
+        }
+    }
+}
+
+/// Seeds of the `nostr` target: a follow list, a mute list, a report and a label, signed
+/// with fixed keys and auxiliary randomness, alone and inside a relay's `EVENT` message.
+fn write_nostr_seeds(
+    put: &mut dyn FnMut(&str, &str, &[u8]) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    use crate::nostr::event::sign_event;
+    use k256::schnorr::SigningKey;
+    let keys: Vec<SigningKey> = (1u8..=3)
+        .filter_map(|i| SigningKey::from_bytes(&[i; 32]).ok())
+        .collect();
+    let hex = |k: &SigningKey| -> String {
+        let b: [u8; 32] = k.verifying_key().to_bytes().into();
+        hex::encode(b)
+    };
+    let (Some(a), Some(b), Some(c)) = (keys.first(), keys.get(1), keys.get(2)) else {
+        return Ok(());
+    };
+    let at = NOW_MS / 1000 - 60;
+    let p = |k: &SigningKey| vec!["p".to_owned(), hex(k)];
+    let events = [
+        (
+            "follows",
+            sign_event(a, at, 3, vec![p(b), p(c)], String::new(), &[7; 32]),
+        ),
+        (
+            "mutes",
+            sign_event(a, at, 10000, vec![p(c)], String::new(), &[8; 32]),
+        ),
+        (
+            "report",
+            sign_event(
+                b,
+                at,
+                1984,
+                vec![vec!["p".into(), hex(c), "spam".into()]],
+                "spam".into(),
+                &[9; 32],
+            ),
+        ),
+        (
+            "label",
+            sign_event(
+                b,
+                at,
+                1985,
+                vec![
+                    vec!["L".into(), "vouch".into()],
+                    vec!["l".into(), "nsfw".into(), "vouch".into()],
+                    p(c),
+                ],
+                String::new(),
+                &[10; 32],
+            ),
+        ),
+    ];
+    for (name, e) in events {
+        let Ok(e) = e else { continue };
+        let json = e.to_json();
+        put("nostr", name, json.to_string().as_bytes())?;
+        let msg = serde_json::json!(["EVENT", "sub", json]);
+        put(
+            "nostr",
+            &format!("relay-{name}"),
+            msg.to_string().as_bytes(),
+        )?;
+    }
+    Ok(())
+}
+
 /// The entry point of a fuzz target, by the target's name (`fuzz/fuzz_targets/<name>.rs`).
 pub fn entry(target: &str) -> Option<fn(&[u8])> {
     Some(match target {
@@ -829,6 +927,7 @@ pub fn entry(target: &str) -> Option<fn(&[u8])> {
         "api_policy" => api_policy,
         "refs" => refs,
         "policy_record" => policy_record,
+        "nostr" => nostr,
         #[cfg(feature = "vc")]
         "personhood" => personhood,
         #[cfg(feature = "vc")]
