@@ -848,7 +848,7 @@ pub fn nostr(data: &[u8]) {
 /// Seeds of the `nostr` target: a follow list, a mute list, a report and a label, signed
 /// with fixed keys and auxiliary randomness, alone and inside a relay's `EVENT` message.
 fn write_nostr_seeds(
-    put: &mut dyn FnMut(&str, &str, &[u8]) -> std::io::Result<()>,
+    put: &mut impl FnMut(&str, &str, &[u8]) -> std::io::Result<()>,
 ) -> std::io::Result<()> {
     use crate::nostr::event::sign_event;
     use k256::schnorr::SigningKey;
