@@ -657,7 +657,7 @@ pub struct LinkBody {
 /// `credential` body: a W3C verifiable credential (`specs/identity.md` §2) that its subject
 /// chose to make public. The author is the identity key the credential was issued to (its
 /// `credentialSubject.id` is the author's `did:key`), so only the holder can publish it;
-/// with the holder's `link` objects, any node can then say "verified by <issuer>" for the
+/// with the holder's `link` objects, any node can then say `verified by <issuer>` for the
 /// linked posting keys. Validation bounds the size only: the credential is verified (issuer,
 /// proof, validity, revocations) by the nodes that use it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -4,7 +4,7 @@
 //!
 //! A credential handed in is verified offline first (a credential that does not verify is
 //! refused with the identity layer's code), kept in the local table and private: the node
-//! never publishes it. A holder who wants other nodes to show "verified by <issuer>"
+//! never publishes it. A holder who wants other nodes to show `verified by <issuer>`
 //! publishes it as a `credential` object signed by the identity key (`vouch credential add
 //! --public` does both) and marks it `public`. The answer comes once the viewers' views use
 //! the change (bounded wait).

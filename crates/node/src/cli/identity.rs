@@ -166,7 +166,7 @@ pub(super) enum CredentialCommand {
     },
     /// Hand a credential to the running node (it verifies it offline and keeps it,
     /// private); with --public also publish it as a `credential` object signed by the
-    /// identity key, so that other nodes can show "verified by <issuer>" too.
+    /// identity key, so that other nodes can show `verified by <issuer>` too.
     #[command(after_help = "Examples:\n  vouch credential add vc.json\n  \
         vouch credential add vc.json --public --identity me")]
     Add {

@@ -47,8 +47,8 @@ pub(crate) struct CredentialJson {
     pub status: String,
     /// The holder published it (other nodes can show it too).
     pub public: bool,
-    /// Posting keys linked to its subject: while it is valid, decisions say "verified by
-    /// <issuer>" for them (to viewers who accept the issuer).
+    /// Posting keys linked to its subject: while it is valid, decisions say `verified by
+    /// <issuer>` for them (to viewers who accept the issuer).
     pub linked_keys: Vec<String>,
     /// When it was handed in (ms).
     pub added_ms: u64,

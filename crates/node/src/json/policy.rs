@@ -116,7 +116,7 @@ pub(crate) struct PolicyJson {
     /// Groups (`<owner did:key>/<name>`) whose new objects the event stream carries.
     pub groups: Vec<String>,
     /// Credential issuers (`did:key`) whose verified holders' linked keys decisions mark
-    /// "verified by <issuer>".
+    /// `verified by <issuer>`.
     pub verified_issuers: Vec<String>,
 }
 
