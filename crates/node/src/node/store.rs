@@ -887,22 +887,9 @@ fn apply_batch(
                 WriteCmd::Insert { objects, .. } => {
                     let mut news = Vec::with_capacity(objects.len());
                     for o in objects {
-                        let at = i64::try_from(o.at).unwrap_or(i64::MAX);
-                        let n = ins.execute(params![
-                            &o.id.0[..],
-                            at,
-                            o.kind,
-                            &o.author[..],
-                            o.topic,
-                            o.bytes,
-                            received
-                        ])?;
-                        if n == 1 {
-                            idx.execute(params![o.topic, at, &o.id.0[..]])?;
-                            authors.add(o.author, at);
-                        }
-                        any_new |= n == 1;
-                        news.push(n == 1);
+                        let new = insert_object(&mut ins, &mut idx, &mut authors, o, received)?;
+                        any_new |= new;
+                        news.push(new);
                     }
                     out.push(CmdOut::Inserted(news));
                 }
@@ -974,19 +961,7 @@ fn apply_batch(
                             v
                         };
                         for o in &rows {
-                            let at = i64::try_from(o.at).unwrap_or(i64::MAX);
-                            let n = ins.execute(params![
-                                &o.id.0[..],
-                                at,
-                                o.kind,
-                                &o.author[..],
-                                o.topic,
-                                o.bytes,
-                                received
-                            ])?;
-                            if n == 1 {
-                                idx.execute(params![o.topic, at, &o.id.0[..]])?;
-                                authors.add(o.author, at);
+                            if insert_object(&mut ins, &mut idx, &mut authors, o, received)? {
                                 any_new = true;
                                 Metrics::inc(&metrics.quarantine_promoted_total);
                             }
@@ -1093,6 +1068,32 @@ fn quarantine_rows(
 const AUTHORS_UPSERT: &str = "INSERT INTO authors (author, n_objects, last_at) VALUES (?1, ?2, ?3)
      ON CONFLICT(author) DO UPDATE SET n_objects = n_objects + excluded.n_objects,
      last_at = max(last_at, excluded.last_at)";
+
+/// Inserts one object row (ignored if the id is there) and, when new, its topic index row and
+/// its author's count: the one way both the insert and the promotion paths store an object.
+fn insert_object(
+    ins: &mut rusqlite::CachedStatement<'_>,
+    idx: &mut rusqlite::CachedStatement<'_>,
+    authors: &mut AuthorCounts,
+    o: &StoredObject,
+    received: i64,
+) -> Result<bool, StoreError> {
+    let at = i64::try_from(o.at).unwrap_or(i64::MAX);
+    let n = ins.execute(params![
+        &o.id.0[..],
+        at,
+        o.kind,
+        &o.author[..],
+        o.topic,
+        o.bytes,
+        received
+    ])?;
+    if n == 1 {
+        idx.execute(params![o.topic, at, &o.id.0[..]])?;
+        authors.add(o.author, at);
+    }
+    Ok(n == 1)
+}
 
 /// Per-author object counts and latest times, summed before they are written.
 #[derive(Default)]
