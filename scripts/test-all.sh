@@ -14,6 +14,11 @@ if ! command -v ip >/dev/null 2>&1; then
   echo "==> installing iproute2 (the attack suite's network namespaces)"
   apt-get update -qq && apt-get install -y -qq iproute2
 fi
+# The durability tests trace a node's system calls (strace) and mount a small tmpfs (root).
+if ! command -v strace >/dev/null 2>&1; then
+  echo "==> installing strace (the fsync ordering test reads a node's system calls)"
+  apt-get update -qq && apt-get install -y -qq strace
+fi
 
 echo "==> cargo test --workspace (the node's default feature vc brings ssi and zkryptium)"
 cargo test --workspace --locked
