@@ -54,6 +54,53 @@ pub(crate) fn load_or_create_key(data_dir: &Path) -> anyhow::Result<Keypair> {
     Ok(Keypair::ed25519_from_bytes(&mut seed)?)
 }
 
+/// Starts the network loop on a thread of its own (a current-thread runtime): answers the
+/// node's peer id once the swarm listens, or why it could not start.
+async fn spawn_network(
+    params: NetParams,
+    stores: NetStores,
+    metrics: Arc<Metrics>,
+    rx: mpsc::Receiver<NetCmd>,
+    alive: AliveGuard,
+    mut stop: tokio::sync::broadcast::Receiver<()>,
+) -> anyhow::Result<(libp2p::PeerId, std::thread::JoinHandle<()>)> {
+    let (started_tx, started_rx) = tokio::sync::oneshot::channel();
+    let thread = std::thread::Builder::new()
+        .name("vouch-net".into())
+        .spawn(move || {
+            // The guard reports the network's end to `/healthz`, a panic included.
+            let _alive = alive;
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = started_tx.send(Err(anyhow::Error::from(e)));
+                    return;
+                }
+            };
+            rt.block_on(async move {
+                let net = match NetLoop::new(params, stores, metrics, rx) {
+                    Ok(net) => net,
+                    Err(e) => {
+                        let _ = started_tx.send(Err(anyhow::Error::from(e)));
+                        return;
+                    }
+                };
+                let _ = started_tx.send(Ok(net.local_peer_id()));
+                net.run(async move {
+                    let _ = stop.recv().await;
+                })
+                .await;
+            });
+        })?;
+    let peer_id = started_rx
+        .await
+        .map_err(|_| anyhow::anyhow!("the network thread ended before it started"))??;
+    Ok((peer_id, thread))
+}
+
 /// Runs a node until `shutdown` completes, then stops cleanly (the writer drains and the
 /// database is closed).
 pub(crate) async fn run(
@@ -142,19 +189,26 @@ pub(crate) async fn run(
     };
     let (net_tx, net_rx) = mpsc::channel::<NetCmd>(NET_CMD_QUEUE);
     // The network has its own read connection: serving catch-up never waits for the
-    // API's reader, nor the API for it.
-    let net = NetLoop::new(
+    // API's reader, nor the API for it. It also runs on its own thread and runtime, so a
+    // flood that keeps the swarm busy never queues the API's requests behind it on the
+    // main runtime's workers (`specs/sync.md`, "stall the network loop").
+    let (net_stop_tx, _) = tokio::sync::broadcast::channel::<()>(1);
+    let net_stores = NetStores {
+        reader: StoreReader::open(&data_dir)?,
+        writer: writer.clone(),
+        ingest: ingest.clone(),
+        commits: commits.clone(),
+    };
+    let (peer_id, net_thread) = spawn_network(
         params,
-        NetStores {
-            reader: StoreReader::open(&data_dir)?,
-            writer: writer.clone(),
-            ingest: ingest.clone(),
-            commits: commits.clone(),
-        },
+        net_stores,
         metrics.clone(),
         net_rx,
-    )?;
-    tracing::info!(peer_id = %net.local_peer_id(), data_dir = %data_dir.display(), "node starting");
+        AliveGuard::new(health.clone(), Part::Network),
+        net_stop_tx.subscribe(),
+    )
+    .await?;
+    tracing::info!(%peer_id, data_dir = %data_dir.display(), "node starting");
 
     // Nostr: relays, the viewers' evidence and NIP-85 (`specs/nostr.md`).
     let (nostr_stop, _) = tokio::sync::broadcast::channel::<()>(1);
@@ -220,24 +274,15 @@ pub(crate) async fn run(
             let _ = api_stop.recv().await;
         },
     ));
-    let mut net_stop = stop_tx.subscribe();
-    // The guard reports the network task's end to `/healthz`, a panic included.
-    let net_alive = AliveGuard::new(health.clone(), Part::Network);
-    let net_task = tokio::spawn(async move {
-        let _alive = net_alive;
-        net.run(async move {
-            let _ = net_stop.recv().await;
-        })
-        .await
-    });
-
     shutdown.await;
     tracing::info!("shutting down");
     health.shutting_down();
     let _ = stop_tx.send(());
+    let _ = net_stop_tx.send(());
     let _ = nostr_stop.send(());
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), api).await;
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), net_task).await;
+    let net_join = tokio::task::spawn_blocking(move || net_thread.join());
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), net_join).await;
     engine.stop().await;
     let _ = tokio::task::spawn_blocking(move || engine_thread.join()).await;
     drop(writer);
