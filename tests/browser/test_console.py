@@ -7,7 +7,8 @@ written to <shots>/timings.json, not asserted); opens the explain view and sees 
 paths drawn; previews subscribing to a list, sees what it would hide, saves, and the feed
 changes; the group's owner bans someone from the report queue (after seeing how far the ban
 reaches) and the viewer's feed then hides their post with the ban as reason (in the page and
-through the API); a curator removes a list entry and the viewer's open page shows the change
+through the API); the owner dismisses a report about another post (it leaves the open queue
+for the dismissed section, the verdict stays, the next report reopens it); a curator removes a list entry and the viewer's open page shows the change
 notice. A page of another origin (another port of the same host, so the SameSite=Strict
 cookie is sent, and another site) cannot use the session. Every screen is checked for labels
 and keyboard use at 1280 and 390 px with no console errors, and screenshotted into
@@ -372,6 +373,68 @@ def test_the_owner_bans_from_the_report_queue_and_the_viewers_feed_hides_the_pos
     assert s.errors == [] and v.errors == [], (s.errors, v.errors)
     s.close()
     v.close()
+
+
+def test_a_moderator_dismisses_a_report_and_it_leaves_the_queue_until_the_next_one(env):
+    demo, browser, tmp = env["demo"], env["browser"], env["tmp"]
+    owner = demo.group.split("/")[0]
+    rude = next(p for p in demo.posts() if p["text"] == "anyone who composts is a fool")
+    # Someone else's post, reported as spam: the owner reads it and dismisses the report.
+    post = next(p for p in demo.posts() if p["author"] not in (owner, rude["author"]))
+    keys = pathlib.Path(tmp) / "dismiss-keys"
+    base = {k: v for k, v in os.environ.items() if not k.startswith("VOUCH_")}
+    cli_env = {**base, "VOUCH_KEY_DIR": str(keys), "VOUCH_HOME": tmp, "VOUCH_DATA_DIR": str(demo.dir)}
+    subprocess.run([VOUCH, "key", "new", "grump"], env=cli_env, check=True, capture_output=True)
+    report = lambda text: subprocess.run(
+        [VOUCH, "report", "--key", "grump", post["id"], "--group", demo.group, "--category", "spam",
+         "--text", text], env=cli_env, check=True, capture_output=True)
+    report("looks like an ad")
+    before = demo.decide([{"post": post["id"]}])[0]
+    s = Session(browser, demo.link())
+    page = s.page
+    page.wait_for_selector(".feed .row", timeout=60000)
+    row_sel = f'#reports .report[data-subject="{post["id"]}"]'
+    s.screen("group", row_sel)
+    row = page.query_selector(row_sel)
+    assert "looks like an ad" in row.inner_text()
+    olga = next(k["name"] for k in demo.call("GET", "/v1/console/keys")["keys"] if k["did"] == owner)
+    row.query_selector("select[id^=dismiss-key]").select_option(olga)
+    row.query_selector("input[id^=dismiss-text]").fill("a recipe, not an ad")
+    row.query_selector("button:has-text('Dismiss')").click()
+    page.wait_for_selector("#dismiss-done", timeout=60000)
+    # In the page: out of the open queue, in the dismissed section with who and why.
+    assert page.query_selector(row_sel) is None
+    page.click("#dismissed summary")
+    gone = page.query_selector(f'#dismissed .report[data-subject="{post["id"]}"]')
+    assert gone is not None and "a recipe, not an ad" in gone.inner_text()
+    shots(page, "group-dismissed")
+    # Through the API: the dismissal is a signed object by the owner naming the report.
+    g = demo.group
+    open_q = demo.call("GET", f"/v1/groups/{g}/reports?state=open")["reports"]
+    assert all(r["subject"] != post["id"] for r in open_q)
+    item = next(r for r in demo.call("GET", f"/v1/groups/{g}/reports?state=dismissed")["reports"]
+                if r["subject"] == post["id"])
+    assert item["open"] is False and item["dismissed"] == item["reports"]
+    assert item["dismissals"][0]["moderator"] == owner
+    assert item["dismissals"][0]["text"] == "a recipe, not an ad"
+    req = urllib.request.Request(f"http://{demo.addr}/v1/objects/{item['dismissals'][0]['id']}")
+    req.add_header("Authorization", f"Bearer {demo.token}")
+    block = pathlib.Path(tmp) / "dismissal.cbor"
+    with urllib.request.urlopen(req, timeout=60) as r:
+        block.write_bytes(r.read())
+    checked = json.loads(subprocess.run([VOUCH, "object", "check", str(block), "--json"], env=cli_env,
+                                        check=True, capture_output=True, text=True).stdout)
+    assert checked["kind"] == "dismiss" and checked["author"] == owner, checked
+    assert checked["object"]["body"]["reports"] == item["reports"], checked
+    # Dismissing takes no action: the post's verdict is what it was.
+    assert demo.decide([{"post": post["id"]}])[0]["verdict"] == before["verdict"]
+    # The next report about the same post reopens the item.
+    report("still an ad")
+    page.reload()
+    page.wait_for_selector(row_sel, timeout=60000)
+    assert "still an ad" in page.query_selector(row_sel).inner_text()
+    assert s.errors == [], s.errors
+    s.close()
 
 
 def test_a_curator_removes_an_entry_and_the_viewers_open_page_shows_the_change(env):

@@ -82,6 +82,7 @@ SCHEMAS = {
               "reason": ("str", False), "expires": ("uint", False)},
     "report": {"subject": ("subject", True), "group": ("groupref", True), "category": ("str", True),
                "text": ("str", False)},
+    "dismiss": {"group": ("groupref", True), "reports": ("[oid]", True), "text": ("str", False)},
     "appeal": {"target": ("oid", True), "text": ("str", False), "outcome": ("outcome", False)},
     "rotate": ROTATE_V1,  # or ROTATE_V2, told apart by their fields (see schema_for)
     "revoke": {"since": ("uint", True), "reason": ("str", False)},
@@ -319,6 +320,11 @@ def check_fields(kind, author, at, b):
     elif kind == "report":
         name_ok(b["group"]["name"])
         token_ok(b["category"])
+        opt_text(b, "text", 2048)
+    elif kind == "dismiss":
+        name_ok(b["group"]["name"])
+        bound(1 <= len(b["reports"]) <= 256, "1..256 reports")
+        bound(len({bytes(c) for c in b["reports"]}) == len(b["reports"]), "duplicate report")
         opt_text(b, "text", 2048)
     elif kind == "appeal":
         opt_text(b, "text", 2048)

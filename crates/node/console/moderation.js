@@ -44,9 +44,10 @@ async function reach(ctx, group, subject) {
 export async function groupScreen(ctx, main) {
   if (!ctx.group) { main.replaceChildren(h("h1", {}, "Group"), h("p", {}, "No group: the viewer's policy names none.")); return; }
   const g = refPath(ctx.group);
-  const [group, reports, bans, appeals, keys, posts] = await Promise.all([
+  const [group, reports, dismissedReports, bans, appeals, keys, posts] = await Promise.all([
     call("GET", `/v1/groups/${g}`),
-    call("GET", `/v1/groups/${g}/reports?limit=100`),
+    call("GET", `/v1/groups/${g}/reports?state=open&limit=100`),
+    call("GET", `/v1/groups/${g}/reports?state=dismissed&limit=100`),
     call("GET", `/v1/groups/${g}/bans?limit=200`),
     call("GET", `/v1/groups/${g}/appeals?limit=100`),
     signingKeys(ctx),
@@ -77,6 +78,8 @@ export async function groupScreen(ctx, main) {
     const until = h("input", { id: `ban-until-${i}`, type: "date" });
     const standing = h("span", { class: "standing" }, "…");
     const reachOut = h("span", { class: "reach" });
+    const why = h("input", { id: `dismiss-text-${i}`, placeholder: "why (optional)" });
+    const dismissKey = canSign ? keySelect(keys, `dismiss-key-${i}`, mods) : null;
     const row = h("li", { class: "report", "data-subject": r.subject },
       h("div", { class: "meta" }, "Reported: ", r.subject.startsWith("did:") ? keyEl(r.subject, ctx.names) : h("code", {}, r.subject),
         r.banned ? h("span", { class: "verdict v-hide" }, "banned") : "",
@@ -108,12 +111,30 @@ export async function groupScreen(ctx, main) {
         h("label", { for: `ban-reason-${i}` }, "Reason "), reason, " ",
         h("label", { for: `ban-until-${i}` }, " until (empty: no end) "), until, " ",
         h("label", { for: `ban-key-${i}` }, " sign as "), keySel, " ",
-        h("button", { type: "submit", class: "danger" }, "Ban")) : "");
+        h("button", { type: "submit", class: "danger" }, "Ban")) : "",
+      // Dismiss: close the reports not yet dismissed, without acting (a signed `dismiss`).
+      canSign ? h("form", { class: "inline", onsubmit: async (e) => {
+        e.preventDefault();
+        try {
+          const open = r.reports.filter((id) => !r.dismissed.includes(id));
+          const out = await sign({ action: "dismiss", key: dismissKey.value, group: ctx.group, reports: open, text: why.value || undefined });
+          await groupScreen(ctx, main);
+          main.querySelector("#mod-status").replaceChildren(h("p", { class: "ok", id: "dismiss-done" }, `Dismissed ${open.length} report${open.length === 1 ? "" : "s"} about ${r.subject}: ${out.kind} ${out.id}`));
+        } catch (err) { status.replaceChildren(errorBox(err)); }
+      } },
+        h("label", { for: `dismiss-text-${i}` }, "No action needed: "), why, " ",
+        h("label", { for: `dismiss-key-${i}` }, " sign as "), dismissKey, " ",
+        h("button", { type: "submit" }, "Dismiss")) : "");
     // The reporters' standing for the viewer, fetched after the first paint.
     Promise.all(r.reporters.slice(0, 3).map((k) => call("GET", `/v1/viewers/${seg(ctx.viewer)}/trust/${seg(k)}`).then((t) => t.score).catch(() => null)))
       .then((scores) => { standing.textContent = scores.map((s) => (s === null ? "?" : s.toFixed(2))).join(", "); });
     return row;
   });
+
+  const dismissedRows = dismissedReports.reports.map((r) => h("li", { class: "report dismissed", "data-subject": r.subject },
+    h("div", { class: "meta" }, "Reported: ", r.subject.startsWith("did:") ? keyEl(r.subject, ctx.names) : h("code", {}, r.subject),
+      ` · ${r.reports.length} report${r.reports.length === 1 ? "" : "s"} · ${when(r.last_at)}`),
+    r.dismissals.map((d) => h("p", {}, "Dismissed by ", keyEl(d.moderator, ctx.names), d.text ? `: ${d.text}` : ""))));
 
   const banRows = bans.bans.map((b) => { const e = entries.get(b.ban) || {}; return h("tr", { "data-subject": b.subject },
     h("td", {}, b.subject.startsWith("did:") ? keyEl(b.subject, ctx.names) : h("code", {}, b.subject)),
@@ -155,7 +176,9 @@ export async function groupScreen(ctx, main) {
       h("dt", {}, "Version"), h("dd", {}, `seq ${hdr.seq}`)) : h("p", {}, "No header seen."),
     h("h2", {}, "Moderators"), h("ul", {}, mods.map((m) => h("li", {}, keyEl(m, ctx.names), m === group.moderators[0] ? " (owner)" : ""))),
     h("h2", {}, `Report queue (${reports.total})`),
-    reportRows.length ? h("ol", { class: "reports", id: "reports" }, reportRows) : h("p", {}, "No reports."),
+    reportRows.length ? h("ol", { class: "reports", id: "reports" }, reportRows) : h("p", {}, "No open reports."),
+    dismissedRows.length ? h("details", { id: "dismissed" }, h("summary", {}, `Dismissed (${dismissedReports.total})`),
+      h("ul", { class: "reports" }, dismissedRows)) : "",
     h("h2", {}, `Bans (${bans.total})`),
     h("table", { class: "bans", id: "bans" },
       h("thead", {}, h("tr", {}, ["who", "reason", "category", "expires", "by", ""].map((c) => h("th", { scope: "col" }, c)))),

@@ -202,6 +202,24 @@ fn post_vote_attest_label_report_appeal_say_what_was_asked() {
     assert_eq!(body.category, "spam");
     assert_eq!(body.text.as_deref(), Some("ads"));
 
+    let dis = h.sign(&[
+        "group",
+        "dismiss",
+        "--key",
+        "owner",
+        "--group",
+        &group,
+        &rep.id().to_string(),
+        "--text",
+        "not spam",
+    ]);
+    let Body::Dismiss(body) = dis.body() else {
+        panic!()
+    };
+    assert_eq!(body.reports, vec![rep.id()]);
+    assert_eq!(body.group.owner, owner);
+    assert_eq!(body.text.as_deref(), Some("not spam"));
+
     let ap = h.sign(&["appeal", "--key", "alice", &link, "--text", "not me"]);
     let Body::Appeal(body) = ap.body() else {
         panic!()

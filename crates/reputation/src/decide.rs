@@ -33,7 +33,7 @@ use crate::{
     AppealOutcome, Body, GroupRef, KeyEvents, KeyState, ListPurpose, ListRef, Object, ObjectId,
     SignedObject,
 };
-use groups::{AnswerRecord, AppealRecord, GroupHeader, GroupState, ReportRecord};
+use groups::{AnswerRecord, AppealRecord, DismissRecord, GroupHeader, GroupState, ReportRecord};
 use labels::{LabelRecord, LabelStore};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use votes::{VoteRecord, VoteStore};
@@ -228,6 +228,21 @@ impl ModerationState {
                         subject: r.subject,
                         category: r.category.clone(),
                         text: r.text.clone(),
+                    },
+                )
+                .is_none(),
+            Body::Dismiss(d) => self
+                .groups
+                .entry(d.group.clone())
+                .or_default()
+                .dismissals
+                .insert(
+                    id,
+                    DismissRecord {
+                        author,
+                        at,
+                        reports: d.reports.clone(),
+                        text: d.text.clone(),
                     },
                 )
                 .is_none(),

@@ -26,10 +26,10 @@ pub use decide::{
 pub use key_events::{Commitment, KeyChange, KeyEvent, KeyEvents, KeyState, VoidCause};
 pub use object::{
     Amendment, AppealBody, AppealOutcome, AttestBody, BallotBody, Body, CredentialBody,
-    CredentialRevokeBody, GroupBody, GroupPolicy, GroupRef, InceptBody, Kind, LabelBody, LinkBody,
-    ListAddBody, ListBody, ListPurpose, ListRef, ListRemoveBody, Object, ObjectId, PollBody,
-    PostBody, ReportBody, RevokeBody, RotateBody, SignedObject, Subject, VoteBody, DAG_CBOR_CODEC,
-    OBJECT_VERSION, SHA2_256_CODE,
+    CredentialRevokeBody, DismissBody, GroupBody, GroupPolicy, GroupRef, InceptBody, Kind,
+    LabelBody, LinkBody, ListAddBody, ListBody, ListPurpose, ListRef, ListRemoveBody, Object,
+    ObjectId, PollBody, PostBody, ReportBody, RevokeBody, RotateBody, SignedObject, Subject,
+    VoteBody, DAG_CBOR_CODEC, OBJECT_VERSION, SHA2_256_CODE,
 };
 #[cfg(feature = "personhood")]
 pub use poll::{personhood_issuer, BbsPersonhood};

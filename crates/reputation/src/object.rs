@@ -115,11 +115,13 @@ pub enum Kind {
     Credential,
     /// An issuer's revocation of a credential it issued.
     CredentialRevoke,
+    /// A group moderator's dismissal of reports: no action is taken on them.
+    Dismiss,
 }
 
 impl Kind {
     /// Every kind, in spec order.
-    pub const ALL: [Kind; 18] = [
+    pub const ALL: [Kind; 19] = [
         Kind::Post,
         Kind::Vote,
         Kind::Attest,
@@ -138,6 +140,7 @@ impl Kind {
         Kind::Ballot,
         Kind::Credential,
         Kind::CredentialRevoke,
+        Kind::Dismiss,
     ];
 
     /// The name written on the wire.
@@ -161,6 +164,7 @@ impl Kind {
             Kind::Ballot => "ballot",
             Kind::Credential => "credential",
             Kind::CredentialRevoke => "credential-revoke",
+            Kind::Dismiss => "dismiss",
         }
     }
 
@@ -446,6 +450,20 @@ pub struct ReportBody {
     pub text: Option<String>,
 }
 
+/// `dismiss` body: a group's owner or moderator closes reports sent to the group without
+/// acting on them. It counts only from someone who moderates the group (`specs/objects.md`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DismissBody {
+    /// The group the reports were sent to.
+    pub group: GroupRef,
+    /// The reports dismissed (1..256, no duplicates).
+    pub reports: Vec<ObjectId>,
+    /// Why, for the reporters and the other moderators.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+}
+
 /// A moderator's answer to an appeal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -701,6 +719,7 @@ pub enum Body {
     Ballot(BallotBody),
     Credential(CredentialBody),
     CredentialRevoke(CredentialRevokeBody),
+    Dismiss(DismissBody),
 }
 
 impl Body {
@@ -725,6 +744,7 @@ impl Body {
             Body::Ballot(_) => Kind::Ballot,
             Body::Credential(_) => Kind::Credential,
             Body::CredentialRevoke(_) => Kind::CredentialRevoke,
+            Body::Dismiss(_) => Kind::Dismiss,
         }
     }
 }

@@ -520,6 +520,16 @@ pub(crate) fn check_fields(object: &Object) -> Result<(), ValidationError> {
             check_text(&r.text, MAX_NOTE, "text")
         }
         Body::Appeal(a) => check_text(&a.text, MAX_NOTE, "text"),
+        Body::Dismiss(d) => {
+            check_group(&d.group, "group.name")?;
+            bound(
+                !d.reports.is_empty() && d.reports.len() <= MAX_REMOVES,
+                "reports",
+                "must name 1 to 256 reports",
+            )?;
+            bound(no_duplicates(&d.reports), "reports", "duplicate report")?;
+            check_text(&d.text, MAX_NOTE, "text")
+        }
         Body::Rotate(RotateBody::Handover { new, new_sig }) => {
             bound(*new != object.author, "new", "must differ from the old key")?;
             let msg = RotateBody::consent_message(&object.author, new, at);

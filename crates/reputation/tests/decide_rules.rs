@@ -970,6 +970,81 @@ fn reports_reach_the_moderators_as_a_queue() {
 }
 
 #[test]
+fn hostile_dismissals_count_only_from_the_groups_moderators() {
+    let gc = group_cast();
+    let (r1, r2) = (key(70), key(71));
+    let report = |by: &SecretKey, who: &SecretKey, at: u64| {
+        sign(
+            by,
+            at,
+            Body::Report(ReportBody {
+                subject: Subject::Key(who.public_key()),
+                group: gc.g.clone(),
+                category: "spam".into(),
+                text: None,
+            }),
+        )
+    };
+    let dismiss = |by: &SecretKey, reports: Vec<ObjectId>, at: u64| {
+        sign(
+            by,
+            at,
+            Body::Dismiss(DismissBody {
+                group: gc.g.clone(),
+                reports,
+                text: Some("not spam".into()),
+            }),
+        )
+    };
+    let gh1 = group_header(&gc, 1, vec![gc.modr.public_key()], GroupPolicy::default());
+    let a = report(&r1, &gc.member, NOW - 30 * MIN);
+    let b = report(&r2, &gc.rogue, NOW - 40 * MIN);
+    // The reported member (or anyone outside the moderators) cannot close its own reports.
+    let by_member = dismiss(&gc.member, vec![a.id()], NOW - 25 * MIN);
+    let by_rogue = dismiss(&gc.rogue, vec![a.id(), b.id()], NOW - 25 * MIN);
+    let s = state_of(&[&gh1, &a, &b, &by_member, &by_rogue]);
+    let q = s.reports_queue(&gc.g, NOW);
+    assert_eq!(q.len(), 2);
+    assert!(q.iter().all(|i| i.is_open() && i.dismissed.is_empty()));
+
+    // A moderator's dismissal closes the reports it names; the closed item sorts last.
+    let by_mod = dismiss(&gc.modr, vec![a.id()], NOW - 20 * MIN);
+    let s = state_of(&[&gh1, &a, &b, &by_member, &by_rogue, &by_mod]);
+    let q = s.reports_queue(&gc.g, NOW);
+    assert_eq!(q[0].subject, Subject::Key(gc.rogue.public_key()));
+    assert!(q[0].is_open());
+    assert_eq!(q[1].subject, Subject::Key(gc.member.public_key()));
+    assert!(!q[1].is_open());
+    assert_eq!(q[1].dismissed, vec![a.id()]);
+    assert_eq!(
+        q[1].dismissals,
+        vec![(by_mod.id(), gc.modr.public_key(), Some("not spam".into()))]
+    );
+
+    // A new report about the same subject reopens the item; the old one stays dismissed.
+    let c = report(&r2, &gc.member, NOW - 10 * MIN);
+    let s = state_of(&[&gh1, &a, &b, &by_mod, &c]);
+    let item = s
+        .reports_queue(&gc.g, NOW)
+        .into_iter()
+        .find(|i| i.subject == Subject::Key(gc.member.public_key()))
+        .unwrap();
+    assert!(item.is_open());
+    assert_eq!(item.dismissed, vec![a.id()]);
+
+    // Once the owner drops the moderator, the moderator's dismissals stop counting.
+    let gh2 = group_header(&gc, 2, vec![], GroupPolicy::default());
+    let s = state_of(&[&gh1, &gh2, &a, &b, &by_mod]);
+    assert!(s.reports_queue(&gc.g, NOW).iter().all(|i| i.is_open()));
+    // The owner's dismissal counts, whoever the moderators are.
+    let by_owner = dismiss(&gc.owner, vec![b.id()], NOW - 5 * MIN);
+    let s = state_of(&[&gh1, &gh2, &a, &b, &by_owner]);
+    let q = s.reports_queue(&gc.g, NOW);
+    assert_eq!(q.iter().filter(|i| i.is_open()).count(), 1);
+    assert!(!q[1].is_open() && q[1].subject == Subject::Key(gc.rogue.public_key()));
+}
+
+#[test]
 fn group_equivocation_is_shown() {
     let gc = group_cast();
     let gh1 = group_header(&gc, 3, vec![gc.modr.public_key()], GroupPolicy::default());

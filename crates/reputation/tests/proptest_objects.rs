@@ -255,6 +255,16 @@ fn body(at: u64) -> impl Strategy<Value = Body> {
         (".{1,80}", opt_text()).prop_map(|(credential, reason)| Body::CredentialRevoke(
             CredentialRevokeBody { credential, reason }
         )),
+        (
+            group_ref(),
+            proptest::collection::btree_set(oid(), 1..5),
+            opt_text()
+        )
+            .prop_map(|(group, reports, text)| Body::Dismiss(DismissBody {
+                group,
+                reports: reports.into_iter().collect(),
+                text
+            })),
     ]
 }
 

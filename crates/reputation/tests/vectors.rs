@@ -600,6 +600,20 @@ fn generate() -> (Value, Value) {
         ),
     );
     g.invalid(
+        "out-of-bounds-dismiss-duplicate",
+        "out-of-bounds",
+        "dismiss naming the same report twice",
+        sign(
+            Body::Dismiss(DismissBody {
+                group: group(&key(3)),
+                reports: vec![some_id(5), some_id(5)],
+                text: None,
+            }),
+            NOW,
+            &k1,
+        ),
+    );
+    g.invalid(
         "out-of-bounds-empty-remove",
         "out-of-bounds",
         "list-remove naming no entries",

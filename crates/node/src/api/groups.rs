@@ -89,6 +89,7 @@ pub(super) async fn group(
                 ban_lists: ban_lists.into_iter().map(json::list_str).collect(),
                 banned: st.banned_subjects(&g, now).len() as u64,
                 reported: reports.len() as u64,
+                open_reports: reports.iter().filter(|r| r.is_open()).count() as u64,
                 open_appeals: appeals
                     .iter()
                     .filter(|a| a.state == AppealState::Open)
@@ -165,9 +166,24 @@ pub(super) async fn bans(
 pub(super) async fn reports(
     State(s): State<ApiState>,
     PathParams((owner, name)): PathParams<(String, String)>,
-    QueryParams(p): QueryParams<Page>,
+    QueryParams(q): QueryParams<ReportsQuery>,
 ) -> Result<Json<ReportsJson>, ApiError> {
-    let (offset, limit) = page(&p)?;
+    let (offset, limit) = page(&Page {
+        offset: q.offset,
+        limit: q.limit,
+    })?;
+    let keep: fn(&vouch_reputation::ReportQueueItem) -> bool = match q.state.as_deref() {
+        None | Some("all") => |_| true,
+        Some("open") => |r| r.is_open(),
+        Some("dismissed") => |r| !r.is_open(),
+        Some(other) => {
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "bad-query",
+                format!("state {other:?}: open, dismissed or all"),
+            ))
+        }
+    };
     let g = group_ref(&owner, &name)?;
     let engine = s.engine.clone();
     let group = json::group_str(&g);
@@ -176,6 +192,7 @@ pub(super) async fn reports(
         engine.read(|core| core.state.reports_queue(&g, now))
     })
     .await?;
+    let queue: Vec<_> = queue.into_iter().filter(keep).collect();
     let (total, queue) = slice(queue, offset, limit);
     Ok(Json(ReportsJson {
         group,
@@ -205,6 +222,15 @@ pub(super) async fn appeals(
         offset,
         limit,
     }))
+}
+
+/// `?offset=&limit=&state=` for the report queue: `state` is `open` (a report no moderator
+/// dismissed), `dismissed` or `all` (the default).
+#[derive(Debug, Deserialize)]
+pub(super) struct ReportsQuery {
+    offset: Option<u64>,
+    limit: Option<u64>,
+    state: Option<String>,
 }
 
 /// `?offset=&limit=` for pages of bans, reports, appeals and list entries.

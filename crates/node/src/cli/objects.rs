@@ -91,6 +91,11 @@ fn describe(obj: &SignedObject) -> String {
         ),
         Body::Report(r) => format!("report {} for {}", r.category, subject(&r.subject)),
         Body::Appeal(a) => format!("appeal on {}", a.target),
+        Body::Dismiss(d) => format!(
+            "dismissal of {} reports to {:?}",
+            d.reports.len(),
+            d.group.name
+        ),
         Body::Rotate(RotateBody::Handover { new, .. }) => format!("rotate to {new}"),
         Body::Rotate(RotateBody::Reveal { old, .. }) => format!("rotate from {old}"),
         Body::Revoke(r) => format!("revoke since {}", r.since),

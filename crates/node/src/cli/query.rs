@@ -128,7 +128,8 @@ pub(super) enum GroupQuery {
         #[command(flatten)]
         node: NodeAddr,
     },
-    /// The report queue, most reported first.
+    /// The report queue: open items first, then most reported (with the reports' CIDs,
+    /// which `vouch group dismiss` takes).
     #[command(after_help = "Example:\n  vouch group reports did:key:z6MkOwner…/garden")]
     Reports {
         /// `<owner did:key>/<name>`.
@@ -587,14 +588,28 @@ pub(super) fn run_group(cmd: GroupQuery) -> anyhow::Result<ExitCode> {
         "/reports" => {
             for r in g["reports"].as_array().into_iter().flatten() {
                 println!(
-                    "{} report(s) from {} reporter(s){}: {}",
+                    "{} report(s) from {} reporter(s){}{}: {}",
                     r["reports"].as_array().map_or(0, Vec::len),
                     r["reporters"].as_array().map_or(0, Vec::len),
                     if r["banned"] == true { ", banned" } else { "" },
+                    if r["open"] == false {
+                        ", dismissed"
+                    } else {
+                        ""
+                    },
                     str_of(&r["subject"])
                 );
                 for t in r["texts"].as_array().into_iter().flatten() {
                     println!("    \"{}\"", str_of(t));
+                }
+                let dismissed = r["dismissed"].as_array().cloned().unwrap_or_default();
+                for id in r["reports"].as_array().into_iter().flatten() {
+                    let done = if dismissed.contains(id) {
+                        " (dismissed)"
+                    } else {
+                        ""
+                    };
+                    println!("    report {}{done}", str_of(id));
                 }
             }
         }

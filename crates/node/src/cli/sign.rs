@@ -18,9 +18,9 @@ use anyhow::{anyhow, bail, Context, Result};
 use clap::{Args, Subcommand, ValueEnum};
 use vouch_identity::{PublicKey, SecretKey};
 use vouch_reputation::{
-    effective_seq, epoch_of, AppealBody, AppealOutcome, AttestBody, Body, GroupBody, GroupPolicy,
-    GroupRef, LabelBody, ListAddBody, ListBody, ListPurpose, ListRef, ListRemoveBody, Object,
-    ObjectId, PostBody, ReportBody, SignedObject, Subject, VoteBody,
+    effective_seq, epoch_of, AppealBody, AppealOutcome, AttestBody, Body, DismissBody, GroupBody,
+    GroupPolicy, GroupRef, LabelBody, ListAddBody, ListBody, ListPurpose, ListRef, ListRemoveBody,
+    Object, ObjectId, PostBody, ReportBody, SignedObject, Subject, VoteBody,
 };
 
 pub(crate) use emit::{submit as submit_object, EmitArgs, Submission};
@@ -482,6 +482,22 @@ pub(crate) enum GroupCmd {
         /// The ban list's name [default: GROUP-bans].
         #[arg(long)]
         ban_list: Option<String>,
+        #[command(flatten)]
+        sign: SignArgs,
+    },
+    /// Dismiss reports: close them without acting (counts from the owner and moderators).
+    #[command(after_help = "Example:\n  \
+        vouch group dismiss --key mod1 --group did:key:z6Mk…/rust-club bafyrei…report… --text \"not spam\"")]
+    Dismiss {
+        /// The group: OWNER/NAME, or NAME for the signing key's group.
+        #[arg(long)]
+        group: String,
+        /// The reports dismissed (their CIDs, 1 to 256; `vouch group reports` lists them).
+        #[arg(required = true, num_args = 1..=256, value_name = "REPORT")]
+        reports: Vec<String>,
+        /// Why, for the reporters and the other moderators.
+        #[arg(long)]
+        text: Option<String>,
         #[command(flatten)]
         sign: SignArgs,
     },
@@ -1003,6 +1019,23 @@ fn group(cmd: GroupCmd) -> Result<ExitCode> {
                 expires: &expires,
             };
             add_entry(&s, &sign, ban_list_of(&g, ban_list), entry)
+        }
+        GroupCmd::Dismiss {
+            group,
+            reports,
+            text,
+            sign,
+        } => {
+            let s = Signer::new(&sign)?;
+            let body = Body::Dismiss(DismissBody {
+                group: parse::group_ref(&group, &s.pk, s.dir())?,
+                reports: reports
+                    .iter()
+                    .map(|r| parse::object_id(r))
+                    .collect::<Result<_>>()?,
+                text,
+            });
+            publish(&s, &sign, vec![s.sign(body)?])
         }
         GroupCmd::Unban {
             group,

@@ -25,6 +25,31 @@ pub(crate) struct ReportJson {
     pub last_at: u64,
     /// Whether the subject is banned in the group now.
     pub banned: bool,
+    /// True while some report is not dismissed (the item needs a moderator).
+    #[serde(default = "yes")]
+    pub open: bool,
+    /// The reports a moderator dismissed (CIDs, a subset of `reports`).
+    #[serde(default)]
+    pub dismissed: Vec<String>,
+    /// The dismissals that closed them, oldest first.
+    #[serde(default)]
+    pub dismissals: Vec<DismissalJson>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A moderator's dismissal of reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct DismissalJson {
+    /// The `dismiss` object's CID.
+    pub id: String,
+    /// The moderator who dismissed.
+    pub moderator: String,
+    /// Why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
 }
 
 impl From<&ReportQueueItem> for ReportJson {
@@ -38,6 +63,17 @@ impl From<&ReportQueueItem> for ReportJson {
             first_at: r.first_at,
             last_at: r.last_at,
             banned: r.banned,
+            open: r.is_open(),
+            dismissed: r.dismissed.iter().map(ToString::to_string).collect(),
+            dismissals: r
+                .dismissals
+                .iter()
+                .map(|(id, moderator, text)| DismissalJson {
+                    id: id.to_string(),
+                    moderator: did(moderator),
+                    text: text.clone(),
+                })
+                .collect(),
         }
     }
 }
@@ -134,6 +170,9 @@ pub(crate) struct GroupJson {
     pub banned: u64,
     /// Subjects in the report queue.
     pub reported: u64,
+    /// Of those, subjects with a report no moderator dismissed.
+    #[serde(default)]
+    pub open_reports: u64,
     /// Appeals no moderator answered yet.
     pub open_appeals: u64,
 }

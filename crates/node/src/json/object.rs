@@ -153,6 +153,12 @@ enum BodyJson<'a> {
         #[serde(skip_serializing_if = "Option::is_none")]
         text: Option<&'a str>,
     },
+    Dismiss {
+        group: OwnerNameJson<'a>,
+        reports: Vec<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        text: Option<&'a str>,
+    },
     Appeal {
         target: String,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -269,6 +275,11 @@ impl<'a> BodyJson<'a> {
                 group: OwnerNameJson::new(&r.group.owner, &r.group.name),
                 category: &r.category,
                 text: r.text.as_deref(),
+            },
+            Body::Dismiss(d) => BodyJson::Dismiss {
+                group: OwnerNameJson::new(&d.group.owner, &d.group.name),
+                reports: d.reports.iter().map(ToString::to_string).collect(),
+                text: d.text.as_deref(),
             },
             Body::Appeal(a) => BodyJson::Appeal {
                 target: a.target.to_string(),

@@ -1401,6 +1401,7 @@ fn event_group(state: &ModerationState, obj: &SignedObject) -> Option<GroupRef> 
     match obj.body() {
         Body::Post(p) => p.group.clone(),
         Body::Report(r) => Some(r.group.clone()),
+        Body::Dismiss(d) => Some(d.group.clone()),
         Body::Group(g) => Some(GroupRef {
             owner: *obj.author(),
             name: g.name.clone(),

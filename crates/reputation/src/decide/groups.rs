@@ -29,6 +29,15 @@ pub(crate) struct ReportRecord {
     pub(crate) text: Option<String>,
 }
 
+/// One dismissal of reports (counts only from the group's moderators).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DismissRecord {
+    pub(crate) author: PublicKey,
+    pub(crate) at: u64,
+    pub(crate) reports: Vec<ObjectId>,
+    pub(crate) text: Option<String>,
+}
+
 /// One appeal (an `appeal` without outcome).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct AppealRecord {
@@ -53,6 +62,7 @@ pub(crate) struct AnswerRecord {
 pub(crate) struct GroupState {
     pub(crate) headers: BTreeMap<ObjectId, GroupHeader>,
     pub(crate) reports: BTreeMap<ObjectId, ReportRecord>,
+    pub(crate) dismissals: BTreeMap<ObjectId, DismissRecord>,
 }
 
 /// Reports about one subject in one group, for its moderators.
@@ -74,6 +84,18 @@ pub struct ReportQueueItem {
     pub last_at: u64,
     /// True when the subject is currently banned in the group.
     pub banned: bool,
+    /// The reports a moderator dismissed (a subset of `reports`); the item is open while
+    /// some report is not dismissed.
+    pub dismissed: Vec<ObjectId>,
+    /// The dismissals that closed them, oldest first: (dismissal, moderator, text).
+    pub dismissals: Vec<(ObjectId, PublicKey, Option<String>)>,
+}
+
+impl ReportQueueItem {
+    /// True while some report about the subject is not dismissed.
+    pub fn is_open(&self) -> bool {
+        self.dismissed.len() < self.reports.len()
+    }
 }
 
 /// A rule of a group changed by a village poll that passed.
@@ -351,12 +373,23 @@ impl ModerationState {
             .is_some_and(|(_, h)| h.moderators.contains(key))
     }
 
-    /// The reports sent to the group, one item per subject: most reported first, then
-    /// oldest first. Reports by revoked keys are left out.
+    /// The reports sent to the group, one item per subject: open items (some report not
+    /// dismissed) first, then most reported, then oldest first. Reports by revoked keys are
+    /// left out; a dismissal counts only when its author moderates the group now
+    /// ([`ModerationState::is_group_moderator`]), so a dropped moderator's dismissals reopen.
     pub fn reports_queue(&self, group: &GroupRef, now: u64) -> Vec<ReportQueueItem> {
         let Some(g) = self.groups.get(group) else {
             return Vec::new();
         };
+        // Report -> the dismissals (by a moderator) that name it, oldest first.
+        let mut dismissed_by: BTreeMap<ObjectId, Vec<(u64, ObjectId)>> = BTreeMap::new();
+        for (id, d) in &g.dismissals {
+            if self.is_group_moderator(group, &d.author, d.at) {
+                for r in &d.reports {
+                    dismissed_by.entry(*r).or_default().push((d.at, *id));
+                }
+            }
+        }
         let mut by_subject: BTreeMap<Subject, Vec<(&ObjectId, &ReportRecord)>> = BTreeMap::new();
         for (id, r) in &g.reports {
             if !self.is_void(&r.reporter, r.at) {
@@ -375,6 +408,25 @@ impl ModerationState {
                 for (_, r) in &rs {
                     *categories.entry(r.category.clone()).or_insert(0) += 1;
                 }
+                let dismissed: Vec<ObjectId> = rs
+                    .iter()
+                    .filter(|(id, _)| dismissed_by.contains_key(*id))
+                    .map(|(id, _)| **id)
+                    .collect();
+                let mut closing: Vec<(u64, ObjectId)> = dismissed
+                    .iter()
+                    .flat_map(|r| dismissed_by.get(r).into_iter().flatten().copied())
+                    .collect();
+                closing.sort();
+                closing.dedup();
+                let dismissals = closing
+                    .into_iter()
+                    .filter_map(|(_, d)| {
+                        g.dismissals
+                            .get(&d)
+                            .map(|rec| (d, rec.author, rec.text.clone()))
+                    })
+                    .collect();
                 ReportQueueItem {
                     subject,
                     reports: rs.iter().map(|(id, _)| **id).collect(),
@@ -384,13 +436,15 @@ impl ModerationState {
                     first_at: rs.first().map_or(0, |(_, r)| r.at),
                     last_at: rs.last().map_or(0, |(_, r)| r.at),
                     banned: banned.contains_key(&subject),
+                    dismissed,
+                    dismissals,
                 }
             })
             .collect();
         out.sort_by(|a, b| {
-            b.reports
-                .len()
-                .cmp(&a.reports.len())
+            b.is_open()
+                .cmp(&a.is_open())
+                .then(b.reports.len().cmp(&a.reports.len()))
                 .then(a.first_at.cmp(&b.first_at))
                 .then(a.subject.cmp(&b.subject))
         });

@@ -42,6 +42,7 @@ impl Serialize for BodyRef<'_> {
             Body::Ballot(b) => b.serialize(s),
             Body::Credential(b) => b.serialize(s),
             Body::CredentialRevoke(b) => b.serialize(s),
+            Body::Dismiss(b) => b.serialize(s),
         }
     }
 }
@@ -153,6 +154,7 @@ fn decode_body_bytes(kind: Kind, b: &[u8]) -> Option<Body> {
         Kind::Ballot => Body::Ballot(de(b)?),
         Kind::Credential => Body::Credential(de(b)?),
         Kind::CredentialRevoke => Body::CredentialRevoke(de(b)?),
+        Kind::Dismiss => Body::Dismiss(de(b)?),
     })
 }
 
@@ -247,6 +249,7 @@ fn decode_body(kind: Kind, ipld: Ipld) -> Result<Body, ValidationError> {
         Kind::Ballot => Body::Ballot(de(ipld)?),
         Kind::Credential => Body::Credential(de(ipld)?),
         Kind::CredentialRevoke => Body::CredentialRevoke(de(ipld)?),
+        Kind::Dismiss => Body::Dismiss(de(ipld)?),
     })
 }
 

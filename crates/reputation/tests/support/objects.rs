@@ -159,6 +159,11 @@ pub fn bodies(at: u64) -> Vec<Body> {
             credential: "urn:uuid:11111111-2222-4333-8444-555555555555".into(),
             reason: Some("issued in error".into()),
         }),
+        Body::Dismiss(DismissBody {
+            group: group(&owner),
+            reports: vec![some_id(5), some_id(6)],
+            text: Some("satire, not harassment".into()),
+        }),
     ]
 }
 

@@ -1,6 +1,6 @@
 //! What the node signs for an admin session (or the admin token): the console's moderator
 //! and curator actions (ban = an entry on the group's ban list, unban = a `list-remove`,
-//! list entries, appeal answers), with a key of the local key folder, named by the caller.
+//! list entries, report dismissals, appeal answers), with a key of the local key folder, named by the caller.
 //! The node never signs for a viewer token or a viewer session: whoever can make it sign
 //! already holds the admin token, which is as private as the key folder (same owner,
 //! owner-only files).
@@ -11,7 +11,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 use vouch_identity::{read_key_file, SecretKey};
 use vouch_reputation::{
-    AppealBody, AppealOutcome, Body, ListAddBody, ListRemoveBody, Object, ObjectId,
+    AppealBody, AppealOutcome, Body, DismissBody, ListAddBody, ListRemoveBody, Object, ObjectId,
 };
 
 use super::super::extract::JsonBody;
@@ -121,6 +121,18 @@ pub(crate) enum ActionJson {
         /// The `list-add` objects retracted.
         adds: Vec<String>,
     },
+    /// Dismisses reports sent to a group (no action taken on them).
+    Dismiss {
+        /// The local key's name (the group's owner or a moderator).
+        key: String,
+        /// `<owner>/<name>`.
+        group: String,
+        /// The reports dismissed (CIDs).
+        reports: Vec<String>,
+        /// Why.
+        #[serde(default)]
+        text: Option<String>,
+    },
     /// Answers an appeal.
     AppealAnswer {
         /// The local key's name.
@@ -201,6 +213,30 @@ fn body_of(action: ActionJson) -> Result<(String, Body), ApiError> {
                         .iter()
                         .map(|a| cid("adds", a))
                         .collect::<Result<_, _>>()?,
+                }),
+            )
+        }
+        ActionJson::Dismiss {
+            key,
+            group,
+            reports,
+            text: why,
+        } => {
+            if reports.is_empty() || reports.len() > MAX_ADDS {
+                return Err(bad(
+                    "bad-body",
+                    format!("reports: 1 to {MAX_ADDS} report CIDs"),
+                ));
+            }
+            (
+                key,
+                Body::Dismiss(DismissBody {
+                    group: json::parse_group("group", &group)?,
+                    reports: reports
+                        .iter()
+                        .map(|r| cid("reports", r))
+                        .collect::<Result<_, _>>()?,
+                    text: text("text", why)?,
                 }),
             )
         }
@@ -346,6 +382,24 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(body_of(answer).unwrap_err().error.code, "bad-cid");
+        let report = vouch_reputation::ObjectId::of_bytes(b"a report");
+        let dismiss: ActionJson = serde_json::from_value(serde_json::json!({
+            "action": "dismiss", "key": "owner", "group": format!("{}/garden", owner.to_did_key()),
+            "reports": [report.to_string()], "text": " not spam "
+        }))
+        .unwrap();
+        let Body::Dismiss(d) = body_of(dismiss).unwrap().1 else {
+            panic!("not a dismiss")
+        };
+        assert_eq!((d.group.owner, d.group.name.as_str()), (owner, "garden"));
+        assert_eq!(d.reports, vec![report]);
+        assert_eq!(d.text.as_deref(), Some("not spam"));
+        let none: ActionJson = serde_json::from_value(serde_json::json!({
+            "action": "dismiss", "key": "owner", "group": format!("{}/garden", owner.to_did_key()),
+            "reports": []
+        }))
+        .unwrap();
+        assert_eq!(body_of(none).unwrap_err().error.code, "bad-body");
         let unknown = serde_json::from_value::<ActionJson>(serde_json::json!({
             "action": "attest", "key": "owner"
         }));
