@@ -8,14 +8,20 @@
 //! set ([`derive`]) when it republishes the views and puts it in force with
 //! [`Admission::replace`]; newly admitted authors get their quarantined objects promoted
 //! into the store. Everyone else's objects go to the quarantine (bounded per author and in
-//! total, oldest evicted first), are not relayed, not served by catch-up and never reach
-//! the engine: fresh keys cost the node a bounded amount of disk and no memory.
+//! total), are not relayed, not served by catch-up and never reach the engine: fresh keys
+//! cost the node a bounded amount of disk and no memory.
+//!
+//! Each quarantined object carries its author's *standing* ([`Admit::Quarantine`]): 0 for an
+//! author outside reach, more for one within reach that waits only because the store is over
+//! its disk quota (the better the trust a viewer or root gives it, the higher). Over its
+//! bounds the quarantine evicts the least standing first, oldest first among equals, so a
+//! flood from fresh keys evicts only its own kind while trusted authors wait.
 //!
 //! The node also remembers, in bounded memory, the ids it refused or quarantined
 //! ([`RefusedIds`], two generations of Bloom filters), so catch-up does not fetch them again
 //! and a peer cannot learn a viewer's refusals by watching what the node re-fetches.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
@@ -95,7 +101,27 @@ pub(crate) enum Admit {
     /// Store and relay it.
     Store,
     /// Hold it in quarantine: not relayed, not served, not applied.
-    Quarantine,
+    Quarantine {
+        /// Its author's standing: 0 outside reach ([`STRANGER`]), else [`standing_of`] its
+        /// best trust score. The quarantine evicts the least standing first.
+        standing: u32,
+    },
+}
+
+/// The standing of an author outside reach (and of anything admitted by exception, such as
+/// ballots over their poll's allowance): the first to be evicted.
+pub(crate) const STRANGER: u32 = 0;
+
+/// The standing of an author within reach whose best trust score (in [0, 1], over the local
+/// viewers' and roots' views) is `score`: 1 plus the score in millionths, so any author
+/// within reach outranks every stranger and a more trusted one a less trusted one.
+pub(crate) fn standing_of(score: f64) -> u32 {
+    let millionths = if score.is_finite() {
+        (score.clamp(0.0, 1.0) * 1e6).round() as u32
+    } else {
+        0
+    };
+    1 + millionths
 }
 
 #[derive(Debug, Default)]
@@ -104,8 +130,8 @@ struct AdmittedSet {
     active: bool,
     /// The viewers' core: admitted even over the disk quota.
     core: HashSet<PublicKey>,
-    /// Everyone within reach (the core included).
-    reach: HashSet<PublicKey>,
+    /// Everyone within reach (the core included), with their standing ([`standing_of`]).
+    reach: HashMap<PublicKey, u32>,
     /// Polls the engine holds (so their authors were admitted): ballots for them are
     /// admitted whoever signs them, up to `ballots_per_poll` each.
     polls: HashSet<ObjectId>,
@@ -168,7 +194,7 @@ impl Admission {
     pub(crate) fn decide_object(&self, obj: &vouch_reputation::SignedObject) -> Admit {
         if let vouch_reputation::Body::Ballot(b) = obj.body() {
             let set = self.set.read().unwrap_or_else(|p| p.into_inner());
-            if set.active && set.polls.contains(&b.poll) && !set.reach.contains(obj.author()) {
+            if set.active && set.polls.contains(&b.poll) && !set.reach.contains_key(obj.author()) {
                 drop(set);
                 let mut counts = self.ballots.lock().unwrap_or_else(|p| p.into_inner());
                 let n = counts.entry(b.poll).or_insert(0);
@@ -178,7 +204,7 @@ impl Admission {
                     return Admit::Store;
                 }
                 Metrics::inc(&self.metrics.admission_ballots_over_total);
-                return Admit::Quarantine;
+                return Admit::Quarantine { standing: STRANGER };
             }
         }
         if let vouch_reputation::Body::Rotate(vouch_reputation::RotateBody::Reveal {
@@ -207,7 +233,8 @@ impl Admission {
         }
     }
 
-    /// What to do with an object by `author` from the network.
+    /// What to do with an object by `author` from the network: an author within reach is
+    /// quarantined only over the disk quota, with its standing; a stranger with none.
     pub(crate) fn decide(&self, author: &PublicKey) -> Admit {
         let set = self.set.read().unwrap_or_else(|p| p.into_inner());
         if !set.active || set.core.contains(author) {
@@ -215,14 +242,18 @@ impl Admission {
         }
         let over_quota = self.max_store_bytes > 0
             && self.metrics.store_bytes.load(Ordering::Relaxed) > self.max_store_bytes;
-        if over_quota {
-            Metrics::inc(&self.metrics.admission_over_quota_total);
-            return Admit::Quarantine;
-        }
-        if set.reach.contains(author) {
-            Admit::Store
-        } else {
-            Admit::Quarantine
+        match set.reach.get(author) {
+            Some(&standing) if over_quota => {
+                Metrics::inc(&self.metrics.admission_over_quota_total);
+                Admit::Quarantine { standing }
+            }
+            Some(_) => Admit::Store,
+            None => {
+                if over_quota {
+                    Metrics::inc(&self.metrics.admission_over_quota_total);
+                }
+                Admit::Quarantine { standing: STRANGER }
+            }
         }
     }
 
@@ -233,7 +264,7 @@ impl Admission {
         &self,
         viewers_or_roots: bool,
         core: HashSet<PublicKey>,
-        reach: HashSet<PublicKey>,
+        reach: HashMap<PublicKey, u32>,
     ) -> Vec<PublicKey> {
         let active = match self.mode {
             AdmissionMode::Auto => viewers_or_roots,
@@ -243,8 +274,8 @@ impl Admission {
         let mut set = self.set.write().unwrap_or_else(|p| p.into_inner());
         let newly: Vec<PublicKey> = if active {
             reach
-                .iter()
-                .filter(|a| !set.reach.contains(a) || !set.active)
+                .keys()
+                .filter(|a| !set.reach.contains_key(a) || !set.active)
                 .copied()
                 .collect()
         } else {
@@ -394,14 +425,16 @@ pub(crate) struct ViewerReach<'a> {
 
 /// Derives `(core, reach)`: the core is the viewers and roots, the keys they name, the
 /// curators of their lists and the owners and moderators of followed groups; the reach is
-/// the core plus every author with trust in a viewer's or root's view.
+/// the core plus every author with trust in a viewer's or root's view, each with its
+/// standing ([`standing_of`] the best trust score any of those views gives it; 1 for a
+/// member of the core without one).
 pub(crate) fn derive(
     graph: &TrustGraph,
     state: &vouch_reputation::ModerationState,
     viewers: &[ViewerReach<'_>],
     roots: &[(PublicKey, &TrustView)],
     groups: &[GroupRef],
-) -> (HashSet<PublicKey>, HashSet<PublicKey>) {
+) -> (HashSet<PublicKey>, HashMap<PublicKey, u32>) {
     let mut core: HashSet<PublicKey> = HashSet::new();
     let mut followed: Vec<&GroupRef> = groups.iter().collect();
     for v in viewers {
@@ -421,7 +454,7 @@ pub(crate) fn derive(
             core.extend(header.moderators.iter().copied());
         }
     }
-    let mut reach = core.clone();
+    let mut reach: HashMap<PublicKey, u32> = core.iter().map(|k| (*k, standing_of(0.0))).collect();
     let views = viewers
         .iter()
         .map(|v| v.trust)
@@ -430,7 +463,8 @@ pub(crate) fn derive(
         for (key, score) in trust.scores(graph) {
             if score.trust > 0.0 {
                 if let Ok(k) = PublicKey::from_bytes(&key) {
-                    reach.insert(k);
+                    let standing = reach.entry(k).or_insert(0);
+                    *standing = (*standing).max(standing_of(score.score));
                 }
             }
         }
@@ -462,6 +496,11 @@ mod tests {
         SecretKey::from_seed(&[n; 32]).public_key()
     }
 
+    /// A reach of `keys`, each with the least standing within reach.
+    fn within(keys: &[PublicKey]) -> HashMap<PublicKey, u32> {
+        keys.iter().map(|k| (*k, standing_of(0.0))).collect()
+    }
+
     #[test]
     fn strangers_go_to_quarantine_only_while_admission_is_in_force() {
         let m = Arc::new(Metrics::default());
@@ -469,20 +508,23 @@ mod tests {
         // Before the engine derives the set, and without viewers: everyone is stored.
         assert_eq!(auto.decide(&key(9)), Admit::Store);
         let core: HashSet<_> = [key(1)].into();
-        let reach: HashSet<_> = [key(1), key(2)].into();
+        let reach = within(&[key(1), key(2)]);
         let newly = auto.replace(true, core.clone(), reach.clone());
         assert_eq!(newly.len(), 2);
         assert_eq!(auto.decide(&key(1)), Admit::Store);
         assert_eq!(auto.decide(&key(2)), Admit::Store);
-        assert_eq!(auto.decide(&key(9)), Admit::Quarantine);
+        assert_eq!(
+            auto.decide(&key(9)),
+            Admit::Quarantine { standing: STRANGER }
+        );
         // Same set again: nobody newly admitted. A vouched-for newcomer is.
         assert!(auto.replace(true, core.clone(), reach.clone()).is_empty());
         let mut wider = reach.clone();
-        wider.insert(key(9));
+        wider.insert(key(9), standing_of(0.5));
         assert_eq!(auto.replace(true, core.clone(), wider), vec![key(9)]);
         assert_eq!(auto.decide(&key(9)), Admit::Store);
         // The last viewer leaves: auto turns off.
-        auto.replace(false, HashSet::new(), HashSet::new());
+        auto.replace(false, HashSet::new(), HashMap::new());
         assert_eq!(auto.decide(&key(77)), Admit::Store);
         // Off never quarantines; on quarantines from the start.
         let off = Admission::off(m.clone());
@@ -495,7 +537,7 @@ mod tests {
             },
             m,
         );
-        assert_eq!(on.decide(&key(1)), Admit::Quarantine);
+        assert_eq!(on.decide(&key(1)), Admit::Quarantine { standing: STRANGER });
     }
 
     #[test]
@@ -509,7 +551,7 @@ mod tests {
             },
             m.clone(),
         );
-        a.replace(true, [key(1)].into(), [key(1)].into());
+        a.replace(true, [key(1)].into(), within(&[key(1)]));
         let poll = ObjectId::of_bytes(b"a poll");
         let ballot = |voter: u8, poll: ObjectId| {
             let k = SecretKey::from_seed(&[voter; 32]);
@@ -526,15 +568,21 @@ mod tests {
             .unwrap()
         };
         // A ballot for a poll the engine does not hold: its fresh key is a stranger.
-        assert_eq!(a.decide_object(&ballot(50, poll)), Admit::Quarantine);
+        assert_eq!(
+            a.decide_object(&ballot(50, poll)),
+            Admit::Quarantine { standing: STRANGER }
+        );
         a.set_polls([poll].into());
         assert_eq!(a.decide_object(&ballot(51, poll)), Admit::Store);
         assert_eq!(a.decide_object(&ballot(52, poll)), Admit::Store);
         // Past `ballots_per_poll`, quarantined; another poll is still unknown.
-        assert_eq!(a.decide_object(&ballot(53, poll)), Admit::Quarantine);
+        assert_eq!(
+            a.decide_object(&ballot(53, poll)),
+            Admit::Quarantine { standing: STRANGER }
+        );
         assert_eq!(
             a.decide_object(&ballot(54, ObjectId::of_bytes(b"other"))),
-            Admit::Quarantine
+            Admit::Quarantine { standing: STRANGER }
         );
         assert_eq!(m.admission_ballots_total.load(Ordering::Relaxed), 2);
         assert_eq!(m.admission_ballots_over_total.load(Ordering::Relaxed), 1);
@@ -554,7 +602,10 @@ mod tests {
             .unwrap()
         };
         assert_eq!(a.decide_object(&reveal(key(1))), Admit::Store);
-        assert_eq!(a.decide_object(&reveal(key(9))), Admit::Quarantine);
+        assert_eq!(
+            a.decide_object(&reveal(key(9))),
+            Admit::Quarantine { standing: STRANGER }
+        );
     }
 
     #[test]
@@ -567,12 +618,89 @@ mod tests {
             },
             m.clone(),
         );
-        a.replace(true, [key(1)].into(), [key(1), key(2)].into());
+        a.replace(true, [key(1)].into(), within(&[key(1), key(2)]));
         assert_eq!(a.decide(&key(2)), Admit::Store);
         m.store_bytes.store(2 * 1024 * 1024, Ordering::Relaxed);
         assert_eq!(a.decide(&key(1)), Admit::Store);
-        assert_eq!(a.decide(&key(2)), Admit::Quarantine);
+        assert_eq!(
+            a.decide(&key(2)),
+            Admit::Quarantine {
+                standing: standing_of(0.0)
+            }
+        );
         assert_eq!(m.admission_over_quota_total.load(Ordering::Relaxed), 1);
+    }
+
+    #[test]
+    fn over_the_disk_quota_a_trusted_author_waits_with_a_standing_above_strangers() {
+        use vouch_reputation::{Attestation, ModerationState, TrustParams};
+        // A root trusts `high`, who trusts `low` (one step further: less of the root's
+        // trust); `stranger` is outside its reach.
+        let (root, high, low, stranger) = (key(1), key(2), key(3), key(9));
+        let mut graph = TrustGraph::new(None);
+        for (n, (author, subject)) in [(root, high), (high, low)].into_iter().enumerate() {
+            graph
+                .add_attestation(&Attestation {
+                    author: *author.as_bytes(),
+                    subject: *subject.as_bytes(),
+                    level: 80,
+                    context: None,
+                    expires_at_ms: None,
+                    at_ms: 1_000,
+                    object: [n as u8 + 1; 32],
+                })
+                .unwrap();
+        }
+        graph.set_now(2_000);
+        let trust = TrustView::compute(&graph, root.as_bytes(), &[], TrustParams::default());
+        let score = |k: PublicKey| trust.score(&graph, k.as_bytes()).unwrap().score;
+        assert!(score(high) > score(low) && score(low) > 0.0);
+        let (core, reach) = derive(
+            &graph,
+            &ModerationState::default(),
+            &[],
+            &[(root, &trust)],
+            &[],
+        );
+        assert_eq!(reach[&high], standing_of(score(high)));
+        assert!(!reach.contains_key(&stranger));
+
+        let m = Arc::new(Metrics::default());
+        let a = Admission::new(
+            &AdmissionConfig {
+                max_store_mib: 1,
+                ..AdmissionConfig::default()
+            },
+            m.clone(),
+        );
+        a.replace(true, core, reach);
+        m.store_bytes.store(2 * 1024 * 1024, Ordering::Relaxed);
+        let standing = |k: PublicKey| match a.decide(&k) {
+            Admit::Quarantine { standing } => standing,
+            Admit::Store => panic!("{k} stored over the disk quota"),
+        };
+        // The root is the core: stored even over the quota.
+        assert_eq!(a.decide(&root), Admit::Store);
+        assert_eq!(standing(stranger), STRANGER);
+        assert!(standing(low) > STRANGER, "{}", standing(low));
+        assert!(
+            standing(high) > standing(low),
+            "{} vs {}",
+            standing(high),
+            standing(low)
+        );
+        // Under the quota the same authors are stored, the stranger still is not.
+        m.store_bytes.store(0, Ordering::Relaxed);
+        assert_eq!(a.decide(&low), Admit::Store);
+        assert_eq!(
+            a.decide(&stranger),
+            Admit::Quarantine { standing: STRANGER }
+        );
+        // Scores map into standings in order, never below 1, never past the top.
+        assert_eq!(standing_of(0.0), 1);
+        assert_eq!(standing_of(1.0), 1_000_001);
+        assert_eq!(standing_of(f64::NAN), 1);
+        assert!(standing_of(0.000_002) > standing_of(0.000_001));
     }
 
     #[test]
@@ -609,11 +737,11 @@ mod tests {
         let id = ObjectId([7; 32]);
         a.remember_refused(&id);
         assert!(a.was_refused(&id));
-        a.replace(true, [key(1)].into(), [key(1)].into());
+        a.replace(true, [key(1)].into(), within(&[key(1)]));
         assert!(!a.was_refused(&id));
         a.remember_refused(&id);
         // The same set again does not.
-        a.replace(true, [key(1)].into(), [key(1)].into());
+        a.replace(true, [key(1)].into(), within(&[key(1)]));
         assert!(a.was_refused(&id));
     }
 }

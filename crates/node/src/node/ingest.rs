@@ -2,7 +2,8 @@
 //! Idempotent: an object already stored is answered as such and changes nothing.
 //!
 //! Objects from the network also meet admission control (`node/admission.rs`): an author
-//! outside the viewers' reach goes to the bounded quarantine instead of the store, and a
+//! outside the viewers' reach (or, over the disk quota, outside their core) goes to the
+//! bounded quarantine instead of the store, with its standing there, and a
 //! caller may require each object to be on a given topic (gossip: the message's topic;
 //! catch-up: the session's).
 //!
@@ -18,7 +19,7 @@ use vouch_reputation::{Limits, ObjectId, ValidationError};
 use crate::node::admission::{Admission, Admit};
 use crate::node::filter::{Refusal, SharedFilter};
 use crate::node::metrics::Metrics;
-use crate::node::store::{Quarantined, StoreError, StoreWriter, StoredObject};
+use crate::node::store::{Quarantined, StoreError, StoreWriter, StoredObject, ToQuarantine};
 
 /// Most objects validated as one batch.
 pub(crate) const MAX_INGEST_BATCH: usize = 1024;
@@ -284,7 +285,10 @@ impl Ingest {
                     let keep = (c.row.id, c.row.topic.clone(), c.admit);
                     match c.admit {
                         Admit::Store => good.push(c.row),
-                        Admit::Quarantine => held.push(c.row),
+                        Admit::Quarantine { standing } => held.push(ToQuarantine {
+                            object: c.row,
+                            standing,
+                        }),
                     }
                     keep
                 })
@@ -312,7 +316,7 @@ impl Ingest {
                         topic,
                         quarantined: false,
                     },
-                    Admit::Quarantine => {
+                    Admit::Quarantine { .. } => {
                         let q = holds.next().unwrap_or(Quarantined::Duplicate);
                         // Held or over its author's quota: either way, not to be fetched
                         // again by catch-up.

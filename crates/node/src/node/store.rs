@@ -20,7 +20,7 @@ use crate::node::metrics::Metrics;
 pub const DB_FILE: &str = "vouch.sqlite";
 /// Version of the schema below, kept in `meta` (`schema_version`). Older databases are
 /// migrated forward by [`MIGRATIONS`] when they are opened; a newer one is refused.
-pub(crate) const SCHEMA_VERSION: i64 = 4;
+pub(crate) const SCHEMA_VERSION: i64 = 5;
 /// Capacity of the writer's command channel.
 pub(crate) const WRITER_QUEUE: usize = 1024;
 /// Most objects the writer commits in one transaction.
@@ -73,9 +73,11 @@ CREATE TABLE IF NOT EXISTS banned_peers (
     peer_id TEXT PRIMARY KEY, reason TEXT NOT NULL, since_ms INTEGER NOT NULL
 ) WITHOUT ROWID;
 -- Quarantine (schema 3): valid objects from the network whose authors are outside the reach
--- of this node's viewers. Bounded per author and in total; evicted oldest first; never
--- indexed for catch-up nor applied to the derived state; promoted into `objects` when the
--- author comes within reach (specs/sync.md, section Admission).
+-- of this node's viewers (or, over the disk quota, outside their core). Bounded per author
+-- and in total; evicted least standing first, oldest first among equals (schema 5; the
+-- index `quarantine_eviction` is made by QUARANTINE_EVICTION_INDEX); never indexed for
+-- catch-up nor applied to the derived state; promoted into `objects` when the author comes
+-- within reach (specs/sync.md, section Admission).
 CREATE TABLE IF NOT EXISTS quarantine (
     seq INTEGER PRIMARY KEY,
     id BLOB NOT NULL UNIQUE,
@@ -84,7 +86,8 @@ CREATE TABLE IF NOT EXISTS quarantine (
     author BLOB NOT NULL,
     topic TEXT NOT NULL,
     bytes BLOB NOT NULL,
-    received_ms INTEGER NOT NULL
+    received_ms INTEGER NOT NULL,
+    standing INTEGER NOT NULL DEFAULT 0  -- schema 5: 0 outside reach, more the more trusted
 );
 CREATE INDEX IF NOT EXISTS quarantine_author ON quarantine (author);
 -- Local settings, not derived from objects (kept across rebuilds): the node's viewers (the
@@ -118,7 +121,36 @@ CREATE TABLE IF NOT EXISTS credential_revocations (
 type Migration = fn(&rusqlite::Transaction<'_>) -> Result<(), StoreError>;
 
 /// The migrations, in order: `MIGRATIONS[i]` takes schema `i + 1` to `i + 2`.
-const MIGRATIONS: [Migration; 3] = [migrate_1_to_2, migrate_2_to_3, migrate_3_to_4];
+const MIGRATIONS: [Migration; 4] = [
+    migrate_1_to_2,
+    migrate_2_to_3,
+    migrate_3_to_4,
+    migrate_4_to_5,
+];
+
+/// The index the quarantine's eviction reads (schema 5). Not in [`SCHEMA`]: that runs before
+/// the migrations, when an older `quarantine` has no `standing` column yet; a new database
+/// gets it right after [`SCHEMA`], an older one from [`migrate_4_to_5`].
+const QUARANTINE_EVICTION_INDEX: &str =
+    "CREATE INDEX IF NOT EXISTS quarantine_eviction ON quarantine (standing, seq);";
+
+/// Schema 5 gives each quarantined object its author's standing (admission's trust in it:
+/// 0 for a stranger), so the quarantine evicts the least trusted first. Rows from before
+/// were all strangers' or over-quota authors' of unknown trust: they get 0 and go first. A
+/// `quarantine` made by the base schema of this release (a database at schema 2, which
+/// had none) has the column already.
+fn migrate_4_to_5(tx: &rusqlite::Transaction<'_>) -> Result<(), StoreError> {
+    let has_standing: bool = tx.query_row(
+        "SELECT count(*) FROM pragma_table_info('quarantine') WHERE name = 'standing'",
+        [],
+        |r| r.get::<_, i64>(0).map(|n| n > 0),
+    )?;
+    if !has_standing {
+        tx.execute_batch("ALTER TABLE quarantine ADD COLUMN standing INTEGER NOT NULL DEFAULT 0;")?;
+    }
+    tx.execute_batch(QUARANTINE_EVICTION_INDEX)?;
+    Ok(())
+}
 
 /// Schema 3 adds the quarantine of objects from authors outside the viewers' reach. The
 /// base schema (run before every migration) has created it already; this step states it,
@@ -372,7 +404,7 @@ enum WriteCmd {
         peer_id: String,
     },
     Quarantine {
-        objects: Vec<StoredObject>,
+        objects: Vec<ToQuarantine>,
         quotas: QuarantineQuotas,
         ack: oneshot::Sender<Result<Vec<Quarantined>, StoreError>>,
     },
@@ -390,6 +422,16 @@ pub(crate) struct QuarantineQuotas {
     pub objects: u64,
     /// Most bytes of objects in all.
     pub bytes: u64,
+}
+
+/// An object on its way to the quarantine, with its author's standing (admission's trust in
+/// it: 0 outside reach). The quarantine evicts the least standing first.
+#[derive(Debug, Clone)]
+pub(crate) struct ToQuarantine {
+    /// The object.
+    pub object: StoredObject,
+    /// Its author's standing.
+    pub standing: u32,
 }
 
 /// What became of an object sent to quarantine.
@@ -487,6 +529,7 @@ fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     };
     let mut current = match version.map(|v| v.parse::<i64>()) {
         None => {
+            tx.execute_batch(QUARANTINE_EVICTION_INDEX)?;
             set_version(&tx, SCHEMA_VERSION)?;
             SCHEMA_VERSION
         }
@@ -630,7 +673,7 @@ impl StoreWriter {
     /// Puts objects in quarantine within `quotas`; answers after the commit.
     pub(crate) async fn quarantine(
         &self,
-        objects: Vec<StoredObject>,
+        objects: Vec<ToQuarantine>,
         quotas: QuarantineQuotas,
     ) -> Result<Vec<Quarantined>, StoreError> {
         if objects.is_empty() {
@@ -813,9 +856,8 @@ fn batch_objects(batch: &[WriteCmd]) -> usize {
     batch
         .iter()
         .map(|c| match c {
-            WriteCmd::Insert { objects, .. } | WriteCmd::Quarantine { objects, .. } => {
-                objects.len()
-            }
+            WriteCmd::Insert { objects, .. } => objects.len(),
+            WriteCmd::Quarantine { objects, .. } => objects.len(),
             _ => 1,
         })
         .sum()
@@ -993,11 +1035,12 @@ fn apply_batch(
 }
 
 /// Puts objects in quarantine: refuses duplicates and authors over their quota, then evicts
-/// the oldest rows while the totals are over their bounds (down to nine tenths, so that a
-/// flood evicts in batches, not row by row).
+/// while the totals are over their bounds (down to nine tenths, so that a flood evicts in
+/// batches, not row by row): the least standing first, the oldest first among equals, so
+/// strangers go before trusted authors that wait over the disk quota.
 fn quarantine_rows(
     tx: &rusqlite::Transaction<'_>,
-    objects: &[StoredObject],
+    objects: &[ToQuarantine],
     quotas: QuarantineQuotas,
     received: i64,
     totals: &mut QuarantineTotals,
@@ -1008,10 +1051,15 @@ fn quarantine_rows(
     let mut held = tx.prepare_cached("SELECT 1 FROM quarantine WHERE id = ?1")?;
     let mut count = tx.prepare_cached("SELECT count(*) FROM quarantine WHERE author = ?1")?;
     let mut put = tx.prepare_cached(
-        "INSERT OR IGNORE INTO quarantine (id, at, kind, author, topic, bytes, received_ms)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT OR IGNORE INTO quarantine
+         (id, at, kind, author, topic, bytes, received_ms, standing)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )?;
-    for o in objects {
+    for ToQuarantine {
+        object: o,
+        standing,
+    } in objects
+    {
         if stored.exists([&o.id.0[..]])? || held.exists([&o.id.0[..]])? {
             out.push(Quarantined::Duplicate);
             continue;
@@ -1030,7 +1078,8 @@ fn quarantine_rows(
             &o.author[..],
             o.topic,
             o.bytes,
-            received
+            received,
+            standing
         ])?;
         if inserted == 1 {
             totals.objects += 1;
@@ -1045,7 +1094,8 @@ fn quarantine_rows(
     if totals.objects > max_n || totals.bytes > max_b {
         let (keep_n, keep_b) = (max_n * 9 / 10, max_b * 9 / 10);
         let mut oldest = tx.prepare_cached(
-            "DELETE FROM quarantine WHERE seq IN (SELECT seq FROM quarantine ORDER BY seq LIMIT ?1)
+            "DELETE FROM quarantine WHERE seq IN
+             (SELECT seq FROM quarantine ORDER BY standing, seq LIMIT ?1)
              RETURNING length(bytes)",
         )?;
         while totals.objects > keep_n || totals.bytes > keep_b {
@@ -1786,6 +1836,99 @@ mod tests {
         StoredObject::from_signed_owned(o)
     }
 
+    /// `objects` on their way to the quarantine with `standing`.
+    fn with_standing(objects: &[StoredObject], standing: u32) -> Vec<ToQuarantine> {
+        objects
+            .iter()
+            .map(|o| ToQuarantine {
+                object: o.clone(),
+                standing,
+            })
+            .collect()
+    }
+
+    /// `objects` by authors outside reach.
+    fn strangers(objects: &[StoredObject]) -> Vec<ToQuarantine> {
+        with_standing(objects, 0)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_stranger_flood_evicts_strangers_oldest_first_and_trusted_authors_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(dir.path(), Durability::Normal).unwrap();
+        let metrics = Arc::new(Metrics::default());
+        let (w, _handle) = StoreWriter::spawn(conn, metrics.clone());
+        let quotas = QuarantineQuotas {
+            per_author: 2,
+            objects: 20,
+            bytes: 1 << 20,
+        };
+        // First in: two authors within reach, waiting over the disk quota (standings 1 and
+        // 500,001), two objects each, and four strangers' objects.
+        let trusted: Vec<StoredObject> = [1u8, 2]
+            .iter()
+            .flat_map(|&s| (0..2).map(move |n| post_by(s, n)))
+            .collect();
+        let mut first = with_standing(&trusted[..2], 1);
+        first.extend(with_standing(&trusted[2..], 500_001));
+        let early: Vec<StoredObject> = (10..14).map(|s| post_by(s, 0)).collect();
+        first.extend(strangers(&early));
+        assert!(w
+            .quarantine(first, quotas)
+            .await
+            .unwrap()
+            .iter()
+            .all(|q| *q == Quarantined::Held));
+        // Then a flood of fresh keys, one object each, in batches: 8 + 30 rows in all.
+        let flood: Vec<StoredObject> = (20..50).map(|s| post_by(s, 0)).collect();
+        for batch in flood.chunks(7) {
+            w.quarantine(strangers(batch), quotas).await.unwrap();
+        }
+        let r = StoreReader::open(dir.path()).unwrap();
+        let (n, _) = r.quarantine_size().unwrap();
+        assert!(n <= 20, "{n} in quarantine");
+        // Every trusted object stayed, though they are the oldest rows.
+        for o in &trusted {
+            assert!(
+                r.in_quarantine(&o.id).unwrap(),
+                "a trusted object was evicted"
+            );
+        }
+        // Strangers went oldest first: the early ones and the flood's first, never a later
+        // one before an earlier one.
+        let strangers_in_order: Vec<&StoredObject> = early.iter().chain(&flood).collect();
+        let kept: Vec<bool> = strangers_in_order
+            .iter()
+            .map(|o| r.in_quarantine(&o.id).unwrap())
+            .collect();
+        let first_kept = kept.iter().position(|k| *k).unwrap();
+        assert!(
+            first_kept >= early.len(),
+            "an early stranger outlived the flood"
+        );
+        assert!(kept[first_kept..].iter().all(|k| *k), "{kept:?}");
+        assert!(kept[kept.len() - 1], "the newest stranger stays");
+        let evicted = kept.iter().filter(|k| !**k).count() as u64;
+        assert_eq!(
+            metrics
+                .quarantine_evicted_total
+                .load(std::sync::atomic::Ordering::Relaxed),
+            evicted
+        );
+        assert_eq!(n, trusted.len() as u64 + (kept.len() as u64 - evicted));
+        // Past the strangers, the least trusted of the trusted go first: a flood of objects
+        // with standing 2 evicts the standing 1 author's, never the standing 500,001's.
+        let warmer: Vec<StoredObject> = (60..90).map(|s| post_by(s, 0)).collect();
+        for batch in warmer.chunks(7) {
+            w.quarantine(with_standing(batch, 2), quotas).await.unwrap();
+        }
+        assert!(!r.in_quarantine(&trusted[0].id).unwrap());
+        assert!(!r.in_quarantine(&trusted[1].id).unwrap());
+        assert!(r.in_quarantine(&trusted[2].id).unwrap());
+        assert!(r.in_quarantine(&trusted[3].id).unwrap());
+        assert!(flood.iter().all(|o| !r.in_quarantine(&o.id).unwrap()));
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_quarantine_keeps_its_quotas_evicts_oldest_first_and_promotes() {
         let dir = tempfile::tempdir().unwrap();
@@ -1799,7 +1942,7 @@ mod tests {
         };
         // One author: two held, the third over its quota.
         let one: Vec<StoredObject> = (0..3).map(|n| post_by(1, n)).collect();
-        let out = w.quarantine(one.clone(), quotas).await.unwrap();
+        let out = w.quarantine(strangers(&one), quotas).await.unwrap();
         assert_eq!(
             out,
             vec![
@@ -1809,12 +1952,12 @@ mod tests {
             ]
         );
         assert_eq!(
-            w.quarantine(one[..1].to_vec(), quotas).await.unwrap(),
+            w.quarantine(strangers(&one[..1]), quotas).await.unwrap(),
             vec![Quarantined::Duplicate]
         );
         // Twenty fresh keys, one object each: the total bound evicts the oldest.
         let many: Vec<StoredObject> = (10..30).map(|s| post_by(s, 0)).collect();
-        w.quarantine(many.clone(), quotas).await.unwrap();
+        w.quarantine(strangers(&many), quotas).await.unwrap();
         let r = StoreReader::open(dir.path()).unwrap();
         let (n, _) = r.quarantine_size().unwrap();
         assert!(n <= 10, "{n} in quarantine");
@@ -1849,7 +1992,7 @@ mod tests {
         assert_eq!(*w.commits().borrow(), 1);
         // A stored object is never quarantined again.
         assert_eq!(
-            w.quarantine(vec![many[19].clone()], quotas).await.unwrap(),
+            w.quarantine(strangers(&many[19..]), quotas).await.unwrap(),
             vec![Quarantined::Duplicate]
         );
     }
