@@ -26,8 +26,9 @@ async function sign(action) {
   return call("POST", "/v1/console/sign", action);
 }
 
-// How far a ban of `subject` reaches: the node's viewers that apply this group's rules and
-// show the author now (the ban would hide the author's posts in the group for them).
+// How far a ban of `subject` reaches: the node's viewers that apply this group's rules,
+// show the author now and have not chosen to show it whatever lists say (an override): the
+// ban would hide the author's posts in the group for them.
 async function reach(ctx, group, subject) {
   const viewers = ctx.who.role === "admin" ? (await call("GET", "/v1/viewers")).viewers : [{ viewer: ctx.viewer }];
   let follow = 0, changes = 0;
@@ -36,7 +37,11 @@ async function reach(ctx, group, subject) {
     if (!p.group_rules) continue;
     follow++;
     const d = await call("POST", `/v1/viewers/${seg(v.viewer)}/decide`, { items: [{ author: subject, group }] });
-    if (d.decisions[0] && d.decisions[0].verdict && d.decisions[0].verdict !== "hide") changes++;
+    const x = d.decisions[0];
+    // A viewer who chose to show the author (an override) keeps seeing it: bans do not
+    // beat the viewer's own choice (specs/decisions.md), so the ban changes nothing there.
+    const overridden = x && (x.reasons || []).some((r) => r.code === "viewer-override" && r.effect === "show");
+    if (x && x.verdict && x.verdict !== "hide" && !overridden) changes++;
   }
   return { viewers: viewers.length, follow, changes };
 }
