@@ -169,9 +169,9 @@ fn find<'a>(d: &'a Value, code: &str) -> Option<&'a Value> {
 
 /// Starts a node in `dir` with admission control off: these nodes relay everything, as a
 /// village's relays would; what admission lets in from strangers (ballots for known polls,
-/// pre-rotations of admitted keys) is tested in `node/admission.rs`. With admission on, a
-/// published credential reaches a node only once its signer is within reach (specs/sync.md,
-/// "Admission", what stays open).
+/// pre-rotations of admitted keys) is tested in `node/admission.rs`, and credentials and
+/// revocations with admission on in
+/// `a_node_that_runs_admission_takes_the_credentials_and_revocations_its_viewers_use`.
 fn start_relaying(dir: &Path, extra: &[&str]) -> Node {
     std::fs::create_dir_all(dir).unwrap();
     std::fs::write(dir.join("config.toml"), "[admission]\nmode = \"off\"\n").unwrap();
@@ -450,6 +450,118 @@ fn credentials_handed_to_a_node_reach_decisions_and_revocations_stop_them() {
             .iter()
             .any(|c| c["status"] == "expired"),
         "{listed}"
+    );
+}
+
+/// Admission (specs/sync.md) and identity together: a node that runs admission stores a
+/// published credential once the posting key its subject linked is within its viewer's
+/// reach (the credential object is signed by the identity key, which no one attests), and
+/// the issuer's published revocation (the issuer is a stranger to the trust graph too); a
+/// holder whose posting key nobody there trusts stays in quarantine, link and credential.
+#[test]
+fn a_node_that_runs_admission_takes_the_credentials_and_revocations_its_viewers_use() {
+    let tmp = tempfile::tempdir().unwrap();
+    let t = tmp.path();
+    // A relays everything; B runs admission (the default, `auto`, with a viewer).
+    let a = start_relaying(&t.join("a"), &[]);
+    let b = Node::start(&t.join("b"), &["--bootstrap", &a.tcp_addr()]);
+    wait_until("the two nodes connected", || {
+        !a.connected().is_empty() && !b.connected().is_empty()
+    });
+    let issuer = Cli::new(&t.join("issuer"), &a);
+    let issuer_did = issuer.ok(&["identity", "new", "--name", "issuer"]);
+    let trusted = Cli::new(&t.join("trusted"), &a);
+    let stranger = Cli::new(&t.join("stranger"), &a);
+    for holder in [&trusted, &stranger] {
+        holder.ok(&["key", "new", "posting"]);
+    }
+    // B's viewer accepts the issuer and trusts the first holder's posting key; on A, a
+    // viewer who accepts the issuer too (A runs no admission: it stores everything).
+    let viewer = key(2);
+    create_viewer(&b, &viewer, json!({ "verified_issuers": [issuer_did] }));
+    let relay_viewer = key(3);
+    create_viewer(
+        &a,
+        &relay_viewer,
+        json!({ "verified_issuers": [issuer_did] }),
+    );
+    submit_ok(
+        &b,
+        &sign(
+            &viewer,
+            Body::Attest(AttestBody::new(trusted.key("posting").public_key(), 60)),
+        ),
+    );
+    for (holder, id) in [(&trusted, "urn:uuid:7"), (&stranger, "urn:uuid:8")] {
+        let identity = holder.ok(&["identity", "new"]);
+        let vc = holder.home.join("vc.json");
+        issuer.ok(&[
+            "credential",
+            "issue",
+            "--issuer",
+            "issuer",
+            "--subject",
+            &identity,
+            "--id",
+            id,
+            "--out",
+            vc.to_str().unwrap(),
+        ]);
+        holder.ok(&["link", "--posting", "posting"]);
+        let added = holder.json(&[
+            "credential",
+            "add",
+            vc.to_str().unwrap(),
+            "--public",
+            "--json",
+        ]);
+        assert_eq!(added["public"], true, "{added}");
+    }
+    let items = json!([
+        { "author": did(&trusted.key("posting")) },
+        { "author": did(&stranger.key("posting")) },
+    ]);
+    wait_until(
+        "node b takes the trusted holder's link and credential",
+        || find(&decide(&b, &viewer, items.clone())[0], "author-verified").is_some(),
+    );
+    let d = decide(&b, &viewer, items.clone());
+    assert_eq!(
+        find(&d[0], "author-verified").unwrap()["value"],
+        issuer_did.as_str()
+    );
+    // The stranger's link and credential wait in quarantine: nothing verified about it.
+    assert!(find(&d[1], "author-verified").is_none(), "{}", d[1]);
+    assert!(b.metric("quarantine_objects") >= 2, "{}", b.status());
+    assert!(
+        find(
+            &decide(&a, &relay_viewer, items.clone())[1],
+            "author-verified"
+        )
+        .is_some(),
+        "on the relay, which runs no admission, the stranger's credential counts"
+    );
+
+    // The issuer's published revocation reaches B, and the credential stops counting.
+    issuer.ok(&[
+        "credential",
+        "revoke",
+        "--issuer",
+        "issuer",
+        "--id",
+        "urn:uuid:7",
+        "--publish",
+        "--out",
+        t.join("rev.json").to_str().unwrap(),
+    ]);
+    wait_until("node b takes the issuer's revocation", || {
+        find(&decide(&b, &viewer, items.clone())[0], "author-verified").is_none()
+    });
+    let e = explain(&b, &viewer, &did(&trusted.key("posting")));
+    assert_eq!(
+        find(&e, "author-credential-void").unwrap()["note"],
+        "revoked",
+        "{e}"
     );
 }
 

@@ -452,6 +452,14 @@ pub(crate) fn derive(
         core.insert(g.owner);
         if let Some((_, header)) = state.group_header(g) {
             core.extend(header.moderators.iter().copied());
+            // The issuer the group's rules name: its revocations must arrive.
+            core.extend(
+                header
+                    .policy
+                    .credential_issuer
+                    .as_deref()
+                    .and_then(|d| PublicKey::from_did_key(d).ok()),
+            );
         }
     }
     let mut reach: HashMap<PublicKey, u32> = core.iter().map(|k| (*k, standing_of(0.0))).collect();
@@ -472,9 +480,27 @@ pub(crate) fn derive(
     (core, reach)
 }
 
-/// The keys a policy names: labelers, and the key subjects of its overrides and exemptions.
+/// Adds to `reach` the keys identity needs (`Identity::identity_reach`: identity keys linked
+/// by posting keys within reach, issuers of the credentials the node holds), each with the
+/// best standing it is given; keys already within reach keep theirs if higher.
+pub(crate) fn extend_reach(reach: &mut HashMap<PublicKey, u32>, extra: Vec<(PublicKey, u32)>) {
+    for (k, standing) in extra {
+        let s = reach.entry(k).or_insert(standing);
+        *s = (*s).max(standing);
+    }
+}
+
+/// The keys a policy names: labelers, curators, the `did:key` issuers it accepts
+/// (`verified_issuers`: their revocations must arrive), and the key subjects of its
+/// overrides and exemptions.
 pub(crate) fn named_keys(policy: &vouch_reputation::Policy) -> Vec<PublicKey> {
     let mut out: Vec<PublicKey> = policy.labelers.clone();
+    out.extend(
+        policy
+            .verified_issuers
+            .iter()
+            .filter_map(|d| PublicKey::from_did_key(d).ok()),
+    );
     out.extend(policy.curators.iter().map(|c| c.curator));
     out.extend(policy.overrides.iter().filter_map(|o| match o.subject {
         Subject::Key(k) => Some(k),
@@ -606,6 +632,26 @@ mod tests {
             a.decide_object(&reveal(key(9))),
             Admit::Quarantine { standing: STRANGER }
         );
+    }
+
+    #[test]
+    fn issuers_a_viewer_accepts_are_named_and_identity_keys_join_the_reach() {
+        let mut policy = vouch_reputation::Policy::new(key(1));
+        policy.verified_issuers = vec![
+            key(5).to_did_key(),
+            // Not an ed25519 did:key (a BBS issuer): it signs no revocation objects.
+            "did:key:zUC7notanedkey".into(),
+            "did:web:example.org".into(),
+        ];
+        assert_eq!(named_keys(&policy), vec![key(5)]);
+        let mut reach = within(&[key(1)]);
+        let high = standing_of(0.5);
+        extend_reach(
+            &mut reach,
+            vec![(key(6), high), (key(1), high), (key(6), 1)],
+        );
+        assert_eq!(reach.get(&key(6)), Some(&high), "the best standing wins");
+        assert_eq!(reach.get(&key(1)), Some(&high));
     }
 
     #[test]

@@ -917,6 +917,10 @@ impl Worker {
                         self.pending.views = true;
                     }
                     Body::Ballot(_) | Body::Poll(_) | Body::Group(_) => {
+                        if let Body::Group(_) = obj.body() {
+                            // Its moderators and credential issuer may be admitted now.
+                            self.admission_pending = true;
+                        }
                         if let Body::Poll(p) = obj.body() {
                             self.shared
                                 .identity
@@ -1193,13 +1197,17 @@ impl Worker {
                     .poll_ids()
                     .collect::<std::collections::HashSet<_>>(),
             );
-            let (c, r) = crate::node::admission::derive(
+            let (c, mut r) = crate::node::admission::derive(
                 &core.graph,
                 &core.state,
                 &viewers,
                 &roots,
                 &hook.groups,
             );
+            // Identity keys linked by keys within reach sign `credential` objects, and
+            // issuers sign `credential-revoke` objects: neither is in the trust graph.
+            let extra = self.shared.identity.identity_reach(&core.state, &r);
+            crate::node::admission::extend_reach(&mut r, extra);
             (c, r, any)
         };
         let newly = hook.admission.replace(any, core_set, reach);
@@ -1214,7 +1222,10 @@ impl Worker {
         let start = Instant::now();
         let identity = &self.shared.identity;
         let generation = identity.generation();
-        identity.refresh(&read(&self.shared.core).state, crate::node::clock::now_ms());
+        if identity.refresh(&read(&self.shared.core).state, crate::node::clock::now_ms()) {
+            // Links and checked credentials name identity keys and issuers to admit.
+            self.admission_pending = true;
+        }
         let viewers: Vec<PublicKey> = read(&self.shared.core).viewers.keys().copied().collect();
         for v in &viewers {
             self.rebuild_one(v, diffs);

@@ -201,6 +201,16 @@ impl Identity {
         self.shared.changed.clone()
     }
 
+    /// The identity keys and issuers admission adds to `reach`
+    /// ([`CredentialIndex::identity_reach`]).
+    pub(crate) fn identity_reach(
+        &self,
+        state: &ModerationState,
+        reach: &std::collections::HashMap<vouch_identity::PublicKey, u32>,
+    ) -> Vec<(vouch_identity::PublicKey, u32)> {
+        lock(&self.shared.index).identity_reach(state, reach)
+    }
+
     /// The facts the views are built with.
     pub(crate) fn facts(&self) -> Arc<IdentityFacts> {
         self.shared

@@ -14,7 +14,7 @@
 //! read at every build, and the index tells the engine when the next credential starts or
 //! stops counting (`next_change`), so that views are rebuilt then.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use vouch_identity::PublicKey;
@@ -266,7 +266,41 @@ impl CredentialIndex {
         Standing::Valid
     }
 
-    /// The posting keys linked to `did` (not void at their link's time in `state`).
+    /// The identity keys and issuers that admission lets in beside `reach` (posting keys
+    /// with their standing): every identity `did:key` linked by a posting key within reach
+    /// (a `credential` object is signed by the identity key, a stranger to the trust graph)
+    /// with that posting key's standing, and the issuer of every credential the node holds
+    /// (its `credential-revoke` objects must arrive) with the least standing within reach.
+    pub(crate) fn identity_reach(
+        &self,
+        state: &ModerationState,
+        reach: &HashMap<PublicKey, u32>,
+    ) -> Vec<(PublicKey, u32)> {
+        let mut out = Vec::new();
+        for (posting, dids) in &self.links {
+            let Some(&standing) = reach.get(posting) else {
+                continue;
+            };
+            for (did, at) in dids {
+                if state.is_void(posting, *at) {
+                    continue;
+                }
+                if let Ok(identity) = PublicKey::from_did_key(did) {
+                    out.push((identity, standing));
+                }
+            }
+        }
+        for e in self.entries.values() {
+            if let Some(Ok(c)) = &e.checked {
+                if let Ok(issuer) = PublicKey::from_did_key(&c.issuer) {
+                    out.push((issuer, crate::node::admission::standing_of(0.0)));
+                }
+            }
+        }
+        out
+    }
+
+    /// The posting keys linked to the identity `did` (links by void keys left out).
     pub(crate) fn linked_keys(&self, state: &ModerationState, did: &str) -> Vec<PublicKey> {
         self.links
             .iter()
@@ -414,6 +448,37 @@ mod tests {
             valid_from: Some(from),
             valid_until: Some(until),
         }
+    }
+
+    /// Admission's additions: identities linked by posting keys within reach (with their
+    /// standing), not by others; the issuers of checked credentials.
+    #[test]
+    fn identity_reach_follows_links_from_keys_within_reach_and_issuers_held() {
+        let (posting, outsider, identity, other_identity) = (key(1), key(2), key(3), key(4));
+        let state = ModerationState::new();
+        let mut ix = CredentialIndex::default();
+        ix.add_link(
+            posting.public_key(),
+            &identity.public_key().to_did_key(),
+            10,
+        );
+        ix.add_link(
+            outsider.public_key(),
+            &other_identity.public_key().to_did_key(),
+            10,
+        );
+        let reach: HashMap<PublicKey, u32> = [(posting.public_key(), 7)].into();
+        assert_eq!(
+            ix.identity_reach(&state, &reach),
+            vec![(identity.public_key(), 7)]
+        );
+        // An unchecked credential names no issuer yet; a checked one does.
+        let d = ix.add_local("{\"c\":1}");
+        assert_eq!(ix.identity_reach(&state, &reach).len(), 1);
+        ix.set_checked(&d, Ok(checked(9, &identity, "urn:9", 0, u64::MAX)));
+        let got = ix.identity_reach(&state, &reach);
+        assert!(got.contains(&(key(9).public_key(), 1)), "{got:?}");
+        assert!(!got.iter().any(|(k, _)| *k == other_identity.public_key()));
     }
 
     /// The facts follow links, time and revocations; an object counts only when its author
