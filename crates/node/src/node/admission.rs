@@ -240,8 +240,7 @@ impl Admission {
         if !set.active || set.core.contains(author) {
             return Admit::Store;
         }
-        let over_quota = self.max_store_bytes > 0
-            && self.metrics.store_bytes.load(Ordering::Relaxed) > self.max_store_bytes;
+        let over_quota = self.over_quota();
         match set.reach.get(author) {
             Some(&standing) if over_quota => {
                 Metrics::inc(&self.metrics.admission_over_quota_total);
@@ -257,9 +256,17 @@ impl Admission {
         }
     }
 
+    /// Whether the store is over its disk quota (`max_store_mib`; none when 0).
+    fn over_quota(&self) -> bool {
+        self.max_store_bytes > 0
+            && self.metrics.store_bytes.load(Ordering::Relaxed) > self.max_store_bytes
+    }
+
     /// Puts a derived set in force; returns the authors admitted now that were not before
-    /// (their quarantined objects are to be promoted). A set that admits more also clears
-    /// the memory of refused ids, so catch-up fetches what it refused before.
+    /// and whose quarantined objects are to be promoted: over the disk quota only those of
+    /// the core (the others' objects stay in quarantine, as [`Admission::decide`] would put
+    /// them there). A set that admits more also clears the memory of refused ids, so
+    /// catch-up fetches what it refused before.
     pub(crate) fn replace(
         &self,
         viewers_or_roots: bool,
@@ -282,6 +289,11 @@ impl Admission {
             Vec::new()
         };
         let widened = (set.active && !active) || !newly.is_empty();
+        let newly = if self.over_quota() {
+            newly.into_iter().filter(|a| core.contains(a)).collect()
+        } else {
+            newly
+        };
         set.active = active;
         set.core = core;
         set.reach = reach;
@@ -675,6 +687,30 @@ mod tests {
             }
         );
         assert_eq!(m.admission_over_quota_total.load(Ordering::Relaxed), 1);
+        // Over the quota, a new set promotes the core's quarantined objects only (after a
+        // restart every author is new to the set): the rest stay where `decide` puts them.
+        let b = Admission::new(
+            &AdmissionConfig {
+                max_store_mib: 1,
+                ..AdmissionConfig::default()
+            },
+            m.clone(),
+        );
+        let newly = b.replace(true, [key(1)].into(), within(&[key(1), key(2)]));
+        assert_eq!(newly, vec![key(1)]);
+        m.store_bytes.store(0, Ordering::Relaxed);
+        let c = Admission::new(
+            &AdmissionConfig {
+                max_store_mib: 1,
+                ..AdmissionConfig::default()
+            },
+            m.clone(),
+        );
+        let mut newly = c.replace(true, [key(1)].into(), within(&[key(1), key(2)]));
+        newly.sort();
+        let mut both = vec![key(1), key(2)];
+        both.sort();
+        assert_eq!(newly, both);
     }
 
     #[test]
