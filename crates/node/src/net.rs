@@ -197,6 +197,8 @@ pub(crate) struct NetParams {
     pub listen_file: Option<std::path::PathBuf>,
     /// Inbound connections per IP address.
     pub max_connections_per_ip: usize,
+    /// Inbound connections per network prefix (IPv4 /24, IPv6 /64).
+    pub max_connections_per_prefix: usize,
     /// Address scopes the node may dial besides those of the configured peers.
     pub dial_scopes: Vec<DialScope>,
     /// Gossip messages a second per peer (sustained).
@@ -285,7 +287,11 @@ pub(crate) fn build_swarm(
                     .with_max_concurrent_streams(32),
             );
             Ok(Behaviour {
-                ip_limits: IpLimits::new(params.max_connections_per_ip, metrics.clone()),
+                ip_limits: IpLimits::new(
+                    params.max_connections_per_ip,
+                    params.max_connections_per_prefix,
+                    metrics.clone(),
+                ),
                 limits: connection_limits::Behaviour::new(
                     connection_limits::ConnectionLimits::default()
                         .with_max_established_per_peer(Some(2))

@@ -182,6 +182,7 @@ pub(crate) async fn run(
         unsafe_dev_publish_raw: config.unsafe_dev_publish_raw,
         listen_file: Some(data_dir.join(LISTEN_ADDRS_FILE)),
         max_connections_per_ip: config.net.max_connections_per_ip.max(1),
+        max_connections_per_prefix: config.net.max_connections_per_prefix.max(1),
         dial_scopes: config.net.dial_scopes.clone(),
         gossip_rate_per_peer: config.net.gossip_rate_per_peer,
         gossip_burst_per_peer: config.net.gossip_burst_per_peer,

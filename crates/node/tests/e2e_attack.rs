@@ -440,6 +440,8 @@ fn an_object_first_sent_on_the_wrong_topic_still_arrives_on_the_right_one() {
 struct Netns {
     name: String,
     host_if: String,
+    ns_if: String,
+    n: u8,
     pub here: String,
 }
 
@@ -489,9 +491,129 @@ impl Netns {
         Netns {
             name,
             host_if,
+            ns_if,
+            n,
             here,
         }
     }
+
+    /// Gives the namespace `k` more addresses in its /24 (10.213.n.10 and up).
+    fn add_addresses(&self, k: u8) -> Vec<String> {
+        (0..k)
+            .map(|i| {
+                let a = format!("10.213.{}.{}", self.n, 10 + i);
+                let out = std::process::Command::new("ip")
+                    .args(["netns", "exec", &self.name, "ip", "addr", "add"])
+                    .arg(format!("{a}/24"))
+                    .args(["dev", &self.ns_if])
+                    .output()
+                    .unwrap();
+                assert!(out.status.success(), "{out:?}");
+                a
+            })
+            .collect()
+    }
+}
+
+/// The attacker of the prefix test: raw TCP connections from each source address, held
+/// open without a handshake; prints how many the node closed (refused) while held.
+const HOLD_CONNECTIONS_PY: &str = r#"
+import json, socket, sys, time
+target, port, per, hold = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+socks = []
+for src in sys.argv[5:]:
+    for _ in range(per):
+        s = socket.socket()
+        s.bind((src, 0))
+        s.settimeout(5)
+        s.connect((target, port))
+        socks.append(s)
+time.sleep(hold)
+closed = 0
+for s in socks:
+    s.setblocking(False)
+    try:
+        if s.recv(1) == b"":
+            closed += 1
+    except BlockingIOError:
+        pass
+    except OSError:
+        closed += 1
+print(json.dumps({"opened": len(socks), "closed": closed}))
+"#;
+
+/// Many addresses of one network (an IPv4 /24 here; an IPv6 /64 counts the same way): each
+/// stays under the per-address limit, the prefix's limit stops them together, and the
+/// honest peer (another network) is still served.
+#[test]
+fn twenty_addresses_of_one_network_share_one_prefix_limit() {
+    let _one = serial();
+    let ns = Netns::create(8);
+    let sources = ns.add_addresses(20);
+    let tmp = tempfile::tempdir().unwrap();
+    let honest = Node::start(&tmp.path().join("honest"), &[]);
+    let victim = start_with(
+        &tmp.path().join("victim"),
+        "[net]\nmax_connections_per_ip = 8\nmax_connections_per_prefix = 32\n",
+        &[
+            "--listen",
+            &format!("/ip4/{}/tcp/0", ns.here),
+            "--bootstrap",
+            &honest.tcp_addr(),
+        ],
+    );
+    let honest_id = honest.peer_id();
+    wait_until("victim connected to the honest node", || {
+        victim.connected().contains(&honest_id)
+    });
+    let target = std::fs::read_to_string(victim.dir.join(vouch_node::client::LISTEN_ADDRS_FILE))
+        .unwrap()
+        .lines()
+        .find(|l| l.contains(&ns.here))
+        .unwrap()
+        .to_owned();
+    let port = target
+        .split("/tcp/")
+        .nth(1)
+        .unwrap()
+        .split('/')
+        .next()
+        .unwrap();
+    // 20 addresses x 8 connections: each address at the per-address limit, 160 in all.
+    let out = std::process::Command::new("ip")
+        .args([
+            "netns",
+            "exec",
+            &ns.name,
+            "python3",
+            "-c",
+            HOLD_CONNECTIONS_PY,
+        ])
+        .args([ns.here.as_str(), port, "8", "3"])
+        .args(&sources)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["opened"], 160, "{report}");
+    // Beyond 32 for the /24, refused before any handshake: closed under the attacker.
+    let by_prefix = victim.metric("net_prefix_limit_refused_total");
+    assert!(
+        by_prefix >= 100,
+        "refused for the prefix: {by_prefix}, {report}"
+    );
+    assert!(report["closed"].as_u64().unwrap() >= 100, "{report}");
+    assert_eq!(victim.metric("net_ip_limit_refused_total"), 0);
+    // The honest peer is still connected and served.
+    assert!(victim.connected().contains(&honest_id));
+    let p = post(&key(9), "after the crowd", false);
+    assert_eq!(honest.submit(&p).status, 200);
+    wait_until("an honest object on the victim", || victim.has(&p.id()));
+    eprintln!("prefix: {report}, refused for the prefix {by_prefix}");
 }
 
 impl Drop for Netns {

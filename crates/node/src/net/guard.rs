@@ -1,5 +1,5 @@
 //! The network's gates: a behaviour that refuses inbound connections beyond a number per IP
-//! address before any handshake ([`IpLimits`]), and a transport that refuses to dial
+//! address and per network prefix (IPv4 /24, IPv6 /64) before any handshake ([`IpLimits`]), and a transport that refuses to dial
 //! addresses outside the scopes the config allows ([`DialFilter`]), whoever asked for the
 //! dial (Kademlia, identify, rendezvous, known peers).
 
@@ -25,34 +25,84 @@ use crate::node::metrics::Metrics;
 #[error("more than {0} connections from one IP address")]
 pub(crate) struct TooManyFromIp(pub usize);
 
-/// Refuses inbound connections (pending ones included) beyond `max_per_ip` per IP address.
+/// The error of an inbound connection refused for its network prefix.
+#[derive(Debug, thiserror::Error)]
+#[error("more than {0} connections from one network prefix (IPv4 /24, IPv6 /64)")]
+pub(crate) struct TooManyFromPrefix(pub usize);
+
+/// The network prefix an address counts against: its IPv4 /24 or its IPv6 /64 (an
+/// IPv4-mapped IPv6 address counts as the IPv4 address). One party usually holds a whole
+/// prefix (a home or cloud IPv6 /64 has 2^64 addresses), so a per-address limit alone does
+/// not bound it.
+pub(crate) fn prefix_of(ip: IpAddr) -> (bool, u64) {
+    match ip {
+        IpAddr::V4(v4) => (false, u64::from(u32::from(v4) >> 8)),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => (false, u64::from(u32::from(v4) >> 8)),
+            None => (true, (u128::from(v6) >> 64) as u64),
+        },
+    }
+}
+
+/// Refuses inbound connections (pending ones included) beyond `max_per_ip` per IP address
+/// and `max_per_prefix` per network prefix ([`prefix_of`]).
 #[derive(Debug)]
 pub(crate) struct IpLimits {
     max_per_ip: usize,
+    max_per_prefix: usize,
     by_ip: HashMap<IpAddr, usize>,
+    by_prefix: HashMap<(bool, u64), usize>,
     by_conn: HashMap<ConnectionId, IpAddr>,
     metrics: Arc<Metrics>,
 }
 
+/// One less in `map[key]`, the entry gone at zero.
+fn decrement<K: std::hash::Hash + Eq>(map: &mut HashMap<K, usize>, key: &K) {
+    if let Some(n) = map.get_mut(key) {
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            map.remove(key);
+        }
+    }
+}
+
 impl IpLimits {
-    /// At most `max_per_ip` inbound connections per address.
-    pub(crate) fn new(max_per_ip: usize, metrics: Arc<Metrics>) -> Self {
+    /// At most `max_per_ip` inbound connections per address and `max_per_prefix` per
+    /// network prefix.
+    pub(crate) fn new(max_per_ip: usize, max_per_prefix: usize, metrics: Arc<Metrics>) -> Self {
         IpLimits {
             max_per_ip: max_per_ip.max(1),
+            max_per_prefix: max_per_prefix.max(1),
             by_ip: HashMap::new(),
+            by_prefix: HashMap::new(),
             by_conn: HashMap::new(),
             metrics,
         }
     }
 
+    /// Counts an inbound connection from `ip`, or refuses it.
+    fn admit(&mut self, id: ConnectionId, ip: IpAddr) -> Result<(), ConnectionDenied> {
+        if self.by_ip.get(&ip).copied().unwrap_or(0) >= self.max_per_ip {
+            Metrics::inc(&self.metrics.net_ip_limit_refused_total);
+            return Err(ConnectionDenied::new(TooManyFromIp(self.max_per_ip)));
+        }
+        let prefix = prefix_of(ip);
+        if self.by_prefix.get(&prefix).copied().unwrap_or(0) >= self.max_per_prefix {
+            Metrics::inc(&self.metrics.net_prefix_limit_refused_total);
+            return Err(ConnectionDenied::new(TooManyFromPrefix(
+                self.max_per_prefix,
+            )));
+        }
+        *self.by_ip.entry(ip).or_insert(0) += 1;
+        *self.by_prefix.entry(prefix).or_insert(0) += 1;
+        self.by_conn.insert(id, ip);
+        Ok(())
+    }
+
     fn release(&mut self, id: ConnectionId) {
         if let Some(ip) = self.by_conn.remove(&id) {
-            if let Some(n) = self.by_ip.get_mut(&ip) {
-                *n = n.saturating_sub(1);
-                if *n == 0 {
-                    self.by_ip.remove(&ip);
-                }
-            }
+            decrement(&mut self.by_ip, &ip);
+            decrement(&mut self.by_prefix, &prefix_of(ip));
         }
     }
 }
@@ -70,14 +120,7 @@ impl NetworkBehaviour for IpLimits {
         let Some(ip) = ip_of(remote_addr) else {
             return Ok(());
         };
-        let n = self.by_ip.entry(ip).or_insert(0);
-        if *n >= self.max_per_ip {
-            Metrics::inc(&self.metrics.net_ip_limit_refused_total);
-            return Err(ConnectionDenied::new(TooManyFromIp(self.max_per_ip)));
-        }
-        *n += 1;
-        self.by_conn.insert(connection_id, ip);
-        Ok(())
+        self.admit(connection_id, ip)
     }
 
     fn handle_established_inbound_connection(
@@ -177,5 +220,51 @@ impl<T: Transport + Unpin> Transport for DialFilter<T> {
         cx: &mut Context<'_>,
     ) -> Poll<TransportEvent<Self::ListenerUpgrade, Self::Error>> {
         Pin::new(&mut self.get_mut().inner).poll(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::Ordering;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse()
+            .unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED))
+    }
+
+    #[test]
+    fn addresses_of_one_prefix_share_its_limit_and_release_frees_it() {
+        let m = Arc::new(Metrics::default());
+        let mut g = IpLimits::new(2, 3, m.clone());
+        let mut n = 0;
+        let mut next = || {
+            n += 1;
+            ConnectionId::new_unchecked(n)
+        };
+        // Two from one address, then the address is full.
+        assert!(g.admit(next(), ip("10.0.0.1")).is_ok());
+        assert!(g.admit(next(), ip("10.0.0.1")).is_ok());
+        assert!(g.admit(next(), ip("10.0.0.1")).is_err());
+        assert_eq!(m.net_ip_limit_refused_total.load(Ordering::Relaxed), 1);
+        // A third address of the same /24 fills the prefix; a fourth is refused for it.
+        let third = next();
+        assert!(g.admit(third, ip("10.0.0.2")).is_ok());
+        assert!(g.admit(next(), ip("10.0.0.3")).is_err());
+        assert_eq!(m.net_prefix_limit_refused_total.load(Ordering::Relaxed), 1);
+        // Another /24, and an IPv6 /64, count apart.
+        assert!(g.admit(next(), ip("10.0.1.3")).is_ok());
+        for host in ["2001:db8::1", "2001:db8::2", "2001:db8::ffff:1"] {
+            assert!(g.admit(next(), ip(host)).is_ok());
+        }
+        assert!(g.admit(next(), ip("2001:db8::9")).is_err());
+        assert!(g.admit(next(), ip("2001:db8:0:1::9")).is_ok());
+        // An IPv4-mapped IPv6 address is its IPv4 address's prefix.
+        assert_eq!(prefix_of(ip("::ffff:10.0.0.7")), prefix_of(ip("10.0.0.7")));
+        // A closed connection frees its address's and its prefix's share.
+        g.release(third);
+        assert!(g.admit(next(), ip("10.0.0.3")).is_ok());
+        assert_eq!(g.by_conn.len(), g.by_ip.values().sum::<usize>());
+        assert_eq!(g.by_conn.len(), g.by_prefix.values().sum::<usize>());
     }
 }

@@ -486,6 +486,8 @@ pub struct NetConfig {
     pub fault_half_life_secs: u64,
     /// Inbound connections per IP address (pending ones included).
     pub max_connections_per_ip: usize,
+    /// Inbound connections per network prefix, IPv4 /24 or IPv6 /64 (pending ones included).
+    pub max_connections_per_prefix: usize,
     /// Address scopes the node dials besides those of its configured peers (`public`,
     /// `private`, `loopback`, `link-local`). Addresses learned from peers (identify,
     /// Kademlia, rendezvous, the known-peers table) outside them are never dialled.
@@ -505,6 +507,7 @@ impl Default for NetConfig {
             ban_secs: 3600,
             fault_half_life_secs: 600,
             max_connections_per_ip: 16,
+            max_connections_per_prefix: 64,
             dial_scopes: vec![DialScope::Public],
             gossip_rate_per_peer: 500,
             gossip_burst_per_peer: 2000,

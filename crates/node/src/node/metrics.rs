@@ -136,6 +136,9 @@ metrics! {
     api_unauthorized_total: "counter",
     /// Inbound connections refused because their IP address had too many already.
     net_ip_limit_refused_total: "counter",
+    /// Inbound connections refused because their network prefix (IPv4 /24, IPv6 /64) had
+    /// too many already.
+    net_prefix_limit_refused_total: "counter",
     /// Dials refused because the address is outside the scopes the config allows.
     net_dials_refused_total: "counter",
     /// Gossip messages ignored because their sender was over its rate.
