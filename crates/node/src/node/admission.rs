@@ -256,6 +256,12 @@ impl Admission {
         }
     }
 
+    /// Whether a disk quota is configured: only then do reachable authors' objects wait in
+    /// quarantine with a positive standing, which must follow the reach as it changes.
+    pub(crate) fn has_disk_quota(&self) -> bool {
+        self.max_store_bytes > 0
+    }
+
     /// Whether the store is over its disk quota (`max_store_mib`; none when 0).
     fn over_quota(&self) -> bool {
         self.max_store_bytes > 0

@@ -1210,7 +1210,19 @@ impl Worker {
             crate::node::admission::extend_reach(&mut r, extra);
             (c, r, any)
         };
+        // With a disk quota, rows of reachable authors wait in quarantine with a standing:
+        // it follows their trust (0 once they leave the reach), so eviction stays
+        // least-trusted first.
+        let restand = hook.admission.has_disk_quota().then(|| {
+            reach
+                .iter()
+                .map(|(k, s)| (*k.as_bytes(), *s))
+                .collect::<std::collections::HashMap<_, _>>()
+        });
         let newly = hook.admission.replace(any, core_set, reach);
+        if let Some(r) = restand {
+            hook.writer.restand(r);
+        }
         if !newly.is_empty() {
             hook.writer
                 .promote(newly.iter().map(|k| *k.as_bytes()).collect());

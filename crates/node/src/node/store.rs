@@ -411,6 +411,9 @@ enum WriteCmd {
     Promote {
         authors: Vec<[u8; 32]>,
     },
+    Restand {
+        reach: std::collections::HashMap<[u8; 32], u32>,
+    },
 }
 
 /// The quarantine's bounds.
@@ -571,6 +574,7 @@ impl std::fmt::Debug for WriteCmd {
             WriteCmd::Unban { peer_id } => write!(f, "Unban({peer_id})"),
             WriteCmd::Quarantine { objects, .. } => write!(f, "Quarantine({})", objects.len()),
             WriteCmd::Promote { authors } => write!(f, "Promote({})", authors.len()),
+            WriteCmd::Restand { reach } => write!(f, "Restand({})", reach.len()),
         }
     }
 }
@@ -698,6 +702,15 @@ impl StoreWriter {
             return;
         }
         if self.tx.try_send(WriteCmd::Promote { authors }).is_err() {
+            Metrics::inc(&self.metrics.queue_full_total);
+        }
+    }
+
+    /// Gives the quarantined rows of positive standing (reachable authors held over the disk
+    /// quota) their author's standing in `reach` now, 0 for an author who left it, so the
+    /// eviction order follows trust as it changes (best effort).
+    pub(crate) fn restand(&self, reach: std::collections::HashMap<[u8; 32], u32>) {
+        if self.tx.try_send(WriteCmd::Restand { reach }).is_err() {
             Metrics::inc(&self.metrics.queue_full_total);
         }
     }
@@ -975,6 +988,10 @@ fn apply_batch(
                     let q = quarantine_rows(&tx, objects, *quotas, received, totals, metrics)?;
                     out.push(CmdOut::Quarantined(q));
                 }
+                WriteCmd::Restand { reach } => {
+                    restand_rows(&tx, reach)?;
+                    out.push(CmdOut::Done);
+                }
                 WriteCmd::Promote { authors: keys } => {
                     for key in keys {
                         let rows: Vec<StoredObject> = {
@@ -1112,6 +1129,31 @@ fn quarantine_rows(
         }
     }
     Ok(out)
+}
+
+/// Sets the standing of quarantined rows of positive standing to their author's standing in
+/// `reach` (0 when it left the reach). Reads only the rows of positive standing (by the
+/// eviction index): none unless the store went over its disk quota.
+fn restand_rows(
+    tx: &rusqlite::Transaction<'_>,
+    reach: &std::collections::HashMap<[u8; 32], u32>,
+) -> Result<usize, StoreError> {
+    let held: Vec<(Vec<u8>, i64)> = tx
+        .prepare_cached("SELECT DISTINCT author, standing FROM quarantine WHERE standing > 0")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut set = tx.prepare_cached("UPDATE quarantine SET standing = ?2 WHERE author = ?1")?;
+    let mut changed = 0;
+    for (author, standing) in held {
+        let now = <[u8; 32]>::try_from(author.as_slice())
+            .ok()
+            .and_then(|a| reach.get(&a).copied())
+            .unwrap_or(0);
+        if i64::from(now) != standing {
+            changed += set.execute(params![author, i64::from(now)])?;
+        }
+    }
+    Ok(changed)
 }
 
 /// Adds `n_objects` objects, the latest at `last_at`, to an author's row.
@@ -1927,6 +1969,41 @@ mod tests {
         assert!(r.in_quarantine(&trusted[2].id).unwrap());
         assert!(r.in_quarantine(&trusted[3].id).unwrap());
         assert!(flood.iter().all(|o| !r.in_quarantine(&o.id).unwrap()));
+    }
+
+    #[tokio::test]
+    async fn an_author_who_leaves_the_reach_is_evicted_like_a_stranger() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(dir.path(), Durability::Normal).unwrap();
+        let metrics = Arc::new(Metrics::default());
+        let (w, _handle) = StoreWriter::spawn(conn, metrics.clone());
+        let quotas = QuarantineQuotas {
+            per_author: 2,
+            objects: 10,
+            bytes: 1 << 20,
+        };
+        // Two reachable authors wait over the disk quota (standing 500,001 each).
+        let stays = post_by(1, 0);
+        let leaves = post_by(2, 0);
+        w.quarantine(
+            with_standing(&[stays.clone(), leaves.clone()], 500_001),
+            quotas,
+        )
+        .await
+        .unwrap();
+        // The reach changes: author 2 left it, author 1 is still there.
+        let mut reach = std::collections::HashMap::new();
+        reach.insert(stays.author, 700_001u32);
+        w.restand(reach);
+        // A stranger flood past the bound: the author who left goes like a stranger (it is
+        // the oldest of the standing-0 rows), the one within reach stays.
+        let flood: Vec<StoredObject> = (20..40).map(|s| post_by(s, 0)).collect();
+        for batch in flood.chunks(5) {
+            w.quarantine(strangers(batch), quotas).await.unwrap();
+        }
+        let r = StoreReader::open(dir.path()).unwrap();
+        assert!(r.in_quarantine(&stays.id).unwrap());
+        assert!(!r.in_quarantine(&leaves.id).unwrap());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
