@@ -54,8 +54,27 @@ pub(crate) fn load_or_create_key(data_dir: &Path) -> anyhow::Result<Keypair> {
     Ok(Keypair::ed25519_from_bytes(&mut seed)?)
 }
 
-/// Starts the network loop on a thread of its own (a current-thread runtime): answers the
-/// node's peer id once the swarm listens, or why it could not start.
+/// How much lower than the rest of the node the network's threads run (a nice value): a
+/// flood keeps them busy, and the API's latency must not pay for it. The network loses
+/// nothing it must keep: gossip past its queue is `Ignore`d and catch-up brings it later.
+const NETWORK_NICE: i32 = 10;
+
+/// Lowers the calling thread's scheduling priority by [`NETWORK_NICE`] (Linux: nice values
+/// are per thread; best effort, elsewhere nothing).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        let tid = rustix::thread::gettid();
+        let now = rustix::process::getpriority_process(Some(tid)).unwrap_or(0);
+        if let Err(e) = rustix::process::setpriority_process(Some(tid), now + NETWORK_NICE) {
+            tracing::debug!(error = %e, "could not lower the network thread's priority");
+        }
+    }
+}
+
+/// Starts the network loop on a thread of its own (a current-thread runtime, its threads at
+/// a lower priority): answers the node's peer id once the swarm listens, or why it could
+/// not start.
 async fn spawn_network(
     params: NetParams,
     stores: NetStores,
@@ -70,8 +89,10 @@ async fn spawn_network(
         .spawn(move || {
             // The guard reports the network's end to `/healthz`, a panic included.
             let _alive = alive;
+            lower_priority();
             let rt = match tokio::runtime::Builder::new_current_thread()
                 .enable_all()
+                .on_thread_start(lower_priority)
                 .build()
             {
                 Ok(rt) => rt,
