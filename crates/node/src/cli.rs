@@ -178,9 +178,12 @@ enum Command {
         vouch demo --keep    # the nodes keep running until Ctrl-C\n  vouch demo --json"
     )]
     Demo(demo::DemoArgs),
-    /// Nostr keys as Vouch sees them, and the Nostr benchmark (`specs/nostr.md`).
+    /// Nostr: keys as Vouch sees them, the node's Nostr viewers and decisions, NIP-85
+    /// assertions, and the Nostr benchmark (`specs/nostr.md`).
     #[command(subcommand)]
-    #[command(after_help = "Examples:\n  vouch nostr key npub1…\n  vouch nostr bench")]
+    #[command(
+        after_help = "Examples:\n  vouch nostr key npub1…\n  vouch nostr viewer npub1…\n  vouch nostr decide npub1viewer… --pubkey npub1author…\n  vouch nostr bench"
+    )]
     Nostr(nostr::NostrCmd),
 }
 

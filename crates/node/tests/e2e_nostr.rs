@@ -201,4 +201,59 @@ fn a_hostile_relay_is_counted_and_the_node_keeps_serving() {
     wait_until("the hidden verdict survives a restart", || {
         decide(&node)["verdict"] == "hide"
     });
+
+    // The same through the command line (`vouch nostr`, the node's API).
+    let cli = |args: &[&str]| -> std::process::Output {
+        vouch()
+            .args(args)
+            .env("VOUCH_DATA_DIR", dir.path())
+            .env("VOUCH_HOME", dir.path())
+            .output()
+            .unwrap()
+    };
+    let out = cli(&["nostr", "status", "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(status["viewers"][0]["pubkey"], pk(&v).as_str(), "{status}");
+    let note_file = dir.path().join("note.json");
+    std::fs::write(&note_file, note.to_string()).unwrap();
+    let out = cli(&[
+        "nostr",
+        "decide",
+        &pk(&v),
+        "--event",
+        note_file.to_str().unwrap(),
+        "--pubkey",
+        &pk(&a),
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.starts_with(' ')).collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("hide") && l.contains("event")),
+        "{text}"
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("show") && l.contains("author")),
+        "{text}"
+    );
+    assert!(text.contains("[list-block]"), "{text}");
+    // A new viewer by npub; a key that is not one is refused before any call.
+    let w = pk(&sk(9));
+    let out = cli(&["nostr", "viewer", &w, "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let added: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(added["pubkey"], w.as_str(), "{added}");
+    let out = cli(&["nostr", "assertions", &w, "--json"]);
+    assert!(out.status.success(), "{out:?}");
+    let out = cli(&["nostr", "viewer", "npub1notakey"]);
+    assert!(!out.status.success(), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("not a Nostr public key"),
+        "{out:?}"
+    );
 }

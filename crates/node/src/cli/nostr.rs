@@ -1,4 +1,6 @@
-//! `vouch nostr`: Nostr keys as Vouch sees them (`key`), and the Nostr benchmark (`bench`):
+//! `vouch nostr`: Nostr keys as Vouch sees them (`key`); a node's Nostr side over its API
+//! (`status`, `viewer`, `decide`, `assertions`, `publish`: `specs/nostr.md`, `/v1/nostr`);
+//! and the Nostr benchmark (`bench`):
 //! events verified and applied per second next to raw BIP-340 verification in the same run,
 //! memory per follow edge, and a generated follow graph imported and a viewer's trust
 //! computed (`specs/nostr.md` §8).
@@ -13,6 +15,7 @@ use rand_chacha::ChaCha8Rng;
 use vouch_reputation::{ModerationState, TrustGraph, TrustParams, TrustView};
 
 use crate::cli::progress::progress;
+use crate::cli::query::{print_decision, show, str_of, NodeAddr};
 use crate::nostr::event::{parse_event, sign_event, verify_signature, EventLimits};
 use crate::nostr::keys::NostrKey;
 use crate::nostr::map::{Fact, NostrState, KIND_FOLLOWS};
@@ -37,6 +40,61 @@ pub(crate) enum NostrCmd {
         after_help = "Examples:\n  vouch nostr bench\n  vouch nostr bench --authors 20000 --follows 1000000"
     )]
     Bench(BenchArgs),
+    /// The node's relays (connected or not), its Nostr viewers and how many authors it reads.
+    #[command(after_help = "Example:\n  vouch nostr status")]
+    Status {
+        #[command(flatten)]
+        node: NodeAddr,
+    },
+    /// Serve a Nostr key as a viewer (with the Nostr policy, `specs/nostr.md` §4; a viewer
+    /// that exists keeps its policy) and fetch its follows, mutes, lists and reports.
+    #[command(
+        after_help = "Example:\n  vouch nostr viewer npub10elfcs4fr0l0r8af98jlmgdh9c8tcxjvz9qkw038js35mp4dma8qzvjptg"
+    )]
+    Viewer {
+        /// The viewer's key: `npub1…` or 64 hex.
+        viewer: String,
+        #[command(flatten)]
+        node: NodeAddr,
+    },
+    /// Should the viewer see these authors and events, and why (Nostr events cited).
+    #[command(
+        after_help = "Examples:\n  vouch nostr decide npub1viewer… --pubkey npub1author…\n  vouch nostr decide npub1viewer… --event note.json --explain"
+    )]
+    Decide {
+        /// The viewer's key: `npub1…` or 64 hex.
+        viewer: String,
+        /// An author (`npub1…` or hex; repeatable).
+        #[arg(long = "pubkey", value_name = "KEY")]
+        pubkeys: Vec<String>,
+        /// A file holding one NIP-01 event as JSON (repeatable; `-` for standard input).
+        #[arg(long = "event", value_name = "FILE")]
+        events: Vec<std::path::PathBuf>,
+        /// Every reason, including those that had no effect.
+        #[arg(long)]
+        explain: bool,
+        #[command(flatten)]
+        node: NodeAddr,
+    },
+    /// The NIP-85 assertions (rank, followers) the node computes for the viewer.
+    #[command(after_help = "Example:\n  vouch nostr assertions npub1viewer…")]
+    Assertions {
+        /// The viewer's key: `npub1…` or 64 hex.
+        viewer: String,
+        #[command(flatten)]
+        node: NodeAddr,
+    },
+    /// Sign and send to the relays the viewer's assertions due now (`--all`: every one).
+    #[command(after_help = "Example:\n  vouch nostr publish npub1viewer… --all")]
+    Publish {
+        /// The viewer's key: `npub1…` or 64 hex.
+        viewer: String,
+        /// Republish every assertion, not only the changed ones.
+        #[arg(long)]
+        all: bool,
+        #[command(flatten)]
+        node: NodeAddr,
+    },
 }
 
 /// Arguments of `vouch nostr bench`.
@@ -76,7 +134,118 @@ pub(crate) fn run(cmd: NostrCmd) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         NostrCmd::Bench(args) => bench(&args).map(|()| ExitCode::SUCCESS),
+        NostrCmd::Status { node } => {
+            let a = node.call("GET", "/v1/nostr", None)?;
+            show(&node, &a, |v| {
+                for r in v["relays"].as_array().into_iter().flatten() {
+                    let up = if r["connected"] == true {
+                        "connected"
+                    } else {
+                        "not connected"
+                    };
+                    println!("relay   {}  ({up})", str_of(&r["url"]));
+                }
+                for w in v["viewers"].as_array().into_iter().flatten() {
+                    println!("viewer  {}  {}", str_of(&w["npub"]), str_of(&w["viewer"]));
+                }
+                println!("{} authors read", v["authors"]);
+            })
+        }
+        NostrCmd::Viewer { viewer, node } => {
+            let key = nostr_key(&viewer)?;
+            let body = serde_json::json!({ "viewer": key.to_hex() });
+            let a = node.call("POST", "/v1/nostr/viewers", Some(&body))?;
+            show(&node, &a, |v| {
+                println!("viewer        {}", str_of(&v["npub"]));
+                println!("as            {}", str_of(&v["viewer"]));
+                println!("service key   {}", str_of(&v["service_npub"]));
+                let tag: Vec<&str> = v["kind_10040_tag"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(str_of)
+                    .collect();
+                println!(
+                    "kind 10040    [\"{}\"] (add it to choose this node as provider)",
+                    tag.join("\", \"")
+                );
+            })
+        }
+        NostrCmd::Decide {
+            viewer,
+            pubkeys,
+            events,
+            explain,
+            node,
+        } => {
+            let key = nostr_key(&viewer)?;
+            let mut items = Vec::new();
+            let mut labels = Vec::new();
+            for p in &pubkeys {
+                items.push(serde_json::json!({ "pubkey": nostr_key(p)?.to_hex() }));
+                labels.push(format!("author {p}"));
+            }
+            for f in &events {
+                let text = if f.as_os_str() == "-" {
+                    std::io::read_to_string(std::io::stdin())?
+                } else {
+                    std::fs::read_to_string(f)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?
+                };
+                let event: serde_json::Value = serde_json::from_str(&text)
+                    .map_err(|e| anyhow::anyhow!("{}: not JSON: {e}", f.display()))?;
+                labels.push(format!("event {}", str_of(&event["id"])));
+                items.push(serde_json::json!({ "event": event }));
+            }
+            if items.is_empty() {
+                anyhow::bail!("nothing to decide: give --pubkey or --event");
+            }
+            let body = serde_json::json!({ "items": items, "explain": explain });
+            let path = format!("/v1/nostr/viewers/{}/decide", key.to_hex());
+            let a = node.call("POST", &path, Some(&body))?;
+            show(&node, &a, |v| {
+                for (d, label) in v["decisions"].as_array().into_iter().flatten().zip(&labels) {
+                    if d.get("error").is_some() {
+                        println!("error     {label}: {}", str_of(&d["error"]["code"]));
+                    } else {
+                        print_decision(label, d);
+                    }
+                }
+            })
+        }
+        NostrCmd::Assertions { viewer, node } => {
+            let key = nostr_key(&viewer)?;
+            let path = format!("/v1/nostr/viewers/{}/assertions", key.to_hex());
+            let a = node.call("GET", &path, None)?;
+            show(&node, &a, |v| {
+                for x in v["assertions"].as_array().into_iter().flatten() {
+                    println!(
+                        "rank {:>3}  followers {:>6}  {}",
+                        x["rank"],
+                        x["followers"],
+                        str_of(&x["pubkey"])
+                    );
+                }
+            })
+        }
+        NostrCmd::Publish { viewer, all, node } => {
+            let key = nostr_key(&viewer)?;
+            let path = format!(
+                "/v1/nostr/viewers/{}/publish{}",
+                key.to_hex(),
+                if all { "?all=true" } else { "" }
+            );
+            let a = node.call("POST", &path, None)?;
+            show(&node, &a, |v| {
+                let n = v["published"].as_array().map_or(0, Vec::len);
+                println!("{n} assertion event(s) signed and sent to the relays");
+            })
+        }
     }
+}
+
+fn nostr_key(s: &str) -> anyhow::Result<NostrKey> {
+    NostrKey::parse(s).ok_or_else(|| anyhow::anyhow!("not a Nostr public key: {s}"))
 }
 
 fn rss_bytes() -> Option<u64> {

@@ -297,11 +297,11 @@ pub(crate) fn encode(s: &str) -> String {
     out
 }
 
-fn str_of(v: &Value) -> &str {
+pub(crate) fn str_of(v: &Value) -> &str {
     v.as_str().unwrap_or("")
 }
 
-fn print_decision(label: &str, d: &Value) {
+pub(crate) fn print_decision(label: &str, d: &Value) {
     println!(
         "{:<8} score {:>5.2}  {label}",
         str_of(&d["verdict"]),
