@@ -106,11 +106,13 @@ fn ev_msg(e: &Value) -> Message {
 #[test]
 fn a_hostile_relay_is_counted_and_the_node_keeps_serving() {
     let now = now_ms() / 1000;
-    let (v, a, b, m) = (sk(1), sk(2), sk(3), sk(4));
+    let (v, a, b, m, x) = (sk(1), sk(2), sk(3), sk(4), sk(5));
     let honest = [
         event(&v, now - 10, 3, json!([p(&a), p(&b)]), ""),
         event(&a, now - 10, 10000, json!([p(&m)]), ""),
         event(&b, now - 10, 10000, json!([p(&m)]), ""),
+        // The viewer's own mute: its own choice, hidden without the quorum of two.
+        event(&v, now - 10, 10000, json!([p(&x)]), ""),
     ];
     let mut first: Vec<Message> = honest[..1].iter().map(ev_msg).collect();
     // A flood of 300 events from fresh keys with signatures that do not verify.
@@ -168,7 +170,7 @@ fn a_hostile_relay_is_counted_and_the_node_keeps_serving() {
         .iter()
         .map(|x| x.as_str().unwrap())
         .collect();
-    for e in &honest[1..] {
+    for e in &honest[1..3] {
         assert!(cited.contains(&e["id"].as_str().unwrap()), "{d}");
     }
     assert!(node.metric("nostr_refused_invalid_total") >= 300);
@@ -177,7 +179,7 @@ fn a_hostile_relay_is_counted_and_the_node_keeps_serving() {
     // Garbage text, the malformed EVENT, the binary frame, the oversized message.
     assert!(node.metric("nostr_relay_garbage_total") >= 3);
     // The flood applied nothing: only the honest events (and their replays as duplicates).
-    assert_eq!(node.metric("nostr_events_applied_total"), 3);
+    assert_eq!(node.metric("nostr_events_applied_total"), 4);
     assert_eq!(node.request("GET", "/healthz", &[]).status, 200);
     // The viewer's follow list in force is the newer one: a is still followed (shown).
     let note_a = event(&a, now, 1, json!([]), "hello");
@@ -189,6 +191,18 @@ fn a_hostile_relay_is_counted_and_the_node_keeps_serving() {
     );
     let got: Value = serde_json::from_slice(&r.body).unwrap();
     assert_eq!(got["decisions"][0]["verdict"], "show", "{got}");
+    // The author only the viewer muted: hidden, its mute cited.
+    let note_x = event(&x, now, 1, json!([]), "you muted me");
+    let body = json!({"items": [{"event": note_x}]}).to_string();
+    let r = node.request(
+        "POST",
+        &format!("/v1/nostr/viewers/{}/decide", pk(&v)),
+        body.as_bytes(),
+    );
+    let got: Value = serde_json::from_slice(&r.body).unwrap();
+    assert_eq!(got["decisions"][0]["verdict"], "hide", "{got}");
+    let cited = got["decisions"][0]["nostr_events"].to_string();
+    assert!(cited.contains(honest[3]["id"].as_str().unwrap()), "{got}");
 
     // Restart without relays: the evidence was kept (nostr.db) and replayed.
     assert!(node.stop());

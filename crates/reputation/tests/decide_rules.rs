@@ -387,6 +387,65 @@ fn quorum_hides_only_when_k_of_n_lists_agree() {
 }
 
 #[test]
+fn the_viewers_own_block_list_hides_without_the_quorum() {
+    let c = cast();
+    // The viewer's own list and a curator's, each naming a different author.
+    let own = list_ref(&c.viewer, "mine");
+    let theirs = list_ref(&c.curator, "spam");
+    let objs = [
+        header(&c.viewer, "mine", ListPurpose::Block, 1),
+        header(&c.curator, "spam", ListPurpose::Block, 1),
+        add(
+            &c.viewer,
+            &own,
+            Subject::Key(c.spammer.public_key()),
+            NOW - MIN,
+        ),
+        add(
+            &c.curator,
+            &theirs,
+            Subject::Key(c.other.public_key()),
+            NOW - MIN,
+        ),
+    ];
+    let s = state_of(&objs.iter().collect::<Vec<_>>());
+    let mut policy = Policy::new(c.viewer.public_key())
+        .subscribe(own.clone(), 1.0)
+        .subscribe(theirs.clone(), 1.0);
+    policy.quorum = Quorum {
+        min_lists: 2,
+        min_weight: 2.0,
+    };
+    // One list each: the viewer's own choice hides; someone else's alone only warns.
+    let d = decide_for(&s, &policy, &Item::author(c.spammer.public_key()));
+    assert_eq!(d.verdict, Verdict::Hide, "{:?}", codes(&d));
+    assert_eq!(
+        reason(&d, ReasonCode::ListBlock).list.as_deref(),
+        Some(&own)
+    );
+    assert!(!d.has(ReasonCode::ListBelowQuorum));
+    let d = decide_for(&s, &policy, &Item::author(c.other.public_key()));
+    assert_eq!(d.verdict, Verdict::Warn, "{:?}", codes(&d));
+    assert!(d.has(ReasonCode::ListBelowQuorum));
+    // The same through a post (the precomputed template path) and `explain`.
+    let p = post(&c.spammer, NOW - MIN, None);
+    assert_eq!(decide_for(&s, &policy, &p).verdict, Verdict::Hide);
+    assert_eq!(explain_for(&s, &policy, &p).verdict, Verdict::Hide);
+    // An expired entry on the viewer's own list hides nothing.
+    let gone = add_full(
+        &c.viewer,
+        &own,
+        Subject::Key(c.friend.public_key()),
+        NOW - 2 * MIN,
+        None,
+        None,
+        Some(NOW - MIN),
+    );
+    let s = state_of(&[&objs[0], &objs[1], &objs[2], &objs[3], &gone]);
+    assert_ne!(author_verdict(&s, &policy, &c.friend), Verdict::Hide);
+}
+
+#[test]
 fn allow_list_outweighs_block_lists() {
     let c = cast();
     let (refs, mut objs) = three_lists(&c);

@@ -1424,9 +1424,22 @@ impl<'a> View<'a> {
         let mut block_weight = 0.0f32;
         let mut allow_weight = 0.0f32;
         let mut n_pure = 0;
+        // A block list the viewer owns is the viewer's own choice, as an override is: it
+        // hides without the quorum, which is about trusting others' lists.
+        let own_list = |source: u32| {
+            self.sources[source as usize]
+                .list
+                .as_ref()
+                .is_some_and(|l| l.owner == self.policy.viewer)
+        };
+        let mut own_block = false;
         if let Some((_, rec)) = pure {
             n_pure = rec.n_block_srcs as usize;
             block_weight = rec.block_weight;
+            own_block = rec
+                .hits
+                .iter()
+                .any(|h| h.kind == HitKind::Block && live(h) && own_list(h.source));
         }
         for (s, h) in hits() {
             match h.kind {
@@ -1434,6 +1447,7 @@ impl<'a> View<'a> {
                     self.list_reason(ReasonCode::EntryExpired, Verdict::Show, subject_of(s), h)
                 })),
                 HitKind::Block => {
+                    own_block |= own_list(h.source);
                     let new = block_srcs.insert(h.source);
                     block_weight +=
                         f32::from(u8::from(new)) * self.sources[h.source as usize].weight;
@@ -1467,8 +1481,8 @@ impl<'a> View<'a> {
         let n_blocks = block_srcs.len() + n_pure;
         if n_blocks > 0 {
             let q = self.policy.quorum;
-            let quorum_met =
-                n_blocks >= q.min_lists.max(1) as usize && block_weight >= q.min_weight;
+            let quorum_met = own_block
+                || (n_blocks >= q.min_lists.max(1) as usize && block_weight >= q.min_weight);
             let mut effect = if quorum_met {
                 Verdict::Hide
             } else {
