@@ -168,6 +168,8 @@ pub(crate) struct Source {
     pub(crate) via: Option<PublicKey>,
     /// (seq, versions) when the publisher equivocated.
     pub(crate) equivocation: Option<(u64, Vec<ObjectId>)>,
+    /// A subscribed list the viewer owns: its block entries need no quorum.
+    pub(crate) own: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -246,6 +248,9 @@ pub(crate) struct Record {
     /// Distinct block sources, and their total weight.
     pub(crate) n_block_srcs: u32,
     pub(crate) block_weight: f32,
+    /// The latest expiry of a block entry on a list the viewer owns (`u64::MAX`: one does
+    /// not expire; 0: none): while it is after now, the quorum is met.
+    pub(crate) own_until: u64,
     /// The earliest expiry among the hits (`u64::MAX` when none expires).
     pub(crate) min_expiry: u64,
     /// For an author: the viewer's trust in them, read once when the record is compiled
@@ -269,8 +274,12 @@ impl Record {
             !self.hits.is_empty() && self.hits.iter().all(|h| h.kind == HitKind::Block);
         self.n_block_srcs = 0;
         self.block_weight = 0.0;
+        self.own_until = 0;
         let mut last = None;
         for h in &self.hits {
+            if h.kind == HitKind::Block && sources[h.source as usize].own {
+                self.own_until = self.own_until.max(h.expires.unwrap_or(u64::MAX));
+            }
             if h.kind == HitKind::Block && last != Some(h.source) {
                 self.n_block_srcs += 1;
                 self.block_weight += sources[h.source as usize].weight;
@@ -690,6 +699,7 @@ impl<'a> View<'a> {
         for (list_ref, (weight, via)) in resolve_subscriptions(state, policy, now) {
             let source = b.sources.len() as u32;
             b.sources.push(Source {
+                own: list_ref.owner == policy.viewer,
                 list: Some(Arc::new(list_ref.clone())),
                 header: None,
                 labeler: None,
@@ -716,6 +726,7 @@ impl<'a> View<'a> {
                 };
                 let source = b.sources.len() as u32;
                 b.sources.push(Source {
+                    own: false,
                     list: Some(Arc::new(list_ref.clone())),
                     header: Some(header_id),
                     labeler: None,
@@ -758,6 +769,7 @@ impl<'a> View<'a> {
         for labeler in labelers {
             let source = b.sources.len() as u32;
             b.sources.push(Source {
+                own: false,
                 list: None,
                 header: None,
                 labeler: Some(labeler),
@@ -793,6 +805,7 @@ impl<'a> View<'a> {
         // The viewer's overrides and revoked keys.
         let viewer_source = b.sources.len() as u32;
         b.sources.push(Source {
+            own: false,
             list: None,
             header: None,
             labeler: None,
@@ -1426,20 +1439,11 @@ impl<'a> View<'a> {
         let mut n_pure = 0;
         // A block list the viewer owns is the viewer's own choice, as an override is: it
         // hides without the quorum, which is about trusting others' lists.
-        let own_list = |source: u32| {
-            self.sources[source as usize]
-                .list
-                .as_ref()
-                .is_some_and(|l| l.owner == self.policy.viewer)
-        };
         let mut own_block = false;
         if let Some((_, rec)) = pure {
             n_pure = rec.n_block_srcs as usize;
             block_weight = rec.block_weight;
-            own_block = rec
-                .hits
-                .iter()
-                .any(|h| h.kind == HitKind::Block && live(h) && own_list(h.source));
+            own_block = rec.own_until > now;
         }
         for (s, h) in hits() {
             match h.kind {
@@ -1447,7 +1451,7 @@ impl<'a> View<'a> {
                     self.list_reason(ReasonCode::EntryExpired, Verdict::Show, subject_of(s), h)
                 })),
                 HitKind::Block => {
-                    own_block |= own_list(h.source);
+                    own_block |= self.sources[h.source as usize].own;
                     let new = block_srcs.insert(h.source);
                     block_weight +=
                         f32::from(u8::from(new)) * self.sources[h.source as usize].weight;
