@@ -238,6 +238,16 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Reads a file named on the command line, or standard input for `-`.
+pub(crate) fn read_input(path: &std::path::Path) -> anyhow::Result<String> {
+    use anyhow::Context;
+    if path == std::path::Path::new("-") {
+        Ok(std::io::read_to_string(std::io::stdin())?)
+    } else {
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

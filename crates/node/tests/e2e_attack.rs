@@ -515,6 +515,49 @@ impl Netns {
     }
 }
 
+/// An honest node and a victim listening on the host's end of `ns` (so an attacker in the
+/// namespace reaches it from addresses of its own), connected to each other.
+struct NsVictim {
+    honest: Node,
+    victim: Node,
+    honest_id: String,
+    /// The victim's listen address on the namespace's link.
+    target: String,
+}
+
+impl NsVictim {
+    fn start(dir: &std::path::Path, ns: &Netns, config: &str) -> NsVictim {
+        let honest = Node::start(&dir.join("honest"), &[]);
+        let victim = start_with(
+            &dir.join("victim"),
+            config,
+            &[
+                "--listen",
+                &format!("/ip4/{}/tcp/0", ns.here),
+                "--bootstrap",
+                &honest.tcp_addr(),
+            ],
+        );
+        let honest_id = honest.peer_id();
+        wait_until("victim connected to the honest node", || {
+            victim.connected().contains(&honest_id)
+        });
+        let target =
+            std::fs::read_to_string(victim.dir.join(vouch_node::client::LISTEN_ADDRS_FILE))
+                .unwrap()
+                .lines()
+                .find(|l| l.contains(&ns.here))
+                .unwrap()
+                .to_owned();
+        NsVictim {
+            honest,
+            victim,
+            honest_id,
+            target,
+        }
+    }
+}
+
 /// The attacker of the prefix test: raw TCP connections from each source address, held
 /// open without a handshake; prints how many the node closed (refused) while held.
 const HOLD_CONNECTIONS_PY: &str = r#"
@@ -551,27 +594,16 @@ fn twenty_addresses_of_one_network_share_one_prefix_limit() {
     let ns = Netns::create(8);
     let sources = ns.add_addresses(20);
     let tmp = tempfile::tempdir().unwrap();
-    let honest = Node::start(&tmp.path().join("honest"), &[]);
-    let victim = start_with(
-        &tmp.path().join("victim"),
+    let NsVictim {
+        honest,
+        victim,
+        honest_id,
+        target,
+    } = NsVictim::start(
+        tmp.path(),
+        &ns,
         "[net]\nmax_connections_per_ip = 8\nmax_connections_per_prefix = 32\n",
-        &[
-            "--listen",
-            &format!("/ip4/{}/tcp/0", ns.here),
-            "--bootstrap",
-            &honest.tcp_addr(),
-        ],
     );
-    let honest_id = honest.peer_id();
-    wait_until("victim connected to the honest node", || {
-        victim.connected().contains(&honest_id)
-    });
-    let target = std::fs::read_to_string(victim.dir.join(vouch_node::client::LISTEN_ADDRS_FILE))
-        .unwrap()
-        .lines()
-        .find(|l| l.contains(&ns.here))
-        .unwrap()
-        .to_owned();
     let port = target
         .split("/tcp/")
         .nth(1)
@@ -632,27 +664,12 @@ fn a_thousand_peer_ids_from_one_address_get_a_bounded_share_of_the_node() {
     let _one = serial();
     let ns = Netns::create(7);
     let tmp = tempfile::tempdir().unwrap();
-    let honest = Node::start(&tmp.path().join("honest"), &[]);
-    let victim = start_with(
-        &tmp.path().join("victim"),
-        "[net]\nmax_connections_per_ip = 8\n",
-        &[
-            "--listen",
-            &format!("/ip4/{}/tcp/0", ns.here),
-            "--bootstrap",
-            &honest.tcp_addr(),
-        ],
-    );
-    let honest_id = honest.peer_id();
-    wait_until("victim connected to the honest node", || {
-        victim.connected().contains(&honest_id)
-    });
-    let target = std::fs::read_to_string(victim.dir.join(vouch_node::client::LISTEN_ADDRS_FILE))
-        .unwrap()
-        .lines()
-        .find(|l| l.contains(&ns.here))
-        .unwrap()
-        .to_owned();
+    let NsVictim {
+        honest,
+        victim,
+        honest_id,
+        target,
+    } = NsVictim::start(tmp.path(), &ns, "[net]\nmax_connections_per_ip = 8\n");
     // The attacker: its own process, in the namespace, so all its connections come from
     // one address that is not the honest node's.
     let out = std::process::Command::new("ip")

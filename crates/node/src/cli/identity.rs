@@ -21,6 +21,7 @@ use vouch_identity::{
 use vouch_reputation::{Body, CredentialBody, CredentialRevokeBody, LinkBody, Object};
 
 use crate::cli::connect::NodeArgs;
+use crate::cli::read_input;
 
 /// Identity commands (flattened into the top-level `vouch` command).
 #[derive(Debug, Subcommand)]
@@ -571,16 +572,6 @@ fn random_urn_uuid() -> String {
         &h[16..20],
         &h[20..32]
     )
-}
-
-fn read_input(path: &Path) -> Result<String> {
-    if path == Path::new("-") {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)?;
-        Ok(s)
-    } else {
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
-    }
 }
 
 fn read_revocations(path: &Path) -> Result<Vec<Revocation>> {

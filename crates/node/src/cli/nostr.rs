@@ -186,12 +186,7 @@ pub(crate) fn run(cmd: NostrCmd) -> anyhow::Result<ExitCode> {
                 labels.push(format!("author {p}"));
             }
             for f in &events {
-                let text = if f.as_os_str() == "-" {
-                    std::io::read_to_string(std::io::stdin())?
-                } else {
-                    std::fs::read_to_string(f)
-                        .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?
-                };
+                let text = crate::cli::read_input(f)?;
                 let event: serde_json::Value = serde_json::from_str(&text)
                     .map_err(|e| anyhow::anyhow!("{}: not JSON: {e}", f.display()))?;
                 labels.push(format!("event {}", str_of(&event["id"])));

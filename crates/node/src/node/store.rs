@@ -1889,6 +1889,27 @@ mod tests {
             .collect()
     }
 
+    /// A writer on a fresh store, and quarantine quotas of 2 per author and `objects` in all.
+    fn quarantine_writer(
+        objects: u64,
+    ) -> (
+        tempfile::TempDir,
+        StoreWriter,
+        Arc<Metrics>,
+        QuarantineQuotas,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(dir.path(), Durability::Normal).unwrap();
+        let metrics = Arc::new(Metrics::default());
+        let (w, _handle) = StoreWriter::spawn(conn, metrics.clone());
+        let quotas = QuarantineQuotas {
+            per_author: 2,
+            objects,
+            bytes: 1 << 20,
+        };
+        (dir, w, metrics, quotas)
+    }
+
     /// `objects` by authors outside reach.
     fn strangers(objects: &[StoredObject]) -> Vec<ToQuarantine> {
         with_standing(objects, 0)
@@ -1896,15 +1917,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_stranger_flood_evicts_strangers_oldest_first_and_trusted_authors_stay() {
-        let dir = tempfile::tempdir().unwrap();
-        let conn = open(dir.path(), Durability::Normal).unwrap();
-        let metrics = Arc::new(Metrics::default());
-        let (w, _handle) = StoreWriter::spawn(conn, metrics.clone());
-        let quotas = QuarantineQuotas {
-            per_author: 2,
-            objects: 20,
-            bytes: 1 << 20,
-        };
+        let (dir, w, metrics, quotas) = quarantine_writer(20);
         // First in: two authors within reach, waiting over the disk quota (standings 1 and
         // 500,001), two objects each, and four strangers' objects.
         let trusted: Vec<StoredObject> = [1u8, 2]
@@ -1973,15 +1986,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_author_who_leaves_the_reach_is_evicted_like_a_stranger() {
-        let dir = tempfile::tempdir().unwrap();
-        let conn = open(dir.path(), Durability::Normal).unwrap();
-        let metrics = Arc::new(Metrics::default());
-        let (w, _handle) = StoreWriter::spawn(conn, metrics.clone());
-        let quotas = QuarantineQuotas {
-            per_author: 2,
-            objects: 10,
-            bytes: 1 << 20,
-        };
+        let (dir, w, _metrics, quotas) = quarantine_writer(10);
         // Two reachable authors wait over the disk quota (standing 500,001 each).
         let stays = post_by(1, 0);
         let leaves = post_by(2, 0);
@@ -2008,15 +2013,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_quarantine_keeps_its_quotas_evicts_oldest_first_and_promotes() {
-        let dir = tempfile::tempdir().unwrap();
-        let conn = open(dir.path(), Durability::Normal).unwrap();
-        let metrics = Arc::new(Metrics::default());
-        let (w, _handle) = StoreWriter::spawn(conn, metrics.clone());
-        let quotas = QuarantineQuotas {
-            per_author: 2,
-            objects: 10,
-            bytes: 1 << 20,
-        };
+        let (dir, w, metrics, quotas) = quarantine_writer(10);
         // One author: two held, the third over its quota.
         let one: Vec<StoredObject> = (0..3).map(|n| post_by(1, n)).collect();
         let out = w.quarantine(strangers(&one), quotas).await.unwrap();
