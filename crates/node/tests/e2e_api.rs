@@ -17,8 +17,8 @@ use nodes::*;
 use serde_json::{json, Value};
 use vouch_identity::SecretKey;
 use vouch_reputation::{
-    AppealBody, AttestBody, Body, GroupBody, GroupPolicy, GroupRef, ListAddBody, ListBody,
-    ListPurpose, ListRef, Object, ReportBody, SignedObject, Subject,
+    AppealBody, AttestBody, Body, DismissBody, GroupBody, GroupPolicy, GroupRef, ListAddBody,
+    ListBody, ListPurpose, ListRef, Object, ReportBody, SignedObject, Subject,
 };
 
 fn sign(author: &SecretKey, body: Body) -> SignedObject {
@@ -350,6 +350,57 @@ fn decide_gives_verdicts_with_reasons_for_lists_trust_and_group_bans() {
     assert_eq!(r["reports"][0]["subject"], did(&troll));
     assert_eq!(r["reports"][0]["reports"][0], report.id().to_string());
     assert_eq!(r["reports"][0]["banned"], true);
+    // The reported troll dismisses the report about itself: it counts for nothing (only the
+    // owner and moderators close reports); the owner's dismissal closes it.
+    let dismiss = |by: &SecretKey| {
+        sign(
+            by,
+            Body::Dismiss(DismissBody {
+                group: group(),
+                reports: vec![report.id()],
+                text: Some("nothing to see".into()),
+            }),
+        )
+    };
+    submit_ok(&node, &dismiss(&troll));
+    let (_, r) = call(
+        &node,
+        "GET",
+        &format!("{gpath}/reports?state=open"),
+        Value::Null,
+    );
+    assert_eq!(r["total"], 1, "{r}");
+    assert_eq!(r["reports"][0]["dismissed"], json!([]), "{r}");
+    let by_owner = dismiss(&owner);
+    submit_ok(&node, &by_owner);
+    let (_, r) = call(
+        &node,
+        "GET",
+        &format!("{gpath}/reports?state=open"),
+        Value::Null,
+    );
+    assert_eq!(r["total"], 0, "{r}");
+    let (_, r) = call(
+        &node,
+        "GET",
+        &format!("{gpath}/reports?state=dismissed"),
+        Value::Null,
+    );
+    assert_eq!(
+        r["reports"][0]["dismissals"][0]["id"],
+        by_owner.id().to_string()
+    );
+    assert_eq!(r["reports"][0]["dismissals"][0]["moderator"], did(&owner));
+    let (status, e) = call(
+        &node,
+        "GET",
+        &format!("{gpath}/reports?state=maybe"),
+        Value::Null,
+    );
+    assert_eq!(
+        (status, e["error"]["code"].clone()),
+        (400, json!("bad-query"))
+    );
     let (_, a) = call(&node, "GET", &format!("{gpath}/appeals"), Value::Null);
     assert_eq!(a["appeals"][0]["appeal"], appeal.id().to_string());
     assert_eq!(a["appeals"][0]["state"], "open");
